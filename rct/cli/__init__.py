@@ -1,0 +1,71 @@
+"""The ``rct`` command line: one command, one library call.
+
+Only :mod:`typer` is imported here; each command imports what it needs
+(pandas, statsmodels, matplotlib ...) inside its body so that ``--help``
+answers quickly.  Errors a user can cause (:class:`rct.errors.RCTError`)
+become a one-line message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rct.cli import evaluate, hotspots, ingest, monitor, power, randomise, report, simulate
+from rct.errors import RCTError
+
+app = typer.Typer(
+    name="rct",
+    help="Randomised controlled trials of hot-spot policing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(hotspots.app, name="hotspots")
+app.add_typer(randomise.app, name="randomise")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(power.app, name="power")
+app.add_typer(report.app, name="report")
+monitor.register(app)
+evaluate.register(app)
+simulate.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from rct._version import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the package version and exit.",
+    ),
+) -> None:
+    """Randomised controlled trials of hot-spot policing."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return its exit code (used by tests and ``entry``)."""
+    try:
+        app(args=argv, prog_name="rct")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except (RCTError, OSError) as exc:
+        typer.echo(f"rct: error: {exc}", err=True)
+        return 2
+    return 0
+
+
+def entry() -> None:  # pragma: no cover - console-script shim
+    sys.exit(main())

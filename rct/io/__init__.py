@@ -1,0 +1,1 @@
+"""Readers and writers for every input format; validation at the boundary; quarantine."""

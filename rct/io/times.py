@@ -1,0 +1,225 @@
+"""Time handling: ISO 8601 parsing, Europe/London local time, trial days.
+
+Naive timestamps are Europe/London wall-clock time.  Both clock changes are
+real: in October the hour 01:00-02:00 happens twice (ambiguous), in March
+01:00-02:00 does not happen (non-existent).  Everything is held internally
+as tz-aware UTC; trial days are wall-clock days starting at a configurable
+boundary (e.g. 06:00), so the trial days containing a clock change last 23
+or 25 hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from rct.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "LONDON",
+    "parse_day_start",
+    "parse_times",
+    "trial_date",
+    "trial_day_bounds",
+    "split_by_trial_day",
+]
+
+LONDON = "Europe/London"
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+Ambiguous = Literal["earliest", "latest", "quarantine"]
+Nonexistent = Literal["shift_forward", "quarantine"]
+
+
+def parse_day_start(value: str | dt.time | None) -> dt.timedelta:
+    """``"06:00"`` -> ``timedelta(hours=6)``; the trial-day boundary after midnight."""
+    if value is None:
+        return dt.timedelta(0)
+    if isinstance(value, dt.time):
+        t = value
+    else:
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+            raise DataError(f"trial-day start must be HH:MM between 00:00 and 23:59, got {value!r}")
+        t = dt.time(int(m.group(1)), int(m.group(2)))
+    return dt.timedelta(hours=t.hour, minutes=t.minute)
+
+
+def parse_times(
+    values: pd.Series,
+    *,
+    ambiguous: Ambiguous = "earliest",
+    nonexistent: Nonexistent = "shift_forward",
+) -> tuple[pd.Series, pd.Series]:
+    """Parse ISO 8601 strings (or datetimes) to tz-aware UTC.
+
+    Parameters
+    ----------
+    values
+        Strings, datetimes or a datetime Series.  Values with an offset or
+        ``Z`` are taken as given; naive values are Europe/London time.
+    ambiguous
+        For naive times in the repeated October hour: ``"earliest"`` (the
+        first pass, BST), ``"latest"`` (the second, GMT) or ``"quarantine"``.
+    nonexistent
+        For naive times in the skipped March hour: ``"shift_forward"`` (to
+        02:00 BST, as a clock that was not yet changed would mean) or
+        ``"quarantine"``.
+
+    Returns
+    -------
+    times : Series of ``datetime64[ns, UTC]``
+        NaT where the value could not be used.
+    reasons : Series of object
+        ``None`` where the time is good, otherwise why it is not.
+    """
+    import pandas as pd
+
+    _check_choice("ambiguous", ambiguous, ("earliest", "latest", "quarantine"))
+    _check_choice("nonexistent", nonexistent, ("shift_forward", "quarantine"))
+    s = pd.Series(values)
+    index = s.index
+    out = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    reasons = pd.Series(None, index=index, dtype="object")
+
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), reasons
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        naive = s.astype("datetime64[ns]")
+        aware = pd.Series(index=index, dtype="object")
+        has_offset = pd.Series(False, index=index)
+    else:
+        text = s.astype("string").str.strip()
+        missing = text.isna() | (text == "")
+        reasons[missing] = "missing timestamp"
+        has_offset = text.str.contains(_OFFSET, na=False)
+        aware = pd.to_datetime(text.where(has_offset), format="ISO8601", errors="coerce", utc=True)
+        naive = pd.to_datetime(
+            text.where(~has_offset & ~missing), format="ISO8601", errors="coerce"
+        )
+        bad = ~missing & (has_offset & aware.isna() | ~has_offset & naive.isna())
+        reasons[bad] = "unparseable timestamp"
+        out[has_offset] = aware[has_offset]
+
+    todo = ~has_offset & naive.notna()
+    if todo.any():
+        local = naive[todo]
+        amb_flag = ambiguous != "latest"  # True = DST (BST) = first pass
+        loc_nat = local.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
+        is_problem = loc_nat.isna()
+        if is_problem.any():
+            probe_dst = local[is_problem].dt.tz_localize(
+                LONDON, ambiguous=np.ones(int(is_problem.sum()), dtype=bool), nonexistent="NaT"
+            )
+            nonexist = probe_dst.isna()  # still NaT with an explicit DST flag: skipped hour
+            amb_idx = nonexist.index[~nonexist.to_numpy()]
+            non_idx = nonexist.index[nonexist.to_numpy()]
+            if len(amb_idx):
+                if ambiguous == "quarantine":
+                    reasons[amb_idx] = "ambiguous local time (October clock change)"
+                else:
+                    loc_nat[amb_idx] = local[amb_idx].dt.tz_localize(
+                        LONDON, ambiguous=np.full(len(amb_idx), amb_flag)
+                    )
+            if len(non_idx):
+                if nonexistent == "quarantine":
+                    reasons[non_idx] = "non-existent local time (March clock change)"
+                else:
+                    loc_nat[non_idx] = local[non_idx].dt.tz_localize(
+                        LONDON, nonexistent="shift_forward"
+                    )
+        out[todo] = loc_nat.dt.tz_convert("UTC")
+    return out.astype("datetime64[ns, UTC]"), reasons
+
+
+def trial_date(times_utc: pd.Series, day_start: str | dt.timedelta = "06:00") -> pd.Series:
+    """The trial day (a date) each UTC time falls in, days starting at ``day_start`` local time.
+
+    A time at 05:59 local belongs to the previous trial day when days start at 06:00.
+    """
+    import pandas as pd
+
+    offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
+    wall = times_utc.dt.tz_convert(LONDON).dt.tz_localize(None)
+    return (wall - pd.Timedelta(offset)).dt.normalize().dt.date
+
+
+def trial_day_bounds(
+    dates: pd.Series | pd.Index | list, day_start: str | dt.timedelta = "06:00"
+) -> tuple[pd.Series, pd.Series]:
+    """UTC start and end of each trial day (end = next day's start); 23, 24 or 25 hours long."""
+    import pandas as pd
+
+    offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
+    d = pd.to_datetime(pd.Series(dates)).dt.normalize()
+
+    def _loc(x: pd.Series) -> pd.Series:
+        return x.dt.tz_localize(
+            LONDON, ambiguous=np.ones(len(x), dtype=bool), nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
+
+    start = _loc(d + pd.Timedelta(offset))
+    end = _loc(d + pd.Timedelta(days=1) + pd.Timedelta(offset))
+    return start, end
+
+
+def split_by_trial_day(
+    start_utc: pd.Series, end_utc: pd.Series, day_start: str | dt.timedelta = "06:00"
+) -> pd.DataFrame:
+    """Split intervals ``[start, end)`` at trial-day boundaries.
+
+    Returns
+    -------
+    DataFrame
+        One row per (interval, trial day) piece: ``row`` (position of the
+        interval in the input), ``trial_date``, ``start``, ``end`` (UTC,
+        clipped to the day) and ``minutes``.  Zero-length intervals give one
+        piece of 0 minutes on the day they start.
+    """
+    import pandas as pd
+
+    offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
+    start_utc = pd.Series(start_utc).reset_index(drop=True)
+    end_utc = pd.Series(end_utc).reset_index(drop=True)
+    d0 = pd.to_datetime(pd.Series(trial_date(start_utc, offset)))
+    last = end_utc.where(end_utc <= start_utc, end_utc - pd.Timedelta(1, "ns"))
+    d1 = pd.to_datetime(pd.Series(trial_date(last, offset)))
+    n_days = ((d1 - d0).dt.days + 1).clip(lower=1).to_numpy()
+    row = np.repeat(np.arange(len(start_utc)), n_days)
+    step = np.arange(len(row)) - np.repeat(np.cumsum(n_days) - n_days, n_days)
+    dates = d0.to_numpy()[row] + step.astype("timedelta64[D]")
+    day_lo, day_hi = trial_day_bounds(pd.Series(dates), offset)
+    ns = _utc_ns
+    lo = np.maximum(ns(start_utc)[row], ns(day_lo))
+    hi = np.maximum(np.minimum(ns(end_utc)[row], ns(day_hi)), lo)
+    pieces = pd.DataFrame(
+        {
+            "row": row,
+            "trial_date": pd.Series(dates).dt.date,
+            "start": pd.to_datetime(lo, utc=True),
+            "end": pd.to_datetime(hi, utc=True),
+        }
+    )
+    pieces["minutes"] = (pieces["end"] - pieces["start"]).dt.total_seconds() / 60.0
+    return pieces
+
+
+def _utc_ns(x: pd.Series) -> np.ndarray:
+    """Nanoseconds since the epoch of a tz-aware (or UTC-naive) datetime Series."""
+    import pandas as pd
+
+    x = pd.Series(x)
+    if isinstance(x.dtype, pd.DatetimeTZDtype):
+        x = x.dt.tz_convert("UTC").dt.tz_localize(None)
+    return x.astype("datetime64[ns]").to_numpy().astype("int64")
+
+
+def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {', '.join(valid)}; got {value!r}")
