@@ -1,0 +1,646 @@
+"""The trial file, ``trial.toml``: a trial's inputs, outputs and analysis plan.
+
+One file names everything a trial needs, so it can be pre-registered and every
+later command (``monitor``, ``evaluate``, ``report``) reads it.  The loader
+validates the whole file and reports every problem at once, each with its key::
+
+    [design] per_day = 50 is more than the 45 hot spots
+
+Paths are relative to the directory of the TOML file.
+
+Example
+-------
+.. code-block:: toml
+
+    [trial]
+    name = "Thames Valley hot spots 2"
+    force = "Thames Valley"
+
+    [design]
+    type = "crossover"          # or "parallel"
+    per_day = 17                # crossover: hot spots tasked each day
+    start = 2023-04-01
+    days = 365
+    day_starts = "06:00"        # trial day runs 06:00-05:59 local time
+    seed = 20230401
+
+    [windows]
+    baseline = [2023-01-01, 2023-03-31]
+    trial = [2023-04-01, 2024-03-30]
+
+    [files]
+    hotspots = "hotspots.geojson"
+    allocation = "schedule.csv"
+    patrols = "patrols.csv"
+    airwave = ["pings/*.parquet"]
+    crimes = ["crimes.csv"]
+    harm = "cchi"               # cchi | cchi-subgroup | ons | path/to/table.csv
+    out_dir = "out"
+
+    [analysis]
+    primary = "harm"
+    secondary = ["crimes"]
+    estimator = "auto"
+    alpha = 0.05
+    ri_draws = 2000
+    multiplicity = "holm"
+
+    [dosage]
+    target_minutes = 15
+    max_visit_hours = 4
+    buffer_m = 25
+    gap_minutes = 5
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rct.errors import ConfigError
+
+__all__ = [
+    "Trial",
+    "TrialInfo",
+    "DesignSpec",
+    "Windows",
+    "Files",
+    "Analysis",
+    "DosageSpec",
+    "load_trial",
+    "DESIGN_TYPES",
+    "PARALLEL_SCHEMES",
+    "ESTIMATORS",
+    "MULTIPLICITY",
+]
+
+DESIGN_TYPES = ("parallel", "crossover")
+PARALLEL_SCHEMES = ("complete", "block", "pairs", "rerandomise")
+CROSSOVER_SCHEMES = ("daily",)
+ESTIMATORS = ("auto", "dim", "lin", "negbin", "poisson", "quasipoisson", "panel", "panel-poisson")
+MULTIPLICITY = ("holm", "bh", "none")
+HARM_NAMES = ("cchi", "cchi-subgroup", "ons")
+
+# output name -> default file name under out_dir
+_OUTPUTS = {
+    "patrol_dosage": "patrol_dosage.parquet",
+    "airwave_presence": "airwave_presence.parquet",
+    "outcomes": "outcomes.parquet",
+    "results": "results.json",
+}
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """``[trial]``: who and what."""
+
+    name: str = "hot-spot trial"
+    force: str = "Thames Valley"
+    registration: str | None = None
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """``[design]``: the randomisation design the allocation was drawn from."""
+
+    type: str = "crossover"
+    scheme: str = "daily"
+    arms: tuple[str, ...] = ("control", "treatment")
+    seed: int | None = None
+    day_starts: str = "06:00"
+    # crossover
+    per_day: int | None = None
+    start: dt.date | None = None
+    days: int | None = None
+    equal_coverage: bool = True
+    block_weekday: bool = False
+    max_consecutive: int | None = None
+    washout: int = 0
+    # parallel
+    n_treated: int | None = None
+    ratio: tuple[int, ...] | None = None
+    block_column: str | None = None
+    rank_column: str | None = None
+    covariates: tuple[str, ...] = ()
+    threshold: float | None = None
+    acceptance: float | None = None
+
+    @property
+    def end(self) -> dt.date | None:
+        """Last trial day of a crossover design (inclusive)."""
+        if self.start is None or self.days is None:
+            return None
+        return self.start + dt.timedelta(days=self.days - 1)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """``[windows]``: inclusive date ranges of the baseline and trial periods."""
+
+    baseline: tuple[dt.date, dt.date] | None = None
+    trial: tuple[dt.date, dt.date] | None = None
+
+
+@dataclass(frozen=True)
+class Files:
+    """``[files]``: inputs and outputs, resolved to absolute paths."""
+
+    hotspots: Path | None = None
+    allocation: Path | None = None
+    patrols: tuple[Path, ...] = ()
+    airwave: tuple[Path, ...] = ()
+    crimes: tuple[Path, ...] = ()
+    harm: str = "cchi"
+    out_dir: Path = Path("out")
+    patrol_dosage: Path = Path("out/patrol_dosage.parquet")
+    airwave_presence: Path = Path("out/airwave_presence.parquet")
+    outcomes: Path = Path("out/outcomes.parquet")
+    results: Path = Path("out/results.json")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """``[analysis]``: the pre-registered analysis plan."""
+
+    primary: str = "harm"
+    secondary: tuple[str, ...] = ("crimes",)
+    estimator: str = "auto"
+    alpha: float = 0.05
+    ri_draws: int = 2000
+    multiplicity: str = "holm"
+    crime_types: tuple[str, ...] = ()
+    carryover_days: int = 0
+    seed: int | None = None
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        return (self.primary, *[s for s in self.secondary if s != self.primary])
+
+
+@dataclass(frozen=True)
+class DosageSpec:
+    """``[dosage]``: how patrols and radio pings become dose."""
+
+    target_minutes: float = 15.0
+    max_visit_hours: float = 4.0
+    buffer_m: float = 0.0
+    catchment_m: float | None = None
+    gap_minutes: float = 5.0
+    cap_per_day: int | None = None
+    pseudonym_key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A validated ``trial.toml``.
+
+    Attributes
+    ----------
+    path : Path
+        The TOML file.
+    sha256 : str
+        SHA-256 of its bytes (for manifests and report appendices).
+    """
+
+    path: Path
+    sha256: str
+    trial: TrialInfo = field(default_factory=TrialInfo)
+    design: DesignSpec = field(default_factory=DesignSpec)
+    windows: Windows = field(default_factory=Windows)
+    files: Files = field(default_factory=Files)
+    analysis: Analysis = field(default_factory=Analysis)
+    dosage: DosageSpec = field(default_factory=DosageSpec)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def require(self, *names: str) -> None:
+        """Raise :class:`ConfigError` unless every named ``[files]`` input is set and exists."""
+        problems = []
+        for name in names:
+            value = getattr(self.files, name)
+            paths = value if isinstance(value, tuple) else (value,)
+            if value is None or value == ():
+                problems.append(f"[files] {name} is not set")
+                continue
+            for p in paths:
+                if not Path(p).exists():
+                    problems.append(f"[files] {name} = {str(p)!r} does not exist")
+        if problems:
+            raise ConfigError(problems, file=self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (paths as strings) for reports and manifests."""
+        from dataclasses import asdict
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, Path):
+                return str(v)
+            if isinstance(v, dict):
+                return {k: conv(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [conv(x) for x in v]
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            return v
+
+        return conv(asdict(self))
+
+
+# ---------------------------------------------------------------------------
+# loading
+
+
+class _Problems:
+    """Collects every problem so the user sees them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, section: str, message: str) -> None:
+        self.items.append(f"[{section}] {message}")
+
+
+_SECTIONS: dict[str, type] = {
+    "trial": TrialInfo,
+    "design": DesignSpec,
+    "windows": Windows,
+    "files": Files,
+    "analysis": Analysis,
+    "dosage": DosageSpec,
+}
+
+
+def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
+    """Read and validate a ``trial.toml``.
+
+    Parameters
+    ----------
+    path
+        The trial file.
+    check_files
+        Also require every input named under ``[files]`` to exist.
+
+    Returns
+    -------
+    Trial
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its section and key.
+    """
+    path = Path(path).resolve()
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"cannot read trial file: {exc.strerror}"], file=path) from None
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"not valid TOML: {exc}"], file=path) from None
+
+    p = _Problems()
+    for section in raw:
+        if section not in _SECTIONS:
+            p.add(section, f"unknown section; valid sections are {', '.join(_SECTIONS)}")
+    for section, cls in _SECTIONS.items():
+        value = raw.get(section, {})
+        if not isinstance(value, dict):
+            p.add(section, "must be a table")
+            raw[section] = {}
+            continue
+        valid = set(cls.__dataclass_fields__)
+        for key in value:
+            if key not in valid:
+                p.add(section, f"unknown key {key!r}; valid keys are {', '.join(sorted(valid))}")
+
+    root = path.parent
+    trial = _trial_info(raw.get("trial", {}), p)
+    design = _design(raw.get("design", {}), p)
+    windows = _windows(raw.get("windows", {}), p)
+    files = _files(raw.get("files", {}), root, p)
+    analysis = _analysis(raw.get("analysis", {}), p)
+    dosage = _dosage(raw.get("dosage", {}), root, p)
+    _cross_checks(design, windows, files, p)
+
+    if p.items:
+        raise ConfigError(p.items, file=path)
+    result = Trial(
+        path=path,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        trial=trial,
+        design=design,
+        windows=windows,
+        files=files,
+        analysis=analysis,
+        dosage=dosage,
+    )
+    if check_files:
+        inputs = [
+            n
+            for n in ("hotspots", "allocation", "patrols", "airwave", "crimes")
+            if getattr(files, n) not in (None, ())
+        ]
+        result.require(*inputs)
+    return result
+
+
+# -- typed getters ------------------------------------------------------------
+
+
+def _get(
+    d: dict,
+    key: str,
+    kind: type | tuple[type, ...],
+    section: str,
+    p: _Problems,
+    default: Any = None,
+) -> Any:
+    if key not in d:
+        return default
+    v = d[key]
+    ok = isinstance(v, kind) and not (isinstance(v, bool) and bool not in _as_tuple(kind))
+    if not ok:
+        names = " or ".join(k.__name__ for k in _as_tuple(kind))
+        p.add(section, f"{key} = {v!r} must be {names}")
+        return default
+    return v
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _choice(
+    d: dict, key: str, valid: tuple[str, ...], section: str, p: _Problems, default: str
+) -> str:
+    v = _get(d, key, str, section, p, default)
+    if v not in valid:
+        p.add(section, f"{key} = {v!r} is not one of {', '.join(valid)}")
+        return default
+    return v
+
+
+def _date(v: Any, key: str, section: str, p: _Problems) -> dt.date | None:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            pass
+    p.add(section, f"{key} = {v!r} must be a date (YYYY-MM-DD)")
+    return None
+
+
+def _positive(v: Any, key: str, section: str, p: _Problems, *, allow_zero: bool = False) -> Any:
+    if v is None:
+        return None
+    if v < 0 or (v == 0 and not allow_zero):
+        p.add(section, f"{key} = {v!r} must be {'non-negative' if allow_zero else 'positive'}")
+        return None
+    return v
+
+
+def _strings(d: dict, key: str, section: str, p: _Problems) -> tuple[str, ...]:
+    v = d.get(key, ())
+    if isinstance(v, str):
+        return (v,)
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return tuple(v)
+    if key in d:
+        p.add(section, f"{key} = {v!r} must be a string or a list of strings")
+    return ()
+
+
+def _trial_info(d: dict, p: _Problems) -> TrialInfo:
+    return TrialInfo(
+        name=_get(d, "name", str, "trial", p, TrialInfo.name),
+        force=_get(d, "force", str, "trial", p, TrialInfo.force),
+        registration=_get(d, "registration", str, "trial", p, None),
+    )
+
+
+def _design(d: dict, p: _Problems) -> DesignSpec:
+    s = "design"
+    kind = _choice(d, "type", DESIGN_TYPES, s, p, "crossover")
+    schemes = PARALLEL_SCHEMES if kind == "parallel" else CROSSOVER_SCHEMES
+    scheme = _choice(d, "scheme", schemes, s, p, schemes[0])
+    day_starts = _get(d, "day_starts", str, s, p, "06:00")
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", day_starts):
+        p.add(s, f'day_starts = {day_starts!r} must be HH:MM, e.g. "06:00"')
+    arms = _strings(d, "arms", s, p) or ("control", "treatment")
+    if len(set(arms)) != len(arms) or len(arms) < 2:
+        p.add(s, f"arms = {list(arms)!r} must name at least two distinct arms")
+    start = _date(d["start"], "start", s, p) if "start" in d else None
+    ratio = d.get("ratio")
+    if ratio is not None:
+        if not (
+            isinstance(ratio, list)
+            and all(isinstance(x, int) and x > 0 for x in ratio)
+            and len(ratio) == len(arms)
+        ):
+            p.add(s, f"ratio = {ratio!r} must be one positive whole number per arm ({len(arms)})")
+            ratio = None
+        else:
+            ratio = tuple(ratio)
+    acceptance = _get(d, "acceptance", (int, float), s, p)
+    if acceptance is not None and not 0 < acceptance <= 1:
+        p.add(s, f"acceptance = {acceptance!r} must be in (0, 1]")
+    spec = DesignSpec(
+        type=kind,
+        scheme=scheme,
+        arms=arms,
+        seed=_get(d, "seed", int, s, p),
+        day_starts=day_starts,
+        per_day=_positive(_get(d, "per_day", int, s, p), "per_day", s, p),
+        start=start,
+        days=_positive(_get(d, "days", int, s, p), "days", s, p),
+        equal_coverage=_get(d, "equal_coverage", bool, s, p, True),
+        block_weekday=_get(d, "block_weekday", bool, s, p, False),
+        max_consecutive=_positive(_get(d, "max_consecutive", int, s, p), "max_consecutive", s, p),
+        washout=_positive(_get(d, "washout", int, s, p, 0), "washout", s, p, allow_zero=True) or 0,
+        n_treated=_positive(_get(d, "n_treated", int, s, p), "n_treated", s, p),
+        ratio=ratio,
+        block_column=_get(d, "block_column", str, s, p),
+        rank_column=_get(d, "rank_column", str, s, p),
+        covariates=_strings(d, "covariates", s, p),
+        threshold=_positive(_get(d, "threshold", (int, float), s, p), "threshold", s, p),
+        acceptance=acceptance,
+    )
+    if kind == "crossover":
+        for key in ("per_day", "start", "days"):
+            if key not in d:
+                p.add(s, f"{key} is required for a crossover design")
+    if kind == "parallel" and scheme == "block" and not spec.block_column and not spec.covariates:
+        p.add(s, 'scheme = "block" needs block_column (or covariates to form quantile blocks)')
+    if kind == "parallel" and scheme == "rerandomise" and not spec.covariates:
+        p.add(s, 'scheme = "rerandomise" needs covariates')
+    return spec
+
+
+def _windows(d: dict, p: _Problems) -> Windows:
+    out: dict[str, tuple[dt.date, dt.date] | None] = {}
+    for key in ("baseline", "trial"):
+        v = d.get(key)
+        if v is None:
+            out[key] = None
+            continue
+        if not (isinstance(v, list) and len(v) == 2):
+            p.add("windows", f"{key} = {v!r} must be [start, end]")
+            out[key] = None
+            continue
+        a, b = (_date(x, key, "windows", p) for x in v)
+        if a and b and a > b:
+            p.add("windows", f"{key} starts {a} after it ends {b}")
+        out[key] = (a, b) if a and b else None
+    w = Windows(**out)
+    if w.baseline and w.trial and w.baseline[1] >= w.trial[0]:
+        p.add("windows", f"baseline ends {w.baseline[1]}, not before the trial starts {w.trial[0]}")
+    return w
+
+
+def _files(d: dict, root: Path, p: _Problems) -> Files:
+    s = "files"
+
+    def one(key: str) -> Path | None:
+        v = _get(d, key, str, s, p)
+        return None if v is None else (root / v).resolve()
+
+    def many(key: str) -> tuple[Path, ...]:
+        out: list[Path] = []
+        for pattern in _strings(d, key, s, p):
+            full = str(root / pattern)
+            if glob.has_magic(pattern):
+                matches = sorted(glob.glob(full))
+                if not matches:
+                    p.add(s, f"{key}: {pattern!r} matches no file")
+                out.extend(Path(m).resolve() for m in matches)
+            else:
+                out.append(Path(full).resolve())
+        return tuple(out)
+
+    harm = _get(d, "harm", str, s, p, "cchi")
+    if harm not in HARM_NAMES and not harm.lower().endswith(".csv"):
+        p.add(s, f"harm = {harm!r} must be one of {', '.join(HARM_NAMES)} or a .csv table")
+    elif harm not in HARM_NAMES:
+        harm = str((root / harm).resolve())
+    out_dir = (root / _get(d, "out_dir", str, s, p, "out")).resolve()
+    outputs = {}
+    for key, default in _OUTPUTS.items():
+        v = _get(d, key, str, s, p)
+        outputs[key] = (root / v).resolve() if v else out_dir / default
+    return Files(
+        hotspots=one("hotspots"),
+        allocation=one("allocation"),
+        patrols=many("patrols"),
+        airwave=many("airwave"),
+        crimes=many("crimes"),
+        harm=harm,
+        out_dir=out_dir,
+        **outputs,
+    )
+
+
+def _analysis(d: dict, p: _Problems) -> Analysis:
+    s = "analysis"
+    alpha = float(_get(d, "alpha", (int, float), s, p, 0.05))
+    if not 0 < alpha < 0.5:
+        p.add(s, f"alpha = {alpha!r} must be between 0 and 0.5")
+    draws = _get(d, "ri_draws", int, s, p, 2000)
+    if draws < 100:
+        p.add(s, f"ri_draws = {draws!r} must be at least 100")
+    carry = _get(d, "carryover_days", int, s, p, 0)
+    if not 0 <= carry <= 14:
+        p.add(s, f"carryover_days = {carry!r} must be between 0 and 14")
+    return Analysis(
+        primary=_get(d, "primary", str, s, p, "harm"),
+        secondary=_strings(d, "secondary", s, p) if "secondary" in d else ("crimes",),
+        estimator=_choice(d, "estimator", ESTIMATORS, s, p, "auto"),
+        alpha=alpha,
+        ri_draws=draws,
+        multiplicity=_choice(d, "multiplicity", MULTIPLICITY, s, p, "holm"),
+        crime_types=_strings(d, "crime_types", s, p),
+        carryover_days=carry,
+        seed=_get(d, "seed", int, s, p),
+    )
+
+
+def _dosage(d: dict, root: Path, p: _Problems) -> DosageSpec:
+    s = "dosage"
+    num = (int, float)
+    key_file = _get(d, "pseudonym_key_file", str, s, p)
+    return DosageSpec(
+        target_minutes=float(
+            _positive(_get(d, "target_minutes", num, s, p, 15.0), "target_minutes", s, p) or 15.0
+        ),
+        max_visit_hours=float(
+            _positive(_get(d, "max_visit_hours", num, s, p, 4.0), "max_visit_hours", s, p) or 4.0
+        ),
+        buffer_m=float(
+            _positive(_get(d, "buffer_m", num, s, p, 0.0), "buffer_m", s, p, allow_zero=True) or 0.0
+        ),
+        catchment_m=_positive(_get(d, "catchment_m", num, s, p), "catchment_m", s, p),
+        gap_minutes=float(
+            _positive(_get(d, "gap_minutes", num, s, p, 5.0), "gap_minutes", s, p) or 5.0
+        ),
+        cap_per_day=_positive(_get(d, "cap_per_day", int, s, p), "cap_per_day", s, p),
+        pseudonym_key_file=None if key_file is None else (root / key_file).resolve(),
+    )
+
+
+def _cross_checks(design: DesignSpec, windows: Windows, files: Files, p: _Problems) -> None:
+    if design.type == "crossover" and design.start and design.days and windows.trial:
+        if windows.trial[0] != design.start:
+            p.add(
+                "windows", f"trial starts {windows.trial[0]}, but [design] start = {design.start}"
+            )
+        if windows.trial[1] != design.end:
+            p.add(
+                "windows",
+                f"trial ends {windows.trial[1]}, but [design] start + days - 1 = {design.end}",
+            )
+    n = _count_hotspots(files.hotspots)
+    if n is not None:
+        if design.per_day is not None and design.per_day > n:
+            p.add("design", f"per_day = {design.per_day} is more than the {n} hot spots")
+        if design.per_day is not None and design.per_day == n:
+            p.add(
+                "design",
+                f"per_day = {design.per_day} tasks every one of the {n} hot spots "
+                "each day: there is no control",
+            )
+        if design.n_treated is not None and design.n_treated >= n:
+            p.add(
+                "design",
+                f"n_treated = {design.n_treated} leaves no control among the {n} hot spots",
+            )
+
+
+def _count_hotspots(path: Path | None) -> int | None:
+    """Number of hot spots in the file, if it exists and can be counted cheaply."""
+    if path is None or not path.exists():
+        return None
+    try:
+        if path.suffix.lower() in (".geojson", ".json"):
+            import json
+
+            return len(json.loads(path.read_text("utf-8")).get("features", []))
+        if path.suffix.lower() == ".csv":
+            import csv
+
+            with path.open(newline="", encoding="utf-8") as fh:
+                return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return None
