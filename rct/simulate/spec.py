@@ -1,0 +1,163 @@
+"""Parameters of a synthetic trial."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rct.errors import DesignError
+
+__all__ = ["SimulationSpec", "VIOLENCE_MIX"]
+
+# An illustrative mix of street-violence offences at hot spots, by Home Office
+# offence code (ONS Crime Severity Score codes in rct/data/harm).  The shares
+# are the simulator's assumption, not published figures: common assault and
+# public-order offences dominate, serious violence is rare, which gives the
+# heavy-tailed harm that real hot-spot trials see.
+VIOLENCE_MIX: dict[str, float] = {
+    "105A": 0.38,  # assault without injury
+    "8N": 0.22,  # assault with injury
+    "9A": 0.14,  # public fear, alarm or distress
+    "8L": 0.06,  # harassment
+    "34B": 0.05,  # robbery of personal property
+    "5D": 0.03,  # assault with intent to cause serious harm
+    "10D": 0.03,  # possession of article with blade or point
+    "8R": 0.03,  # malicious communications
+    "20A": 0.02,  # sexual assault on a female aged 13 and over
+    "3B": 0.02,  # threats to kill
+    "62A": 0.015,  # violent disorder
+    "2": 0.005,  # attempted murder
+}
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """Everything that shapes a synthetic hot-spot trial.
+
+    Defaults describe a Thames-Valley-like crossover trial: 45 hot spots,
+    half tasked each day, about one violent crime per hot spot every five days,
+    overdispersed counts, a 15 % reduction on tasked days.
+
+    Parameters
+    ----------
+    n_hotspots
+        Number of hot spots (used when the simulator makes its own city).
+    design
+        ``"crossover"`` (hot-spot-days) or ``"parallel"`` (hot spots).
+    per_day
+        Crossover: hot spots tasked each day (default: half, rounded down).
+    start, days
+        First trial day and trial length in days.
+    baseline_days
+        Days of pre-trial baseline simulated before ``start``.
+    day_starts
+        Trial-day boundary, local time.
+    base_rate
+        Mean crimes per hot-spot-day with no extra patrol.
+    heterogeneity
+        Gamma shape of the between-hot-spot rate multiplier (smaller = more
+        heterogeneous); ``inf`` for none.
+    dispersion
+        Gamma shape of the day-level multiplier (negative-binomial size);
+        ``inf`` for Poisson counts.
+    effect
+        True incidence-rate ratio on tasked hot-spot-days (0.85 = 15 % fewer).
+    carryover
+        IRR on the day after a tasked day when that day is not tasked (1 = none).
+    displacement
+        Share of prevented crimes that move to the catchment ring.
+    catchment_m
+        Width of the displacement catchment ring around each hot spot.
+    catchment_rate
+        Mean crimes per catchment-day with no displacement.
+    compliance
+        Share of tasked hot-spot-days that get at least one tasked patrol.
+    contamination
+        Share of untasked hot-spot-days that get a tasked patrol anyway.
+    visits_mean
+        Mean extra patrol visits on a patrolled tasked day (1 + Poisson).
+    dwell_median_min
+        Median visit length in minutes (log-normal around the Koper curve).
+    foot_share, pair_share, stop_share
+        Shares of visits on foot, by two officers together, and with a stop.
+    background_visits
+        Mean visits per hot-spot-day by normal policing (radios only; both
+        arms, baseline and trial): the activity a trial must measure on top of.
+    ping_seconds
+        Airwave ping interval while a radio is in a hot spot.
+    n_background_crimes
+        Crimes away from hot spots (a force extract covers the whole area).
+    mess
+        Whether to add realistic bad rows (duplicates, garbage, missing
+        coordinates) to every file; their counts are in the truth.
+    seed
+        Seed of the simulation (independent of the randomisation seed).
+    """
+
+    n_hotspots: int = 45
+    design: str = "crossover"
+    per_day: int | None = None
+    start: dt.date = dt.date(2021, 9, 6)
+    days: int = 90
+    baseline_days: int = 90
+    day_starts: str = "06:00"
+    base_rate: float = 0.2
+    heterogeneity: float = 2.0
+    dispersion: float = 4.0
+    effect: float = 0.85
+    carryover: float = 1.0
+    displacement: float = 0.0
+    catchment_m: float = 150.0
+    catchment_rate: float = 0.15
+    compliance: float = 0.9
+    contamination: float = 0.03
+    visits_mean: float = 1.2
+    dwell_median_min: float = 13.0
+    foot_share: float = 0.6
+    pair_share: float = 0.3
+    stop_share: float = 0.15
+    background_visits: float = 0.6
+    ping_seconds: float = 30.0
+    n_background_crimes: int = 1500
+    offence_mix: dict[str, float] = field(default_factory=lambda: dict(VIOLENCE_MIX))
+    mess: bool = True
+    seed: int = 2021
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.design not in ("crossover", "parallel"):
+            problems.append(f"design must be 'crossover' or 'parallel', got {self.design!r}")
+        if self.n_hotspots < 2:
+            problems.append(f"n_hotspots = {self.n_hotspots} must be at least 2")
+        if self.per_day is not None and not 0 < self.per_day < self.n_hotspots:
+            problems.append(f"per_day = {self.per_day} must be between 1 and n_hotspots - 1")
+        if self.days < 1 or self.baseline_days < 0:
+            problems.append("days must be positive and baseline_days non-negative")
+        for name in ("base_rate", "effect", "carryover", "heterogeneity", "dispersion"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} = {getattr(self, name)} must be positive")
+        for name in ("displacement", "compliance", "contamination", "foot_share",
+                     "pair_share", "stop_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} = {getattr(self, name)} must be between 0 and 1")
+        if problems:
+            raise DesignError("; ".join(problems))
+
+    @property
+    def k(self) -> int:
+        """Hot spots tasked per day (crossover)."""
+        return self.per_day if self.per_day is not None else self.n_hotspots // 2
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days - 1)
+
+    @property
+    def baseline_start(self) -> dt.date:
+        return self.start - dt.timedelta(days=self.baseline_days)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start"] = self.start.isoformat()
+        return d
