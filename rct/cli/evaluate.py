@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the root app."""
+
+    @app.command("evaluate")
+    def evaluate(
+        trial: Path = typer.Argument(..., help="The trial file (trial.toml)."),
+        out: Path | None = typer.Option(None, "--out", help="results.json path (default: [files] results)."),
+        draws: int | None = typer.Option(None, "--draws", help="Randomisation-inference draws (default: [analysis] ri_draws)."),
+    ) -> None:
+        """Estimate effects with randomisation inference; write results.json and a tidy CSV."""
+        from rct.evaluate.run import evaluate_trial_files
+
+        json_path, csv_path, summary = evaluate_trial_files(trial, out=out, ri_draws=draws)
+        typer.echo(summary)
+        typer.echo(f"wrote {json_path} and {csv_path}")

@@ -2,6 +2,39 @@
 
 from __future__ import annotations
 
-import typer  # noqa: F401
+from pathlib import Path
 
-from rct.cli.ingest import app  # noqa: F401
+import typer
+
+from rct.cli.ingest import app
+
+
+@app.command("crimes")
+def crimes(
+    files: list[Path] = typer.Argument(..., help="Crime files (force extract CSV/Parquet or police.uk street CSVs)."),
+    hotspots: Path = typer.Option(..., "--hotspots", help="Hot spots (GeoJSON, GeoPackage, Shapefile, CSV)."),
+    harm: str = typer.Option("cchi", "--harm", help="Harm index: cchi | cchi-subgroup | ons | path to a CSV."),
+    out: Path = typer.Option(..., "--out", help="Output table (.parquet or .csv)."),
+    buffer: float = typer.Option(0.0, "--buffer", help="Buffer around each hot spot, metres."),
+    catchment: float | None = typer.Option(None, "--catchment", help="Width of the displacement catchment ring, metres."),
+    day_starts: str = typer.Option("06:00", "--day-starts", help="Trial-day boundary, local time HH:MM."),
+    period: str | None = typer.Option(None, "--period", help="day | month (default: month when crimes have no times)."),
+    start: str | None = typer.Option(None, "--start", help="First trial day (YYYY-MM-DD) or month (YYYY-MM)."),
+    end: str | None = typer.Option(None, "--end", help="Last trial day or month (inclusive)."),
+    force: str = typer.Option("Thames Valley", "--force", help="Force for force-specific harm weights."),
+    kind: str = typer.Option("auto", "--kind", help="auto | police_uk | extract."),
+) -> None:
+    """Count crimes and harm per hot spot and trial day (or month), with catchments."""
+    from rct.evaluate.outcomes import ingest_crimes
+
+    if period is not None and period not in ("day", "month"):
+        raise typer.BadParameter(f"--period must be one of day, month; got {period!r}")
+    counts = ingest_crimes(
+        files, hotspots=hotspots, out=out, harm=harm, force=force, kind=kind, buffer_m=buffer,
+        catchment_m=catchment, day_starts=day_starts, period=period, start=start, end=end,
+    )
+    typer.echo(
+        f"wrote {out}: {counts['rows_out']:,} rows ({counts['period']}); crimes read "
+        f"{counts['rows_read']:,}, quarantined {counts['rows_quarantined']:,}, in hot spots "
+        f"{counts['in_hotspots']:,}, outside window {counts['outside_window']:,}"
+    )

@@ -1,7 +1,116 @@
-"""`rct randomise ...` commands."""
+"""`rct randomise ...` commands: parallel, crossover, verify, balance."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="randomise", no_args_is_help=True)
+app = typer.Typer(help="Randomise hot spots, verify allocations, check balance.", no_args_is_help=True)
+
+_FORCE = typer.Option(
+    False, "--force", help="Overwrite an existing allocation (refused otherwise: re-drawing rigs trials)."
+)
+
+
+def _ints(text: str | None, sep: str = ",") -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(t) for t in text.replace(":", sep).split(sep) if t.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected integers separated by '{sep}' or ':', got {text!r}") from exc
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@app.command("parallel")
+def parallel_cmd(
+    hotspots: Path = typer.Argument(..., help="Hot spots file (hotspot_id + block/covariate columns)."),
+    out: Path = typer.Option(..., "--out", help="Allocation CSV to write (+ .manifest.json)."),
+    seed: int = typer.Option(..., "--seed", help="Non-negative integer seed."),
+    scheme: str = typer.Option("complete", "--scheme", help="complete | block | pairs | rerandomise"),
+    arms: str = typer.Option("control,treatment", "--arms", help="Comma-separated arm names, control first."),
+    ratio: str = typer.Option("1:1", "--ratio", help="Integer allocation ratio, e.g. 1:1 or 2:1:1."),
+    counts: str = typer.Option(None, "--counts", help="Exact units per arm (complete), e.g. 38,34."),
+    block_column: str = typer.Option(None, "--block-column", help="Column holding blocks."),
+    blocks_from: str = typer.Option(None, "--blocks-from", help="Form quantile blocks from this column."),
+    n_blocks: int = typer.Option(None, "--n-blocks", help="Number of quantile blocks."),
+    rank_column: str = typer.Option(None, "--rank-column", help="Rank column for matched pairs."),
+    covariates: str = typer.Option(None, "--covariates", help="Comma-separated covariates (rerandomise)."),
+    threshold: float = typer.Option(None, "--threshold", help="Accept Mahalanobis M <= threshold."),
+    acceptance: float = typer.Option(None, "--acceptance", help="Or: nominal acceptance probability."),
+    id_column: str = typer.Option("hotspot_id", "--id-column"),
+    force: bool = _FORCE,
+) -> None:
+    """Randomise hot spots to arms for the whole trial and write allocation + manifest."""
+    from rct.randomise.manifest import randomise_parallel_file
+
+    d = randomise_parallel_file(
+        hotspots, out=out, seed=seed, force=force, scheme=scheme, arms=_names(arms),
+        ratio=_ints(ratio), counts=_ints(counts), block_column=block_column,
+        blocks_from=blocks_from, n_blocks=n_blocks, rank_column=rank_column,
+        covariates=_names(covariates), threshold=threshold, acceptance=acceptance,
+        id_column=id_column,
+    )
+    typer.echo(f"wrote {out} ({d.n_units} hot spots, scheme {d.scheme}) and {out}.manifest.json")
+
+
+@app.command("crossover")
+def crossover_cmd(
+    hotspots: Path = typer.Argument(..., help="Hot spots file (hotspot_id column)."),
+    out: Path = typer.Option(..., "--out", help="Schedule CSV to write (+ .manifest.json)."),
+    start: str = typer.Option(..., "--start", help="First trial date, YYYY-MM-DD."),
+    days: int = typer.Option(..., "--days", help="Number of trial days."),
+    per_day: int = typer.Option(..., "--per-day", help="Hot spots tasked each day."),
+    seed: int = typer.Option(..., "--seed", help="Non-negative integer seed."),
+    day_starts: str = typer.Option("06:00", "--day-starts", help="Trial-day boundary, local HH:MM."),
+    equal_coverage: bool = typer.Option(True, "--equal-coverage/--no-equal-coverage"),
+    block_weekday: bool = typer.Option(False, "--block-weekday", help="Equal coverage within weekdays."),
+    max_consecutive: int = typer.Option(None, "--max-consecutive", help="Cap on consecutive patrol days."),
+    washout: int = typer.Option(0, "--washout", help="Untasked days after each run of patrol days."),
+    tasking: Path = typer.Option(None, "--tasking", help="Also write the daily tasking list CSV."),
+    id_column: str = typer.Option("hotspot_id", "--id-column"),
+    force: bool = _FORCE,
+) -> None:
+    """Schedule a crossover hot-spot-day trial and write schedule + manifest."""
+    from rct.randomise.manifest import randomise_crossover_file
+
+    d = randomise_crossover_file(
+        hotspots, out=out, seed=seed, force=force, tasking=tasking, start=start, days=days,
+        per_day=per_day, day_starts=day_starts, equal_coverage=equal_coverage,
+        block_weekday=block_weekday, max_consecutive=max_consecutive, washout=washout,
+        id_column=id_column,
+    )
+    typer.echo(f"wrote {out} ({len(d.ids)} hot spots x {len(d.dates)} days) and {out}.manifest.json")
+
+
+@app.command("verify")
+def verify_cmd(allocation: Path = typer.Argument(..., help="Allocation CSV with its manifest.")) -> None:
+    """Re-derive an allocation from its manifest and inputs; exit 2 naming any difference."""
+    from rct.errors import VerificationError
+    from rct.randomise.manifest import verify_allocation
+
+    report = verify_allocation(allocation)
+    if not report.ok:
+        raise VerificationError(str(report))
+    typer.echo(str(report))
+
+
+@app.command("balance")
+def balance_cmd(
+    allocation: Path = typer.Argument(..., help="Parallel allocation CSV."),
+    hotspots: Path = typer.Option(None, "--hotspots", help="Hot spots with covariates (default: from manifest)."),
+    covariates: str = typer.Option(None, "--covariates", help="Comma-separated covariates."),
+    draws: int = typer.Option(10_000, "--draws", help="Randomisation draws when not enumerable."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the randomisation draws."),
+    out: Path = typer.Option(None, "--out", help="CSV to write (default <allocation>.balance.csv)."),
+) -> None:
+    """Means per arm, SMDs, variance ratios and an omnibus randomisation balance test."""
+    from rct.randomise.balance import balance_file
+
+    res = balance_file(allocation, hotspots=hotspots, covariates=_names(covariates), draws=draws,
+                       seed=seed, out=out)
+    typer.echo(res.summary())

@@ -1,0 +1,135 @@
+"""Union of intervals per group: the presence-minutes kernel.
+
+Two officers at a hot spot at the same time are one presence, not two: the
+presence of a hot spot on a day is the length of the *union* of its visit
+intervals.  The kernel is vectorised (one sort, one grouped cumulative
+maximum, one weighted ``bincount``) so that it scales to millions of
+intervals; the Airwave sessioniser uses it as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["IntervalUnion", "interval_union", "union_length"]
+
+
+@dataclass(frozen=True)
+class IntervalUnion:
+    """Union of half-open intervals ``[start, end)`` per group.
+
+    Attributes
+    ----------
+    length : ndarray
+        Length of the union per group (``n_groups`` values, in the units of
+        the input; 0 for a group without intervals).
+    blocks : ndarray of int64
+        Number of disjoint blocks (maximal merged runs) per group.
+    total : ndarray
+        Sum of the interval lengths per group (the length counted with
+        overlaps, e.g. officer minutes).
+    block_id : ndarray of int64
+        For each input interval (input order), a block number unique across
+        groups: intervals with the same ``block_id`` overlap or touch,
+        transitively.
+    """
+
+    length: np.ndarray
+    blocks: np.ndarray
+    total: np.ndarray
+    block_id: np.ndarray
+
+
+def interval_union(
+    groups: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    *,
+    n_groups: int | None = None,
+) -> IntervalUnion:
+    """Merge intervals ``[start, end)`` within each group.
+
+    Parameters
+    ----------
+    groups
+        Non-negative integer group code of each interval (e.g. from
+        ``pandas.factorize``).
+    start, end
+        Interval ends, int64 (e.g. nanoseconds) or float, ``end >= start``.
+        Integer input gives exact integer results.
+    n_groups
+        Number of groups (default ``groups.max() + 1``).
+
+    Returns
+    -------
+    IntervalUnion
+
+    Notes
+    -----
+    Sort the intervals by ``(group, start)``.  Let :math:`M_i` be the
+    largest ``end`` of the intervals before :math:`i` in its group
+    (:math:`-\\infty` for the first).  Every point of
+    :math:`[s_i, \\min(e_i, M_i)]` is already covered (the interval that
+    reached :math:`M_i` started at or before :math:`s_i`), so interval
+    :math:`i` adds exactly :math:`\\max(0, e_i - \\max(s_i, M_i))` to the
+    union, and it starts a new block when :math:`s_i > M_i`.  Touching
+    intervals (:math:`s_i = M_i`) join one block.  Cost: one
+    :math:`O(n \\log n)` sort; everything else is linear and vectorised.
+    """
+    import pandas as pd
+
+    groups = np.asarray(groups, dtype=np.int64)
+    start = np.asarray(start)
+    end = np.asarray(end)
+    if not (len(groups) == len(start) == len(end)):
+        raise ValueError("groups, start and end must have the same length")
+    if n_groups is None:
+        n_groups = int(groups.max()) + 1 if len(groups) else 0
+    dtype = np.result_type(start.dtype, end.dtype)
+    integer = np.issubdtype(dtype, np.integer)
+    start = start.astype(np.int64 if integer else np.float64)
+    end = end.astype(np.int64 if integer else np.float64)
+    if len(groups) and np.any(end < start):
+        raise ValueError("every interval needs end >= start")
+
+    order = np.lexsort((start, groups))
+    g = groups[order]
+    s = start[order]
+    e = end[order]
+    n = len(g)
+    cummax = pd.Series(e).groupby(g).cummax().to_numpy()
+    prev = np.empty_like(e)
+    if n:
+        prev[1:] = cummax[:-1]
+        first = np.ones(n, dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        # first interval of a group: nothing before it
+        prev[first] = s[first]
+        new_block = first | (s > prev)
+        contrib = np.maximum(e - np.maximum(s, prev), 0)
+    else:
+        new_block = np.zeros(0, dtype=bool)
+        contrib = e - s
+
+    if integer:
+        length = np.zeros(n_groups, dtype=np.int64)
+        total = np.zeros(n_groups, dtype=np.int64)
+        np.add.at(length, g, contrib)
+        np.add.at(total, g, e - s)
+    else:
+        length = np.bincount(g, weights=contrib, minlength=n_groups)
+        total = np.bincount(g, weights=e - s, minlength=n_groups)
+    blocks = np.bincount(g, weights=new_block, minlength=n_groups).astype(np.int64)
+    block_sorted = np.cumsum(new_block) - 1
+    block_id = np.empty(n, dtype=np.int64)
+    block_id[order] = block_sorted
+    return IntervalUnion(length=length, blocks=blocks, total=total, block_id=block_id)
+
+
+def union_length(
+    groups: np.ndarray, start: np.ndarray, end: np.ndarray, *, n_groups: int | None = None
+) -> np.ndarray:
+    """Length of the union of ``[start, end)`` per group (see :func:`interval_union`)."""
+    return interval_union(groups, start, end, n_groups=n_groups).length

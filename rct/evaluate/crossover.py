@@ -1,0 +1,443 @@
+"""Crossover (hot-spot-day) estimators.
+
+In a crossover trial each trial day a random subset of hot spots is tasked;
+the unit of analysis is the hot-spot-day.  A panel here is a DataFrame with
+one row per ``hotspot_id`` × ``trial_date``, an outcome column and a 0/1
+``tasked`` column (see :func:`crossover_panel`).
+
+Estimators (each returns an :class:`~rct.evaluate.results.Estimate`):
+
+* :func:`crossover_fe` — OLS with hot-spot and day fixed effects, SEs
+  clustered by hot spot (linearmodels ``PanelOLS``);
+* :func:`crossover_poisson` — Poisson pseudo-likelihood with hot-spot and
+  day fixed effects, cluster-robust SEs, reported as an IRR;
+* :func:`crossover_carryover` — the same with the previous 1..L days'
+  tasking as extra regressors;
+* :func:`thames_valley_ttest` / :func:`thames_valley_chisq` — the simple
+  comparisons of tasked vs untasked hot-spot-days used in published reports.
+
+Vectorised statistics for randomisation inference (:mod:`rct.evaluate.ri`):
+:class:`TwoWayFE` and :class:`ConditionalPoissonLogRR`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from rct.evaluate._fe import ConditionalPoissonLogRR, PPMLFit, TwoWayFE, _codes, ppml_fe
+from rct.evaluate.results import Estimate, Term
+
+__all__ = [
+    "crossover_panel",
+    "crossover_fe",
+    "crossover_poisson",
+    "crossover_carryover",
+    "thames_valley_ttest",
+    "thames_valley_chisq",
+    "TwoWayFE",
+    "ConditionalPoissonLogRR",
+    "ppml_fe",
+    "PPMLFit",
+    "add_lags",
+]
+
+UNIT, TIME, TREAT = "hotspot_id", "trial_date", "tasked"
+
+
+# ---------------------------------------------------------------------------
+# panel
+# ---------------------------------------------------------------------------
+
+
+def crossover_panel(
+    outcomes: Any,
+    allocation: Any,
+    *,
+    treated_arm: str = "treatment",
+    unit: str = UNIT,
+    time: str = TIME,
+) -> Any:
+    """Outcomes joined to the schedule, with a 0/1 ``tasked`` column.
+
+    Every scheduled hot-spot-day must have an outcome row (outcomes are a
+    complete panel); outcome rows outside the schedule are dropped.
+    """
+    import pandas as pd
+
+    from rct.errors import DataError
+
+    alloc = allocation[[unit, time, "arm"]].copy()
+    out = outcomes.copy()
+    for df in (alloc, out):
+        df[unit] = df[unit].astype(str)
+        df[time] = pd.to_datetime(df[time]).dt.date
+    if alloc.duplicated([unit, time]).any():
+        raise DataError("the schedule has duplicate hotspot_id × trial_date rows")
+    merged = alloc.merge(out, on=[unit, time], how="left", validate="one_to_one", indicator=True)
+    missing = merged["_merge"] == "left_only"
+    if missing.any():
+        row = merged.loc[missing].iloc[0]
+        raise DataError(
+            f"{int(missing.sum())} scheduled hot-spot-days have no outcome row "
+            f"(first: {row[unit]} {row[time]})"
+        )
+    merged = merged.drop(columns="_merge")
+    merged[TREAT] = (merged["arm"].astype(str) == treated_arm).astype(np.int8)
+    return merged.sort_values([unit, time], ignore_index=True)
+
+
+def _check_panel(panel: Any, cols: list[str]) -> None:
+    from rct.errors import DataError
+
+    missing = [c for c in cols if c not in panel.columns]
+    if missing:
+        raise DataError(f"panel lacks columns {missing}; it has {list(panel.columns)}")
+    bad = panel[cols[0]].isna()
+    if bad.any():
+        raise DataError(f"{int(bad.sum())} rows have no {cols[0]!r} value", column=cols[0])
+
+
+# ---------------------------------------------------------------------------
+# OLS with two-way fixed effects
+# ---------------------------------------------------------------------------
+
+
+def crossover_fe(
+    panel: Any,
+    *,
+    outcome: str = "crimes",
+    treatment: str = TREAT,
+    extra: tuple[str, ...] = (),
+    unit: str = UNIT,
+    time: str = TIME,
+    engine: Literal["fwl", "linearmodels"] = "fwl",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Effect of tasking on the day: OLS with hot-spot and day fixed effects.
+
+    Parameters
+    ----------
+    panel
+        One row per hot-spot-day with ``outcome``, ``treatment`` (0/1), ``unit``, ``time``.
+    extra
+        Further regressors (e.g. lagged tasking); reported as extra terms.
+    engine
+        ``"fwl"`` (default: two-way within transform, fast) or
+        ``"linearmodels"`` (``PanelOLS(entity_effects=True, time_effects=True)``
+        with ``cov_type="clustered", cluster_entity=True, group_debias=True``);
+        both give the same numbers.
+
+    Notes
+    -----
+    ``y_it = alpha_i + gamma_t + beta * tasked_it + e_it``.  By
+    Frisch–Waugh–Lovell ``beta`` is OLS of the two-way-demeaned ``y`` on the
+    demeaned regressors (one pass for a balanced panel, alternating
+    projections otherwise).  Covariance: one-way cluster-robust by hot spot,
+    ``(X~'X~)^-1 (sum_g s_g s_g') (X~'X~)^-1 * G/(G-1) * (n-1)/(n-k)``, with
+    ``s_g = sum_{t} x~_it e_it`` and ``k`` counting every fixed effect (R
+    ``sandwich::vcovCL(lm(...), type = "HC1")``; linearmodels with
+    ``group_debias``).  Intervals and p-values use ``t`` with ``G - 1`` df
+    (Cameron & Miller 2015, sec. VI).  Wooldridge (2010) ch. 10.
+    """
+    from scipy import stats
+
+    if engine not in ("fwl", "linearmodels"):
+        raise ValueError(f"engine must be one of ('fwl', 'linearmodels'), got {engine!r}")
+    cols = [outcome, treatment, *extra]
+    _check_panel(panel, cols)
+    names = [treatment, *extra]
+    G = int(panel[unit].nunique())
+    n = len(panel)
+    if engine == "linearmodels":
+        import pandas as pd
+        from linearmodels.panel import PanelOLS
+
+        df = panel[[unit, time, *cols]].copy()
+        df[time] = pd.to_datetime(df[time])
+        df = df.set_index([unit, time])
+        res = PanelOLS(df[outcome].astype(float), df[names].astype(float),
+                       entity_effects=True, time_effects=True).fit(
+            cov_type="clustered", cluster_entity=True, group_debias=True)
+        params = res.params[names].to_numpy()
+        ses = res.std_errors[names].to_numpy()
+        r2w = float(res.rsquared_within)
+    else:
+        fe = TwoWayFE(panel[unit], panel[time])
+        X = panel[names].to_numpy(dtype=float)
+        y = panel[outcome].to_numpy(dtype=float)
+        Xt = fe.within(np.ascontiguousarray(X.T)).T
+        yt = fe.within(y[None, :])[0]
+        XtX = Xt.T @ Xt
+        params = np.linalg.solve(XtX, Xt.T @ yt)
+        e = yt - Xt @ params
+        Bi = np.linalg.inv(XtX)
+        S = np.stack([np.bincount(fe.u, Xt[:, j] * e, fe.nu) for j in range(len(names))], axis=1)
+        k = len(names) + fe.nu + fe.nt - 1
+        V = Bi @ (S.T @ S) @ Bi * (G / (G - 1)) * ((n - 1) / (n - k))
+        ses = np.sqrt(np.diag(V))
+        r2w = float(1 - (e @ e) / (yt @ yt)) if yt @ yt > 0 else float("nan")
+    q = stats.t.ppf(1 - alpha / 2, G - 1)
+    terms = []
+    for name, b, se in zip(names, params, ses, strict=True):
+        b, se = float(b), float(se)
+        t = b / se if se > 0 else math.nan
+        terms.append(Term(
+            term=name, estimate=b, std_error=se, statistic=t,
+            p_value=float(2 * stats.t.sf(abs(t), G - 1)),
+            conf_low=b - q * se, conf_high=b + q * se,
+        ))
+    return Estimate(
+        outcome=outcome,
+        method="crossover OLS, hot-spot + day fixed effects, SE clustered by hot spot",
+        terms=tuple(terms),
+        n=n,
+        alpha=alpha,
+        details={"clusters": G, "df": G - 1, "r2_within": r2w, "engine": engine},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Poisson with two-way fixed effects
+# ---------------------------------------------------------------------------
+
+
+def crossover_poisson(
+    panel: Any,
+    *,
+    outcome: str = "crimes",
+    treatment: str = TREAT,
+    extra: tuple[str, ...] = (),
+    unit: str = UNIT,
+    time: str = TIME,
+    se: Literal["cluster", "model"] = "cluster",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Incidence-rate ratio of tasking: Poisson with hot-spot and day fixed effects.
+
+    Notes
+    -----
+    ``log E[y_it] = a_i + g_t + beta tasked_it``; IRR ``= exp(beta)``, CI
+    ``exp(beta -/+ t_{G-1} SE)`` with SE clustered by hot spot (robust to
+    overdispersion and within-hot-spot correlation; :func:`ppml_fe`).
+    ``se="model"`` gives the plain Poisson SE — anti-conservative when counts
+    are overdispersed; not the default.  Also used for harm (pseudo-Poisson
+    on a non-negative continuous outcome is consistent for the ratio of means).
+    """
+    from scipy import stats
+
+    cols = [outcome, treatment, *extra]
+    _check_panel(panel, cols)
+    yv = panel[outcome].to_numpy(dtype=float)
+    if np.any(yv < 0):
+        raise ValueError(f"{outcome!r} has negative values; a Poisson model needs y >= 0")
+    u, _ = _codes(panel[unit])
+    t_, _ = _codes(panel[time])
+    fit = ppml_fe(yv, panel[[treatment, *extra]].to_numpy(dtype=float), u, t_, se=se)
+    df = fit.clusters - 1
+    q = stats.t.ppf(1 - alpha / 2, df) if se == "cluster" else stats.norm.ppf(1 - alpha / 2)
+    terms = []
+    for j, name in enumerate([treatment, *extra]):
+        b, s = float(fit.params[j]), float(math.sqrt(fit.cov[j, j]))
+        z = b / s
+        p = 2 * (stats.t.sf(abs(z), df) if se == "cluster" else stats.norm.sf(abs(z)))
+        terms.append(Term(term=name, estimate=math.exp(b), std_error=s, statistic=z,
+                          p_value=float(p), conf_low=math.exp(b - q * s),
+                          conf_high=math.exp(b + q * s), scale="ratio"))
+    label = "SE clustered by hot spot" if se == "cluster" else "model-based Poisson SE"
+    return Estimate(
+        outcome=outcome,
+        method=f"crossover Poisson, hot-spot + day fixed effects, IRR ({label})",
+        terms=tuple(terms),
+        n=fit.n,
+        alpha=alpha,
+        details={"log_irr": float(fit.params[0]), "dropped_all_zero": fit.n_dropped,
+                 "clusters": fit.clusters, "iterations": fit.iterations,
+                 "std_error_scale": "log IRR"},
+    )
+
+
+# ---------------------------------------------------------------------------
+# carryover
+# ---------------------------------------------------------------------------
+
+
+def add_lags(panel: Any, *, lags: int = 4, treatment: str = TREAT, unit: str = UNIT,
+             time: str = TIME) -> Any:
+    """Add ``<treatment>_lag1..lagL``: tasked 1..L calendar days earlier (0 before the trial)."""
+    import pandas as pd
+
+    if lags < 1:
+        raise ValueError(f"lags must be >= 1, got {lags}")
+    df = panel.copy()
+    dates = pd.to_datetime(df[time])
+    grid = df.assign(_d=dates).pivot(index=unit, columns="_d", values=treatment)
+    full = pd.date_range(dates.min(), dates.max(), freq="D")
+    grid = grid.reindex(columns=full).fillna(0)
+    keys = pd.MultiIndex.from_arrays([df[unit], dates])
+    for k in range(1, lags + 1):
+        lag = grid.shift(k, axis=1).fillna(0).stack()
+        lag.index = lag.index.set_names([unit, "_d"])
+        df[f"{treatment}_lag{k}"] = lag.reindex(keys).to_numpy(dtype=np.int8)
+    return df
+
+
+def crossover_carryover(
+    panel: Any,
+    *,
+    outcome: str = "crimes",
+    lags: int = 4,
+    model: Literal["ols", "poisson"] = "ols",
+    treatment: str = TREAT,
+    unit: str = UNIT,
+    time: str = TIME,
+    alpha: float = 0.05,
+) -> Estimate:
+    """Same-day and carryover effects of tasking (previous 1..``lags`` days).
+
+    Notes
+    -----
+    ``y_it = a_i + g_t + b0 tasked_it + sum_k b_k tasked_{i,t-k} + e_it``
+    (OLS, or the Poisson analogue with IRRs).  Lags run over calendar trial
+    days within a hot spot; days before the trial count as untasked.
+    Carryover ("residual deterrence") up to four days was reported by
+    Sherman (2022) and the Perth hot-spot trial.  Because the schedule is
+    randomised, the lagged indicators are randomised too, so each ``b_k``
+    is identified (with k per day tasked at random, lags are nearly
+    orthogonal to the same-day indicator).
+    """
+    if model not in ("ols", "poisson"):
+        raise ValueError(f"model must be one of ('ols', 'poisson'), got {model!r}")
+    df = add_lags(panel, lags=lags, treatment=treatment, unit=unit, time=time)
+    extra = tuple(f"{treatment}_lag{k}" for k in range(1, lags + 1))
+    fn = crossover_fe if model == "ols" else crossover_poisson
+    est = fn(df, outcome=outcome, treatment=treatment, extra=extra, unit=unit, time=time,
+             alpha=alpha)
+    return Estimate(outcome=est.outcome, method=est.method.replace("crossover", f"crossover carryover ({lags} lags)", 1),
+                    terms=est.terms, n=est.n, alpha=alpha, details=dict(est.details))
+
+
+# ---------------------------------------------------------------------------
+# published simple comparisons
+# ---------------------------------------------------------------------------
+
+
+def thames_valley_ttest(
+    panel: Any,
+    *,
+    outcome: str = "crimes",
+    treatment: str = TREAT,
+    equal_var: bool = True,
+    alpha: float = 0.05,
+) -> Estimate:
+    """Two-sample t-test of mean outcome per hot-spot-day, tasked vs untasked days.
+
+    Notes
+    -----
+    Treats hot-spot-days as independent (ignores hot-spot clustering), as
+    the simple published comparison did; use :func:`crossover_fe` for the
+    analysis that respects the design.  ``equal_var=True`` is Student's
+    pooled-variance test (R ``t.test(var.equal = TRUE)``), ``False`` Welch's.
+    Terms: difference in means, and percent change ``100 (m1/m0 - 1)``
+    (delta-method SE).
+    """
+    from scipy import stats
+
+    _check_panel(panel, [outcome, treatment])
+    y = panel[outcome].to_numpy(dtype=float)
+    z = panel[treatment].to_numpy() == 1
+    y1, y0 = y[z], y[~z]
+    res = stats.ttest_ind(y1, y0, equal_var=equal_var)
+    m1, m0 = y1.mean(), y0.mean()
+    d = m1 - m0
+    se = d / res.statistic if res.statistic != 0 else math.nan
+    if equal_var:
+        df = len(y1) + len(y0) - 2
+        if res.statistic == 0:
+            sp = ((len(y1) - 1) * y1.var(ddof=1) + (len(y0) - 1) * y0.var(ddof=1)) / df
+            se = math.sqrt(sp * (1 / len(y1) + 1 / len(y0)))
+    else:
+        v1, v0 = y1.var(ddof=1) / len(y1), y0.var(ddof=1) / len(y0)
+        se = math.sqrt(v1 + v0)
+        df = (v1 + v0) ** 2 / (v1**2 / (len(y1) - 1) + v0**2 / (len(y0) - 1))
+    ci = res.confidence_interval(1 - alpha)
+    pct = 100 * (m1 / m0 - 1) if m0 > 0 else math.nan
+    v1m, v0m = y1.var(ddof=1) / len(y1), y0.var(ddof=1) / len(y0)
+    pct_se = 100 * math.sqrt(v1m / m0**2 + m1**2 * v0m / m0**4) if m0 > 0 else math.nan
+    qn = _norm_q(alpha)
+    return Estimate(
+        outcome=outcome,
+        method=f"t-test per hot-spot-day ({'Student' if equal_var else 'Welch'}), tasked vs untasked",
+        terms=(
+            Term(term=treatment, estimate=float(d), std_error=float(se),
+                 statistic=float(res.statistic), p_value=float(res.pvalue),
+                 conf_low=float(ci.low), conf_high=float(ci.high)),
+            Term(term="percent_change", estimate=float(pct), std_error=float(pct_se),
+                 conf_low=float(pct - qn * pct_se), conf_high=float(pct + qn * pct_se),
+                 scale="percent"),
+        ),
+        n=int(len(y)),
+        alpha=alpha,
+        details={"mean_tasked": float(m1), "mean_untasked": float(m0), "df": float(df),
+                 "n_tasked": int(len(y1)), "n_untasked": int(len(y0))},
+    )
+
+
+def _norm_q(alpha: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def thames_valley_chisq(
+    panel: Any,
+    *,
+    outcome: str = "crimes",
+    treatment: str = TREAT,
+    alpha: float = 0.05,
+) -> Estimate:
+    """Chi-squared test of crime counts on tasked vs untasked hot-spot-days.
+
+    Notes
+    -----
+    With ``C1, C0`` crimes on ``n1, n0`` tasked / untasked hot-spot-days, the
+    null expects counts in proportion to exposure: ``E_k = C n_k / N``;
+    ``X^2 = sum (C_k - E_k)^2 / E_k`` on 1 df (R ``chisq.test(c(C1, C0),
+    p = c(n1, n0) / N)``).  The rate ratio ``(C1/n1)/(C0/n0)`` gets the exact
+    conditional interval: given ``C``, ``C1 ~ Binomial(C, pi)``,
+    ``RR = pi n0 / ((1 - pi) n1)`` with Clopper-Pearson limits for ``pi``
+    (as R ``poisson.test(c(C1, C0), c(n1, n0))``).  Counts of crimes, not
+    hot-spot-days: ignores clustering and overdispersion, as the simple
+    published comparison did.
+    """
+    from scipy import stats
+
+    _check_panel(panel, [outcome, treatment])
+    y = panel[outcome].to_numpy(dtype=float)
+    z = panel[treatment].to_numpy() == 1
+    c1, c0 = float(y[z].sum()), float(y[~z].sum())
+    n1, n0 = int(z.sum()), int((~z).sum())
+    C, N = c1 + c0, n1 + n0
+    exp_ = np.array([C * n1 / N, C * n0 / N])
+    x2 = float(np.sum((np.array([c1, c0]) - exp_) ** 2 / exp_)) if C > 0 else math.nan
+    p = float(stats.chi2.sf(x2, 1)) if C > 0 else math.nan
+    rr = (c1 / n1) / (c0 / n0) if c0 > 0 else math.inf
+    lo = hi = math.nan
+    if C > 0 and float(C).is_integer():
+        ci = stats.binomtest(int(c1), int(C)).proportion_ci(1 - alpha, method="exact")
+        to_rr = lambda pi: pi * n0 / ((1 - pi) * n1) if pi < 1 else math.inf  # noqa: E731
+        lo, hi = to_rr(ci.low), to_rr(ci.high)
+    return Estimate(
+        outcome=outcome,
+        method="chi-squared test of counts, tasked vs untasked hot-spot-days (rate ratio)",
+        terms=(Term(term=treatment, estimate=float(rr),
+                    std_error=math.sqrt(1 / c1 + 1 / c0) if c1 > 0 and c0 > 0 else math.nan,
+                    statistic=x2, p_value=p, conf_low=lo, conf_high=hi, scale="ratio"),),
+        n=N,
+        alpha=alpha,
+        details={"crimes_tasked": c1, "crimes_untasked": c0, "days_tasked": n1,
+                 "days_untasked": n0, "expected": exp_.tolist(), "df": 1,
+                 "std_error_scale": "log rate ratio"},
+    )

@@ -1,0 +1,335 @@
+"""Outcomes: crimes per hot spot and trial day (or month), harm-weighted, with catchments.
+
+:func:`build_outcomes` turns a crimes table (``rct.io.crimes.read_crimes``
+contract) and hot spots into a complete panel — one row per hot spot and
+trial day (or month) over the trial window, zeros included — with
+
+``crimes``, ``harm``, ``harm_unknown``
+    crimes inside the hot spot (polygon + ``buffer_m``), their summed harm
+    weight, and how many of them had no harm weight (their harm is left out
+    of ``harm`` and counted here, never silently weighted 0);
+``crimes_<group>``, ``harm_<group>``
+    the same per crime group (police.uk category slug by default);
+``catchment_crimes``, ``catchment_harm``
+    crimes in the displacement catchment: the ring from the hot spot's edge
+    (+ buffer) out to ``catchment_m`` further, excluding every hot spot's own
+    area.
+
+:func:`ingest_crimes` is the file-to-file verb behind ``rct ingest crimes``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rct.errors import DataError, RCTError, RCTWarning
+
+__all__ = ["build_outcomes", "ingest_crimes", "locate_pairs", "OutcomeWarning", "group_slug"]
+
+Period = Literal["day", "month"]
+_PERIODS = ("day", "month")
+
+
+class OutcomeWarning(RCTWarning):
+    """Crimes left out of the outcome table (no usable time, outside the window)."""
+
+
+def group_slug(values: Any) -> Any:
+    """``"Violence and sexual offences"`` -> ``"violence_and_sexual_offences"``."""
+    import pandas as pd
+
+    s = pd.Series(values, dtype="object").fillna("unknown").astype(str).str.lower()
+    s = s.str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+    return s.where(s != "", "unknown")
+
+
+def locate_pairs(x: np.ndarray, y: np.ndarray, polygons: Any, *, buffer_m: float = 0.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(point_idx, polygon_idx)`` for every point inside (or on the edge of) each polygon.
+
+    Uses :func:`rct.pip.locate_all` when available, else a shapely STRtree
+    ``intersects`` query (edges count as inside).
+    """
+    try:
+        from rct.pip import locate_all  # type: ignore[import-not-found]
+    except ImportError:
+        locate_all = None
+    if locate_all is not None:
+        pi, gi = locate_all(x, y, polygons, buffer_m=buffer_m)
+        return np.asarray(pi, dtype=np.int64), np.asarray(gi, dtype=np.int64)
+    import shapely
+
+    geoms = np.asarray(getattr(polygons, "geometry", polygons).values if hasattr(
+        polygons, "geometry") else polygons)
+    if buffer_m:
+        geoms = shapely.buffer(geoms, float(buffer_m), quad_segs=16)
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    pi, gi = tree.query(pts, predicate="intersects")
+    return pi.astype(np.int64), gi.astype(np.int64)
+
+
+def _ring_pairs(x: np.ndarray, y: np.ndarray, geoms: np.ndarray, *, buffer_m: float,
+                catchment_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point, hot spot) for points in a hot spot's catchment ring and in no hot spot."""
+    import shapely
+
+    inner = shapely.buffer(geoms, float(buffer_m), quad_segs=16) if buffer_m else geoms
+    outer = shapely.buffer(geoms, float(buffer_m + catchment_m), quad_segs=16)
+    ring = shapely.difference(outer, inner)
+    pi, gi = locate_pairs(x, y, ring)
+    in_any = np.zeros(len(x), dtype=bool)
+    hp, _ = locate_pairs(x, y, inner)
+    in_any[hp] = True
+    keep = ~in_any[pi]
+    return pi[keep], gi[keep]
+
+
+def _periods(kind: Period, start: Any, end: Any) -> list:
+    import pandas as pd
+
+    if kind == "day":
+        return list(pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D").date)
+    return [str(p) for p in pd.period_range(pd.Period(str(start), "M"), pd.Period(str(end), "M"),
+                                            freq="M")]
+
+
+def build_outcomes(
+    crimes: Any,
+    hotspots: Any,
+    *,
+    harm: Any = "cchi",
+    force: str = "Thames Valley",
+    buffer_m: float = 0.0,
+    catchment_m: float | None = None,
+    day_starts: str = "06:00",
+    period: Period = "day",
+    start: Any = None,
+    end: Any = None,
+    group_column: str | None = "category",
+) -> Any:
+    """Per hot spot × trial day (or month): crimes, harm, per-group and catchment counts.
+
+    Parameters
+    ----------
+    crimes
+        DataFrame with ``x``, ``y`` (EPSG:27700), ``occurred_at`` (UTC; may be
+        NaT for police.uk) and ``month`` ("YYYY-MM"), plus whatever the harm
+        table keys on (``offence_code`` / ``category``).
+    hotspots
+        GeoDataFrame with ``hotspot_id`` and ``geometry`` in EPSG:27700.
+    harm
+        ``"cchi"``, ``"cchi-subgroup"``, ``"ons"``, a CSV path or a
+        :class:`rct.harm.HarmTable`; ``None`` gives no harm columns.
+    buffer_m
+        Buffer added around each hot spot polygon.
+    catchment_m
+        Width of the displacement catchment ring beyond the (buffered) hot
+        spot; ``None`` gives no catchment columns.
+    day_starts
+        Trial-day boundary (local time), the same as the dosage tables use.
+    period
+        ``"day"`` (trial days; needs ``occurred_at``) or ``"month"``.
+    start, end
+        Trial window, inclusive (dates for days, ``"YYYY-MM"`` for months);
+        default: the range of the crimes.
+    group_column
+        Column defining crime groups (slugged); ``None`` for no group columns.
+
+    Returns
+    -------
+    DataFrame
+        ``hotspot_id``, ``trial_date`` (``datetime.date``) or ``period`` (str),
+        ``crimes``, [``harm``, ``harm_unknown``], ``crimes_<g>`` [``harm_<g>``],
+        [``catchment_crimes``, ``catchment_harm``]; sorted by hot spot then
+        period; every hot spot × period present.  ``attrs["counts"]`` holds
+        the reconciliation (crimes read, without a time, outside the window,
+        in a hot spot, in a catchment).
+
+    Notes
+    -----
+    A crime inside two overlapping (buffered) hot spots counts for each.
+    Catchment crimes exclude crimes inside any hot spot (+buffer); a crime
+    in two overlapping rings counts for each.  Harm: weights from
+    ``rct.harm.harm_table(...).weigh``; unweighted crimes are counted in
+    ``harm_unknown`` and left out of ``harm``.
+    """
+    import pandas as pd
+
+    from rct.io.times import trial_date
+
+    if period not in _PERIODS:
+        raise ValueError(f"period must be one of {_PERIODS}, got {period!r}")
+    for col in ("x", "y"):
+        if col not in crimes.columns:
+            raise DataError(f"crimes have no {col!r} column", column=col)
+    if "hotspot_id" not in hotspots.columns:
+        raise DataError("hot spots have no 'hotspot_id' column", column="hotspot_id")
+    if buffer_m < 0 or (catchment_m is not None and catchment_m <= 0):
+        raise ValueError("buffer_m must be >= 0 and catchment_m > 0")
+    c = crimes.reset_index(drop=True)
+    n_read = len(c)
+    counts: dict[str, int] = {"crimes_read": n_read}
+
+    # --- period of each crime
+    if period == "day":
+        if "occurred_at" not in c.columns or c["occurred_at"].isna().all() and len(c):
+            raise DataError(
+                "daily outcomes need crime times ('occurred_at'); these crimes have months only "
+                "(police.uk) — use period='month'", column="occurred_at")
+        t = pd.to_datetime(c["occurred_at"], utc=True)
+        no_time = t.isna().to_numpy()
+        key = pd.Series(pd.NaT, index=c.index, dtype="object")
+        if (~no_time).any():
+            key[~no_time] = trial_date(t[~no_time], day_starts)
+    else:
+        if "month" in c.columns:
+            key = c["month"].astype("string").str.slice(0, 7).astype("object")
+        else:
+            t = pd.to_datetime(c["occurred_at"], utc=True)
+            key = t.dt.tz_convert("Europe/London").dt.strftime("%Y-%m").astype("object")
+        no_time = key.isna().to_numpy()
+    counts["no_time"] = int(no_time.sum())
+    if no_time.any():
+        warnings.warn(f"{int(no_time.sum()):,} crimes have no usable {'time' if period == 'day' else 'month'} "
+                      "and are not counted", OutcomeWarning, stacklevel=2)
+    valid = key[~no_time]
+    if start is None:
+        start = valid.min() if len(valid) else None
+    if end is None:
+        end = valid.max() if len(valid) else None
+    if start is None or end is None:
+        raise DataError("no crimes with a time and no trial window given (start/end)")
+    periods = _periods(period, start, end)
+    if not periods:
+        raise ValueError(f"empty trial window {start} .. {end}")
+    pos = {p: i for i, p in enumerate(periods)}
+    if period == "day":
+        pidx = key.map(lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
+    else:
+        pidx = key.map(lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
+    pidx = pidx.to_numpy(dtype=np.int64)
+    outside = (pidx < 0) & ~no_time
+    counts["outside_window"] = int(outside.sum())
+
+    # --- harm weights
+    if harm is not None:
+        from rct.harm import harm_table
+
+        try:
+            table = harm if hasattr(harm, "weigh") else harm_table(harm, force=force)
+        except RCTError:
+            raise
+        except (ValueError, OSError) as exc:  # unknown name or unreadable file: a user error
+            raise DataError(str(exc), column="harm") from exc
+        w, unknown = table.weigh(c)
+        w = w.to_numpy(dtype=float)
+        unknown = unknown.to_numpy(dtype=bool)
+    else:
+        w = np.zeros(n_read)
+        unknown = np.zeros(n_read, dtype=bool)
+    wz = np.where(unknown, 0.0, w)
+
+    # --- groups
+    if group_column is not None and group_column in c.columns:
+        gcodes, gnames = pd.factorize(group_slug(c[group_column]), sort=True)
+        gnames = list(gnames)
+    else:
+        gcodes, gnames = np.zeros(n_read, dtype=np.int64), []
+
+    geoms = np.asarray(hotspots.geometry.values)
+    ids = hotspots["hotspot_id"].astype(str).to_numpy()
+    H, P = len(ids), len(periods)
+    x = c["x"].to_numpy(dtype=float)
+    y = c["y"].to_numpy(dtype=float)
+    ok = pidx >= 0
+    located = np.isfinite(x) & np.isfinite(y)
+    counts["no_location"] = int((~located).sum())
+    if (~located).any():
+        warnings.warn(f"{int((~located).sum()):,} crimes have no coordinates and are not counted",
+                      OutcomeWarning, stacklevel=2)
+    sel = np.flatnonzero(ok & located)
+    pi, hi = locate_pairs(x[sel], y[sel], geoms, buffer_m=buffer_m)
+    pi = sel[pi]
+    cell = hi * P + pidx[pi]
+    ncell = H * P
+    out: dict[str, Any] = {
+        "hotspot_id": np.repeat(ids, P),
+        "trial_date" if period == "day" else "period": np.tile(np.array(periods, dtype=object), H),
+        "crimes": np.bincount(cell, minlength=ncell).astype(np.int64),
+    }
+    counts["in_hotspots"] = int(np.unique(pi).size)
+    counts["hotspot_assignments"] = int(len(pi))
+    if harm is not None:
+        out["harm"] = np.bincount(cell, wz[pi], ncell)
+        out["harm_unknown"] = np.bincount(cell, unknown[pi].astype(float), ncell).astype(np.int64)
+    for j, g in enumerate(gnames):
+        m = gcodes[pi] == j
+        out[f"crimes_{g}"] = np.bincount(cell[m], minlength=ncell).astype(np.int64)
+        if harm is not None:
+            out[f"harm_{g}"] = np.bincount(cell[m], wz[pi][m], ncell)
+    if catchment_m is not None:
+        ri, rh = _ring_pairs(x[sel], y[sel], geoms, buffer_m=buffer_m, catchment_m=catchment_m)
+        ri = sel[ri]
+        rcell = rh * P + pidx[ri]
+        out["catchment_crimes"] = np.bincount(rcell, minlength=ncell).astype(np.int64)
+        if harm is not None:
+            out["catchment_harm"] = np.bincount(rcell, wz[ri], ncell)
+        counts["in_catchments"] = int(np.unique(ri).size)
+    df = pd.DataFrame(out)
+    df.attrs["counts"] = counts
+    df.attrs["groups"] = gnames
+    return df
+
+
+def ingest_crimes(
+    paths: list[str | os.PathLike[str]],
+    *,
+    hotspots: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    harm: str = "cchi",
+    force: str = "Thames Valley",
+    kind: str = "auto",
+    buffer_m: float = 0.0,
+    catchment_m: float | None = None,
+    day_starts: str = "06:00",
+    period: Period | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> dict[str, Any]:
+    """Read crime files and hot spots, build outcomes, write them atomically.
+
+    ``period=None`` picks ``"month"`` when no crime has a time (police.uk),
+    else ``"day"``.  Rows the crime reader rejects go to its quarantine file
+    beside ``out``.  Returns the reconciliation counts.
+    """
+    from rct.io.atomic import write_table
+    from rct.io.crimes import read_crimes
+    from rct.io.hotspots import read_hotspots
+    from rct.io.quarantine import quarantine_path
+
+    res = read_crimes([Path(p) for p in paths], kind=kind)
+    hs = read_hotspots(hotspots)
+    data = res.data
+    if period is None:
+        has_time = "occurred_at" in data.columns and data["occurred_at"].notna().any()
+        period = "day" if has_time else "month"
+    df = build_outcomes(data, hs, harm=harm, force=force, buffer_m=buffer_m,
+                        catchment_m=catchment_m, day_starts=day_starts, period=period,
+                        start=start, end=end)
+    if period == "month":
+        df["period"] = df["period"].astype(str)
+    write_table(df, out)
+    counts = dict(df.attrs.get("counts", {}))
+    counts.update({"rows_read": res.n_read, "rows_quarantined": res.n_quarantined,
+                   "rows_out": len(df), "period": period})
+    if res.n_quarantined:
+        write_table(res.quarantine, quarantine_path(out))
+    return counts
+

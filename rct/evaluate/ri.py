@@ -1,0 +1,563 @@
+"""Randomisation inference drawn from the trial's own design object.
+
+The engine takes a design (anything with the :mod:`rct.randomise` contract:
+``.assignment``, ``.units``, ``.draw(n, rng)``, ``.enumerate(limit)``), an
+outcome vector in ``design.units`` order and a *vectorised* test statistic,
+and returns an exact or Monte Carlo p-value and a confidence interval found
+by inverting the test.
+
+Statistic contract
+------------------
+A statistic is a callable ``stat(Z, y) -> T`` where ``Z`` is a float array of
+shape ``(B, n_units)`` holding B assignments (1 = treatment, 0 = control) and
+``y`` an outcome of shape ``(n_units,)``; it returns ``T`` of shape ``(B,)``
+computed for all B assignments at once (matrix products, no Python loop over
+assignments).  Optional attributes:
+
+``linear`` (bool)
+    ``T(Z, a + c*b) == T(Z, a) + c*T(Z, b)``; the additive-effect interval is
+    then found in closed form from two batch evaluations.
+``name`` (str), ``scale`` (``"difference"`` or ``"log_ratio"``).
+
+The statistic should be centred at zero under the sharp null of no effect
+(differences, log ratios), because the two-sided p-value compares absolute
+values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from rct.evaluate.results import Estimate, Term
+
+__all__ = [
+    "Design",
+    "DifferenceInMeans",
+    "RIResult",
+    "as_statistic",
+    "randomisation_test",
+    "ri_estimate",
+    "treatment_matrix",
+    "align_to_design",
+]
+
+Alternative = Literal["two-sided", "greater", "less"]
+Effect = Literal["additive", "multiplicative"]
+_ALTERNATIVES = ("two-sided", "greater", "less")
+_EFFECTS = ("additive", "multiplicative")
+_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB)
+
+
+class Design(Protocol):  # pragma: no cover - typing only
+    assignment: np.ndarray
+    units: Any
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+    def enumerate(self, limit: int = 100_000) -> np.ndarray | None: ...
+
+
+# ---------------------------------------------------------------------------
+# statistics
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DifferenceInMeans:
+    """Treated mean minus control mean, for a batch of assignments.
+
+    ``T(Z, y) = Z y / Z 1 - (1 - Z) y / (1 - Z) 1`` (row-wise).  Linear in ``y``.
+    """
+
+    name: str = "difference in means"
+    linear: bool = True
+    scale: str = "difference"
+
+    def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        n1 = Z.sum(axis=1)
+        n0 = Z.shape[1] - n1
+        s1 = Z @ y
+        return s1 / n1 - (y.sum() - s1) / n0
+
+
+class _Wrapped:
+    def __init__(self, fn: Callable, name: str, linear: bool, scale: str, order: str,
+                 kwargs: dict[str, Any]) -> None:
+        self.fn, self.name, self.linear, self.scale = fn, name, linear, scale
+        self.order, self.kwargs = order, kwargs
+
+    def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if self.order == "zy":
+            return self.fn(Z, y, **self.kwargs)
+        return self.fn(y, Z, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"Statistic({self.name!r}, linear={self.linear})"
+
+
+def as_statistic(fn: Callable, *, name: str | None = None, linear: bool = False,
+                 scale: str = "difference", order: Literal["zy", "yz"] = "zy",
+                 **kwargs: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Wrap a vectorised function as a statistic for :func:`randomisation_test`.
+
+    ``order="yz"`` adapts functions written ``fn(y, assignments, **kwargs)``
+    (e.g. :func:`rct.evaluate.parallel.dim_statistic`); ``linear`` declares
+    linearity in ``y`` (enables the closed-form additive interval).
+    """
+    if order not in ("zy", "yz"):
+        raise ValueError(f"order must be one of ('zy', 'yz'), got {order!r}")
+    return _Wrapped(fn, name or getattr(fn, "__name__", "statistic"), linear, scale, order, kwargs)
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RIResult:
+    """A randomisation test and its inverted confidence interval.
+
+    Attributes
+    ----------
+    observed
+        The statistic at the observed assignment (null value 0 / ratio 1).
+    p_value
+        Randomisation p-value of the sharp null ``null`` (see Notes of
+        :func:`randomisation_test` for the exact definition).
+    method
+        ``"exact"`` (all assignments enumerated) or ``"monte carlo"``.
+    n_draws
+        Assignments used (all of them when exact).
+    mc_se
+        Monte Carlo standard error of ``p_value`` (0 when exact).
+    conf_low, conf_high
+        ``1 - alpha`` interval by test inversion (NaN when not requested);
+        on the effect scale (a ratio when ``effect == "multiplicative"``).
+    """
+
+    statistic: str
+    observed: float
+    p_value: float
+    alternative: str
+    method: str
+    n_draws: int
+    mc_se: float
+    effect: str
+    null: float
+    alpha: float
+    conf_low: float = math.nan
+    conf_high: float = math.nan
+    null_sd: float = math.nan
+    details: Any = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    @property
+    def estimate(self) -> float:
+        """The observed statistic on the effect scale (ratio if multiplicative)."""
+        return math.exp(self.observed) if self.effect == "multiplicative" else self.observed
+
+    def to_dict(self) -> dict[str, Any]:
+        from rct.evaluate.results import _clean
+
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "details"}
+        d["details"] = dict(self.details)
+        return _clean(d)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def treatment_matrix(assignments: np.ndarray, treated: int = 1) -> np.ndarray:
+    """0/1 float matrix from arm codes (``treated`` = the arm counted as treatment)."""
+    a = np.asarray(assignments)
+    return (a == treated).astype(np.float64)
+
+
+def align_to_design(design: Any, data: Any, column: str, *, keys: list[str] | None = None) -> np.ndarray:
+    """The column ``column`` of ``data`` in ``design.units`` order.
+
+    ``design.units`` may be an Index/MultiIndex, a DataFrame of key columns or
+    a sequence of ids; ``keys`` are the matching columns of ``data`` (default:
+    the index names / frame columns / ``["hotspot_id"]``).  Every unit must
+    be present exactly once.
+    """
+    import pandas as pd
+
+    from rct.errors import DataError
+
+    units = design.units
+    if isinstance(units, pd.DataFrame):
+        idx = pd.MultiIndex.from_frame(units) if units.shape[1] > 1 else pd.Index(units.iloc[:, 0])
+    elif isinstance(units, pd.Index):
+        idx = units
+    else:
+        idx = pd.Index(list(units), name="hotspot_id")
+    if keys is None:
+        names = [n for n in idx.names]
+        keys = names if all(n is not None for n in names) else ["hotspot_id"]
+    frame = data.set_index(keys if len(keys) > 1 else keys[0])[column]
+    if not frame.index.is_unique:
+        raise DataError(f"duplicate {keys} rows in the data", column=column)
+    if isinstance(idx, pd.MultiIndex):
+        frame.index = pd.MultiIndex.from_arrays(
+            [_norm_key(frame.index.get_level_values(i)) for i in range(idx.nlevels)]
+        )
+        idx = pd.MultiIndex.from_arrays([_norm_key(idx.get_level_values(i)) for i in range(idx.nlevels)])
+    else:
+        frame.index = _norm_key(frame.index)
+        idx = _norm_key(idx)
+    out = frame.reindex(idx)
+    missing = out.isna()
+    if missing.any():
+        first = idx[np.flatnonzero(missing.to_numpy())[0]]
+        raise DataError(
+            f"{int(missing.sum())} design units have no {column!r} value (first: {first})",
+            column=column,
+        )
+    return out.to_numpy(dtype=np.float64)
+
+
+def _norm_key(values: Any) -> Any:
+    """Keys compared as strings (dates as ISO) so CSV and Parquet inputs match."""
+    import pandas as pd
+
+    v = pd.Index(values)
+    if pd.api.types.is_datetime64_any_dtype(v.dtype):
+        return pd.Index(v.strftime("%Y-%m-%d"))
+    return pd.Index([x.isoformat() if hasattr(x, "isoformat") else str(x) for x in v])
+
+
+def _batched(stat: Callable, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Evaluate ``stat`` over the rows of ``Z`` in memory-bounded chunks."""
+    n = Z.shape[1]
+    rows = max(1, _CHUNK_CELLS // max(n, 1))
+    out = np.empty(Z.shape[0], dtype=np.float64)
+    for start in range(0, Z.shape[0], rows):  # chunking only; each chunk is one batch
+        block = Z[start : start + rows]
+        out[start : start + rows] = np.asarray(stat(np.asarray(block, dtype=np.float64), y),
+                                               dtype=np.float64)
+    return out
+
+
+def _exceed(T: np.ndarray, t: float, alternative: str) -> np.ndarray:
+    tol = 1e-9 * max(1.0, abs(t)) if np.isfinite(t) else 0.0
+    if alternative == "two-sided":
+        return np.abs(T) >= abs(t) - tol
+    if alternative == "greater":
+        return t - tol <= T
+    return t + tol >= T
+
+
+def _p(T: np.ndarray, t: float, alternative: str, exact: bool,
+       weights: np.ndarray | None = None) -> float:
+    """Randomisation p-value; assignments where the statistic is undefined (NaN) are left out.
+
+    ``weights``: the probabilities of enumerated assignments (exact only).
+    """
+    defined = ~np.isnan(T)
+    n = int(defined.sum())
+    if n == 0 or np.isnan(t):
+        return math.nan
+    hit = _exceed(T[defined], t, alternative)
+    if exact:
+        if weights is not None:
+            w = weights[defined]
+            return float(w[hit].sum() / w.sum())
+        return int(np.count_nonzero(hit)) / n
+    return (int(np.count_nonzero(hit)) + 1) / (n + 1)
+
+
+def _shift(y: np.ndarray, z: np.ndarray, tau: float, effect: str) -> np.ndarray:
+    """Hypothesised control outcomes ``Y(0)`` under a constant effect ``tau``."""
+    if effect == "additive":
+        return y - tau * z
+    return y * np.exp(-tau * z)  # tau is a log ratio
+
+
+# ---------------------------------------------------------------------------
+# the engine
+# ---------------------------------------------------------------------------
+
+
+def randomisation_test(
+    design: Any,
+    y: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    *,
+    draws: int = 2000,
+    rng: np.random.Generator | int | None = None,
+    exact_limit: int = 100_000,
+    alternative: Alternative = "two-sided",
+    null: float | None = None,
+    effect: Effect = "additive",
+    ci: bool = True,
+    alpha: float = 0.05,
+    treated: int = 1,
+    assignments: np.ndarray | None = None,
+) -> RIResult:
+    """Randomisation test of a sharp null, drawn from the design, with an inverted CI.
+
+    Parameters
+    ----------
+    design
+        Object with ``.assignment`` (arm codes in ``.units`` order),
+        ``.draw(n, rng)`` and ``.enumerate(limit)`` (see :mod:`rct.randomise`).
+    y
+        Outcome in ``design.units`` order (see :func:`align_to_design`).
+    statistic
+        Vectorised statistic ``stat(Z, y) -> (B,)`` (module docstring);
+        default :class:`DifferenceInMeans`.
+    draws
+        Monte Carlo draws when the design has more than ``exact_limit``
+        assignments (or cannot enumerate them).
+    rng
+        Generator or seed for the Monte Carlo draws.
+    alternative
+        ``"two-sided"``, ``"greater"`` or ``"less"``.
+    null
+        The sharp null effect: an additive shift (default 0), or a *ratio*
+        (default 1) when ``effect == "multiplicative"``.
+    effect
+        ``"additive"`` (``Y(1) = Y(0) + tau``) or ``"multiplicative"``
+        (``Y(1) = rho Y(0)``; the statistic should then be a log ratio).
+    ci
+        Invert the test for a ``1 - alpha`` interval.
+    treated
+        Arm code counted as treatment (others are control).
+    assignments
+        Use these assignments (shape ``(B, n_units)``) instead of drawing.
+
+    Returns
+    -------
+    RIResult
+
+    Notes
+    -----
+    Under the sharp null ``H(tau)`` every unit's control outcome is known:
+    ``Y0 = Y - tau Z`` (additive) or ``Y0 = Y rho^{-Z}`` (multiplicative,
+    ``tau = log rho``), and ``Y0`` does not depend on the assignment.  The
+    reference distribution is ``T_b = T(Z_b, Y0)`` over assignments ``Z_b``
+    from the design; the observed value is ``t = T(Z_obs, Y0)`` (Rosenbaum
+    2002, ch. 2; Gerber & Green 2012, ch. 3).
+
+    * exact (all ``N`` assignments enumerated): ``p = sum_b P(Z_b) 1{|T_b| >= |t|}``
+      with the design's exact assignment probabilities (``#{...}/N`` when they
+      are equal; the observed assignment is one of them);
+    * Monte Carlo (``B`` independent draws): ``p = (1 + #{b : |T_b| >= |t|}) / (B + 1)``,
+      which is a valid p-value for any ``B`` (Phipson & Smyth 2010); its
+      Monte Carlo SE is ``sqrt(p_hat (1 - p_hat) / B)``, ``p_hat = #{...} / B``.
+
+    ``"greater"``/``"less"`` replace ``|T_b| >= |t|`` with ``T_b >= t`` /
+    ``T_b <= t``.  Ties count as exceeding (relative tolerance 1e-9).
+    Assignments where the statistic is undefined (NaN, e.g. tasking
+    collinear with the fixed effects) are left out of ``N``/``B`` and
+    counted in ``details["n_undefined"]``.
+
+    The interval is ``{tau : p(tau) > alpha}`` computed with the same set of
+    assignments for every ``tau``; its ends are found by bracketing outward
+    from the estimate and bisecting (or, for a linear statistic and an
+    additive effect, from ``T(Z_b, Y - tau Z) = T(Z_b, Y) - tau T(Z_b, Z)``
+    evaluated once).  The p-value function is a step function, so the ends
+    are accurate to the bisection tolerance (1e-6 of the null SD).
+    """
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+    if effect not in _EFFECTS:
+        raise ValueError(f"effect must be one of {_EFFECTS}, got {effect!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    stat = statistic if statistic is not None else DifferenceInMeans()
+    y = np.asarray(y, dtype=np.float64)
+    z_obs = treatment_matrix(np.asarray(design.assignment), treated)
+    if z_obs.shape != y.shape:
+        raise ValueError(f"y has {y.size} values but the design has {z_obs.size} units")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y has missing or infinite values")
+
+    exact = False
+    weights = None
+    if assignments is None:
+        enum = None
+        enumerate_ = getattr(design, "enumerate", None)
+        if enumerate_ is not None and exact_limit > 0:
+            try:
+                enum = enumerate_(limit=exact_limit, with_probabilities=True)
+            except TypeError:  # a design whose assignments are equally likely
+                enum = enumerate_(limit=exact_limit)
+        if enum is not None:
+            if isinstance(enum, tuple):
+                enum, weights = enum
+                weights = np.asarray(weights, dtype=np.float64)
+                if np.allclose(weights, weights[0]):
+                    weights = None
+            assignments, exact = np.asarray(enum), True
+        else:
+            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            assignments = np.asarray(design.draw(int(draws), gen))
+    Zall = np.asarray(assignments) == treated
+    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
+    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
+    if Zall.ndim != 2 or Zall.shape[1] != y.size:
+        raise ValueError(f"assignments must have shape (B, {y.size}), got {Zall.shape}")
+    B = Zall.shape[0]
+    Zobs = z_obs[None, :]
+    if null is None:
+        null = 0.0 if effect == "additive" else 1.0
+    if effect == "multiplicative" and not null > 0:
+        raise ValueError(f"a multiplicative null must be a ratio > 0, got {null!r}")
+    tau0 = null if effect == "additive" else math.log(null)
+
+    linear = bool(getattr(stat, "linear", False)) and effect == "additive"
+    a = _batched(stat, Zall, y)
+    a_obs = float(stat(Zobs, y)[0])
+    if linear and (ci or tau0 != 0):
+        c = _batched(stat, Zall, z_obs)
+        c_obs = float(stat(Zobs, z_obs)[0])
+        T0 = a - tau0 * c
+        t0 = a_obs - tau0 * c_obs
+    elif linear:
+        T0, t0 = a, a_obs
+    else:
+        y0 = _shift(y, z_obs, tau0, effect)
+        T0 = _batched(stat, Zall, y0) if tau0 != 0 else a
+        t0 = float(stat(Zobs, y0)[0]) if tau0 != 0 else a_obs
+    undefined = int(np.isnan(T0).sum())
+    Bd = B - undefined
+    k = int(np.count_nonzero(_exceed(T0[~np.isnan(T0)], t0, alternative)))
+    if Bd == 0:
+        raise ValueError("the statistic is undefined for every assignment")
+    p = _p(T0, t0, alternative, exact, weights)
+    mc_se = 0.0 if exact or Bd == 0 else math.sqrt((k / Bd) * (1 - k / Bd) / Bd)
+    finite = a[np.isfinite(a)]
+    null_sd = float(np.std(finite)) if finite.size > 1 else math.nan
+
+    lo = hi = math.nan
+    if ci:
+        if linear:
+
+            def pfun(tau: float) -> float:
+                return _p(a - tau * c, a_obs - tau * c_obs, "two-sided", exact, weights)
+
+        else:
+
+            def pfun(tau: float) -> float:
+                y0 = _shift(y, z_obs, tau, effect)
+                T = _batched(stat, Zall, y0)
+                t = float(stat(Zobs, y0)[0])
+                return _p(T, t, "two-sided", exact, weights)
+
+        lo, hi = _invert(pfun, a_obs, null_sd, alpha)
+        if effect == "multiplicative":
+            lo, hi = math.exp(lo), math.exp(hi)
+
+    return RIResult(
+        statistic=str(getattr(stat, "name", getattr(stat, "__name__", "statistic"))),
+        observed=a_obs,
+        p_value=p,
+        alternative=alternative,
+        method="exact" if exact else "monte carlo",
+        n_draws=B,
+        mc_se=mc_se,
+        effect=effect,
+        null=null,
+        alpha=alpha,
+        conf_low=lo,
+        conf_high=hi,
+        null_sd=null_sd,
+        details={
+            "p_definition": (
+                "sum of P(Z_b) over all assignments with |T_b| >= |t| (#/N when equally likely)"
+                if exact
+                else "(1 + #{|T_b| >= |t|})/(B + 1) over B Monte Carlo draws"
+            ),
+            "n_exceed": k,
+            "n_undefined": undefined,
+        },
+    )
+
+
+def _invert(pfun: Callable[[float], float], est: float, scale: float, alpha: float) -> tuple[float, float]:
+    """Ends of ``{tau : p(tau) > alpha}`` by bracketing out from ``est`` then bisecting."""
+    if not np.isfinite(est):
+        return math.nan, math.nan
+    if not np.isfinite(scale) or scale <= 0:
+        scale = max(abs(est), 1.0)
+    if pfun(est) <= alpha:  # degenerate: even the estimate is rejected
+        return math.nan, math.nan
+    tol = 1e-6 * scale
+    ends = []
+    for sign in (-1.0, 1.0):
+        inside, step = est, scale
+        outside = math.nan
+        for _ in range(60):  # bracket expansion (doubling), not a loop over assignments
+            cand = est + sign * step
+            if pfun(cand) <= alpha:
+                outside = cand
+                break
+            inside, step = cand, step * 2
+        if math.isnan(outside):
+            ends.append(sign * math.inf)
+            continue
+        for _ in range(100):
+            mid = 0.5 * (inside + outside)
+            if pfun(mid) > alpha:
+                inside = mid
+            else:
+                outside = mid
+            if abs(outside - inside) < tol:
+                break
+        ends.append(0.5 * (inside + outside))
+    return ends[0], ends[1]
+
+
+def ri_estimate(
+    result: RIResult,
+    *,
+    outcome: str,
+    term: str = "treatment",
+    n: int,
+    method: str | None = None,
+) -> Estimate:
+    """An :class:`Estimate` carrying a randomisation test (p-value and inverted CI)."""
+    scale = "ratio" if result.effect == "multiplicative" else "difference"
+    label = method or f"randomisation inference: {result.statistic}"
+    how = "exact" if result.method == "exact" else f"Monte Carlo, {result.n_draws} draws"
+    return Estimate(
+        outcome=outcome,
+        method=f"{label} ({how})",
+        terms=(
+            Term(
+                term=term,
+                estimate=result.estimate,
+                std_error=math.nan,
+                statistic=result.observed,
+                p_value=result.p_value,
+                conf_low=result.conf_low,
+                conf_high=result.conf_high,
+                scale=scale,
+            ),
+        ),
+        n=n,
+        alpha=result.alpha,
+        details={
+            "ri_method": result.method,
+            "ri_draws": result.n_draws,
+            "ri_mc_se": result.mc_se,
+            "ri_alternative": result.alternative,
+            "ri_effect": result.effect,
+            "ri_null": result.null,
+            "ri_null_sd": result.null_sd,
+            **dict(result.details),
+        },
+    )

@@ -1,0 +1,523 @@
+"""Crime records: police.uk street CSVs as published, and force extracts (CSV/Parquet).
+
+:func:`read_crimes` reads one or more files into the canonical crime table
+(see ``notes/contracts.md``): ``crime_id``, ``month``, ``occurred_at``
+(UTC; NaT when only the month is known), ``x``, ``y`` (EPSG:27700),
+``category``, ``offence_code``, ``source_file`` and every other column of
+the file (snake_case names).  Rows that cannot be used go to the
+quarantine with a ``reason``; ``n_read == accepted + quarantined``.
+
+Force extracts are matched by column aliases (``Crime ID``/``crime_ref``/
+``id``, ``date``/``datetime``/``occurred``/``committed_at``, ``ho_code``,
+``easting``/``northing``, ``lat``/``lon``, ``Crime type``/``category``,
+...).  Naive times are Europe/London (:func:`rct.io.times.parse_times`);
+UK day-first dates (``25/10/2024 01:30``) are read as such.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from rct.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from rct.io.quarantine import Quarantiner, ReadResult
+
+__all__ = ["read_crimes", "read_raw_table", "CANONICAL_COLUMNS", "ALIASES"]
+
+Kind = Literal["auto", "police_uk", "extract"]
+KINDS = ("auto", "police_uk", "extract")
+
+CANONICAL_COLUMNS = (
+    "crime_id",
+    "month",
+    "occurred_at",
+    "x",
+    "y",
+    "category",
+    "offence_code",
+    "source_file",
+)
+
+#: canonical name -> accepted column names (after snake-casing), in priority order
+ALIASES: dict[str, tuple[str, ...]] = {
+    "crime_id": (
+        "crime_id",
+        "crime_ref",
+        "crime_reference",
+        "crime_number",
+        "crime_no",
+        "crimeid",
+        "crime_reference_number",
+        "incident_id",
+        "id",
+    ),
+    "occurred_at": (
+        "occurred_at",
+        "occurred",
+        "committed_at",
+        "datetime",
+        "date_time",
+        "occurred_datetime",
+        "offence_datetime",
+        "occurrence_datetime",
+        "timestamp",
+        "occurred_date",
+        "committed_date",
+        "offence_date",
+        "occurrence_date",
+        "date",
+    ),
+    "time": ("time", "occurred_time", "committed_time", "offence_time", "occurrence_time"),
+    "offence_code": (
+        "offence_code",
+        "ho_code",
+        "home_office_code",
+        "hocode",
+        "ho_offence_code",
+        "home_office_offence_code",
+    ),
+    "category": ("category", "crime_type", "crime_category", "offence_category", "type"),
+    "month": ("month",),
+    "easting": ("easting", "eastings", "bng_x", "bng_easting", "grid_x", "os_x"),
+    "northing": ("northing", "northings", "bng_y", "bng_northing", "grid_y", "os_y"),
+    "lon": ("lon", "lng", "long", "longitude", "wgs84_lon"),
+    "lat": ("lat", "latitude", "wgs84_lat"),
+    "x": ("x", "x_coord", "x_coordinate", "location_x"),
+    "y": ("y", "y_coord", "y_coordinate", "location_y"),
+}
+
+_RAGGED = "\x00rct-ragged\x00"
+_CSV_SEPS = (",", ";", "\t", "|")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def read_crimes(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    kind: Kind = "auto",
+    crs: Any | None = None,
+    ambiguous: Literal["earliest", "latest", "quarantine"] = "earliest",
+    nonexistent: Literal["shift_forward", "quarantine"] = "shift_forward",
+) -> ReadResult:
+    """Read crime files into the canonical crime table, quarantining unusable rows.
+
+    Parameters
+    ----------
+    paths
+        A file, a directory (its ``*.csv``, ``*.csv.gz`` and ``*.parquet``
+        files), a glob pattern, or a list of these.  CSVs may be gzipped;
+        Parquet files are read by suffix (``.parquet``/``.pq``).
+    kind
+        ``"police_uk"`` (street CSVs exactly as published), ``"extract"``
+        (a force extract) or ``"auto"`` (told per file from its columns).
+    crs
+        CRS of columns named plain ``x``/``y`` in an extract; without it,
+        told from the values (lon/lat or British National Grid).  Columns
+        named ``easting``/``northing`` or ``lat``/``lon`` say their CRS.
+    ambiguous, nonexistent
+        Handling of naive times in the repeated October hour and the
+        skipped March hour; see :func:`rct.io.times.parse_times`.
+
+    Returns
+    -------
+    ReadResult
+        ``.data``: the canonical columns then the file's other columns;
+        ``.quarantine``: the raw values of unusable rows with
+        ``source_file``, ``source_row`` (1-based data row) and ``reason``;
+        ``.n_read`` (= accepted + quarantined); ``.notes``.
+
+    Raises
+    ------
+    DataError
+        A file that is missing, unreadable, empty, or not a crime file
+        (no location or time columns); the message names the file and what
+        is missing.
+
+    Notes
+    -----
+    Reasons for quarantine, first found wins: ``wrong number of fields``,
+    ``missing crime_id``, ``missing coordinates``, ``unparseable
+    coordinates``, ``placeholder coordinates (0, 0)``, ``outside Great
+    Britain``, ``missing month``/``unparseable month``, ``missing
+    timestamp``/``unparseable timestamp``/clock-change reasons, and
+    ``duplicate crime_id`` (the first usable occurrence across all files
+    is kept).  police.uk rows with a blank ``Crime ID`` (anti-social
+    behaviour) get a stable synthetic ID ``synthetic:<16 hex>`` from their
+    content, so re-reading the same file gives the same IDs.
+    """
+    import pandas as pd
+
+    from rct.io import extracts, police_uk
+    from rct.io.quarantine import ReadResult
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    files = _expand_paths(paths)
+    parsed = []
+    for f in files:
+        raw, notes = read_raw_table(f)
+        q = _new_quarantiner(raw, f)
+        other = police_uk.other_police_uk_file(raw.columns)
+        if other is not None:
+            raise DataError(f"not a crime file: this is {other}", file=f)
+        file_kind = kind
+        if kind == "auto":
+            file_kind = "police_uk" if police_uk.looks_like_police_uk(raw.columns) else "extract"
+        if file_kind == "police_uk":
+            canon = police_uk.parse_police_uk(raw, q, file=f)
+        else:
+            canon, extract_notes = extracts.parse_extract(
+                raw, q, file=f, crs=crs, ambiguous=ambiguous, nonexistent=nonexistent
+            )
+            notes = notes + extract_notes
+        canon["source_file"] = pd.Series(str(f), index=canon.index, dtype="string")
+        parsed.append((f, raw, q, canon, tuple(notes)))
+
+    _flag_duplicates(parsed)
+    data_parts: list[pd.DataFrame] = []
+    quarantine_parts: list[pd.DataFrame] = []
+    notes_all: list[str] = []
+    n_read = 0
+    for f, raw, q, canon, notes in parsed:
+        good = q.good.to_numpy()
+        res = q.result(canon.loc[good], n_read=len(raw))
+        data_parts.append(res.data)
+        quarantine_parts.append(res.quarantine)
+        notes_all.extend(f"{f}: {n}" for n in notes)
+        n_read += res.n_read
+    data = _concat(data_parts).reset_index(drop=True)
+    quarantine = _concat(quarantine_parts).reset_index(drop=True)
+    source = str(files[0]) if len(files) == 1 else f"{len(files)} crime files"
+    result = ReadResult(data=data, quarantine=quarantine, n_read=n_read, source=source)
+    return replace(result, notes=tuple(notes_all))
+
+
+# ------------------------------------------------------------------ raw tables
+
+
+def _expand_paths(paths: Any) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        s = os.fspath(p)
+        if any(ch in s for ch in "*?[") and not Path(s).exists():
+            matched = sorted(glob.glob(s))
+            if not matched:
+                raise DataError("no files match the pattern", file=s)
+            out.extend(Path(m) for m in matched)
+            continue
+        path = Path(s)
+        if path.is_dir():
+            found = sorted(
+                q
+                for q in path.iterdir()
+                if q.is_file() and re.search(r"\.(csv|csv\.gz|parquet|pq)$", q.name, re.I)
+            )
+            if not found:
+                raise DataError("directory holds no .csv, .csv.gz or .parquet files", file=path)
+            out.extend(found)
+        elif not path.exists():
+            raise DataError("crime file not found", file=path)
+        else:
+            out.append(path)
+    if not out:
+        raise DataError("no crime files given")
+    return out
+
+
+def read_raw_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Read a CSV (plain or compressed) or Parquet file with no interpretation.
+
+    CSV cells are kept as strings (blank = ``""``); a UTF-8 byte-order mark
+    is dropped; files that are not UTF-8 are read as Latin-1 (with a note).
+    Rows with more fields than the header are kept, marked, so the caller
+    can quarantine them: their fields joined by ``|`` are in a
+    ``raw_fields`` column and their other cells are blank.
+
+    Returns
+    -------
+    frame, notes
+
+    Raises
+    ------
+    DataError
+        The file cannot be read as a table at all.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if re.search(r"\.(parquet|pq)$", path.name, re.I):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise DataError(
+                f"cannot read as Parquet ({type(exc).__name__}: {exc})", file=path
+            ) from None
+        frame.columns = [str(c) for c in frame.columns]
+        return frame.reset_index(drop=True), ()
+
+    notes: tuple[str, ...] = ()
+    try:
+        frame = _read_csv(path, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        frame = _read_csv(path, encoding="latin-1")
+        notes = ("not UTF-8; read as Latin-1",)
+    if frame.shape[1] == 0:
+        raise DataError("no columns: not a CSV table", file=path)
+    return frame, notes
+
+
+def _read_csv(path: Path, *, encoding: str) -> pd.DataFrame:
+    import pandas as pd
+
+    opts: dict[str, Any] = dict(
+        dtype=str, keep_default_na=False, na_filter=False, encoding=encoding, skipinitialspace=False
+    )
+    try:
+        header = pd.read_csv(path, nrows=0, **opts)
+        sep = ","
+        if len(header.columns) == 1:  # maybe ';', tab or '|' separated
+            name = str(header.columns[0])
+            sep = next((s for s in _CSV_SEPS[1:] if s in name), ",")
+            if sep != ",":
+                header = pd.read_csv(path, nrows=0, sep=sep, **opts)
+        try:
+            return pd.read_csv(path, sep=sep, **opts)
+        except pd.errors.ParserError:
+            n = len(header.columns)
+            return _mark_ragged(
+                pd.read_csv(
+                    path,
+                    sep=sep,
+                    engine="python",
+                    on_bad_lines=lambda fields: (
+                        [_RAGGED + "|".join(map(str, fields))] + [""] * (n - 1)
+                    ),
+                    **opts,
+                )
+            )
+    except UnicodeDecodeError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError("empty file: no header row", file=path) from None
+    except Exception as exc:  # the parsers raise many types on hostile input
+        raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=path) from None
+
+
+def _mark_ragged(frame: pd.DataFrame) -> pd.DataFrame:
+    first = frame.columns[0]
+    marked = frame[first].astype(str).str.startswith(_RAGGED)
+    if marked.any():
+        frame["raw_fields"] = ""
+        frame.loc[marked, "raw_fields"] = frame.loc[marked, first].str.slice(len(_RAGGED))
+        frame.loc[marked, first] = ""
+    return frame
+
+
+def _new_quarantiner(raw: pd.DataFrame, file: Path) -> Quarantiner:
+    from rct.io.quarantine import Quarantiner
+
+    q = Quarantiner(raw, source=file)
+    if "raw_fields" in raw.columns:
+        q.flag(raw["raw_fields"] != "", "wrong number of fields")
+    return q
+
+
+# ------------------------------------------------------------- column helpers
+
+
+def snake(name: object) -> str:
+    """Column name -> snake_case key used for alias matching (``"Crime ID"`` -> ``crime_id``)."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def find_column(lookup: dict[str, str], canonical: str) -> str | None:
+    """The file's column for ``canonical`` (first alias present), or None."""
+    return next((lookup[a] for a in ALIASES[canonical] if a in lookup), None)
+
+
+def column_lookup(columns: Iterable[object]) -> dict[str, str]:
+    """snake_case key -> original column name (first column wins on a clash)."""
+    out: dict[str, str] = {}
+    for c in columns:
+        out.setdefault(snake(c), str(c))
+    return out
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Stripped strings (``string`` dtype) with blanks as <NA>."""
+    s = values.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """True where a value is missing or only whitespace."""
+    if _is_numeric(values):
+        return values.isna()
+    return text(values).isna()
+
+
+def numbers(values: pd.Series) -> np.ndarray:
+    """Floats, NaN where the value is not a number (surrounding whitespace allowed)."""
+    import pandas as pd
+
+    if _is_numeric(values):
+        return pd.Series(values).to_numpy(dtype="float64", na_value=np.nan)
+    try:
+        num = pd.to_numeric(values, errors="coerce")
+    except (TypeError, ValueError):  # e.g. lists or bytes in a Parquet object column
+        num = pd.to_numeric(text(values), errors="coerce")
+    out = pd.Series(num).to_numpy(dtype="float64", na_value=np.nan)
+    return out
+
+
+def locate(
+    q: Quarantiner, xs: pd.Series, ys: pd.Series, crs: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates -> EPSG:27700, flagging missing, unparseable, (0, 0) and non-GB rows.
+
+    Returns easting, northing and the parsed input values (NaN where unusable).
+    """
+    from rct.geo import fits_bng, fits_lonlat, is_bng, normalise_crs, to_bng
+
+    xv, yv = numbers(xs), numbers(ys)
+    unparsed = ~(np.isfinite(xv) & np.isfinite(yv))
+    if unparsed.any():  # tell missing from unparseable only where needed
+        idx = xs.index[unparsed]
+        q.flag(blank(xs.loc[idx]) | blank(ys.loc[idx]), "missing coordinates")
+    q.flag(_series(~(np.isfinite(xv) & np.isfinite(yv)), xs), "unparseable coordinates")
+    q.flag(_series((xv == 0) & (yv == 0), xs), "placeholder coordinates (0, 0)")
+    if is_bng(crs):
+        ex, ny = xv, yv
+        inside = fits_bng(ex, ny)
+    else:
+        ex, ny = to_bng(xv, yv, crs)
+        inside = fits_bng(ex, ny)
+        if normalise_crs(crs).is_geographic:
+            inside &= fits_lonlat(xv, yv)
+    q.flag(_series(~inside, xs), "outside Great Britain")
+    return ex, ny, xv, yv
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+        values.dtype
+    )
+
+
+def _series(mask: np.ndarray, like: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return pd.Series(mask, index=like.index)
+
+
+def month_strings(q: Quarantiner, values: pd.Series) -> pd.Series:
+    """Validated ``YYYY-MM`` strings; flags missing and unparseable months.
+
+    Works on the distinct values (a month file has one or two), then maps back.
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    u = text(pd.Series(uniques, dtype=object))
+    good_u = u.str.fullmatch(_MONTH).fillna(False).astype(bool).to_numpy()
+    blank_u = u.isna().to_numpy()
+    clean = u.where(good_u).to_numpy(dtype=object)
+    has = codes >= 0
+    blank = np.ones(len(codes), dtype=bool)
+    blank[has] = blank_u[codes[has]]
+    good = np.zeros(len(codes), dtype=bool)
+    good[has] = good_u[codes[has]]
+    q.flag(pd.Series(blank, index=values.index), "missing month")
+    q.flag(pd.Series(~good, index=values.index), "unparseable month")
+    out = np.full(len(codes), None, dtype=object)
+    out[has] = clean[codes[has]]
+    return pd.Series(out, index=values.index, dtype="string")
+
+
+def synthetic_ids(frame: pd.DataFrame) -> pd.Series:
+    """Stable IDs ``synthetic:<16 hex>`` from each row's content (+ its repeat number)."""
+    import pandas as pd
+
+    h = pd.util.hash_pandas_object(frame.astype("string").fillna(""), index=False)
+    rep = h.groupby(h.to_numpy()).cumcount()
+    h2 = pd.util.hash_pandas_object(
+        pd.DataFrame({"h": h.to_numpy(), "r": rep.to_numpy()}), index=False
+    )
+    hexes = np.char.mod("%016x", h2.to_numpy())
+    return pd.Series(np.char.add("synthetic:", hexes), index=frame.index, dtype="string")
+
+
+def extras(raw: pd.DataFrame, used: Iterable[str]) -> dict[str, pd.Series]:
+    """The file's other columns under snake_case names.
+
+    A name that clashes with a canonical column or an earlier one keeps its
+    original spelling, or gets ``_in_file`` (``_in_file_2``, ...) appended:
+    no column is dropped.
+    """
+    used = set(used) | {"raw_fields"}
+    taken = set(CANONICAL_COLUMNS) | {"lon", "lat"}
+    out: dict[str, pd.Series] = {}
+    for c in raw.columns:
+        if c in used:
+            continue
+        name = snake(c) or str(c)
+        if name in taken or name in out:
+            name = str(c)
+        k = 1
+        base = name
+        while name in taken or name in out:
+            name = f"{base}_in_file" + (f"_{k}" if k > 1 else "")
+            k += 1
+        out[name] = raw[c]
+    return out
+
+
+# ------------------------------------------------------------------ assembly
+
+
+def _flag_duplicates(parsed: list) -> None:
+    """Quarantine later usable rows whose crime_id was already seen (across all files)."""
+    import pandas as pd
+
+    keys = []
+    for i, (_, _, q, canon, _) in enumerate(parsed):
+        good = q.good.to_numpy()
+        ids = canon["crime_id"].to_numpy()[good]
+        keys.append(pd.DataFrame({"file": i, "row": np.flatnonzero(good), "id": ids}))
+    allk = pd.concat(keys, ignore_index=True)
+    dup = allk["id"].duplicated(keep="first").to_numpy() & allk["id"].notna().to_numpy()
+    if not dup.any():
+        return
+    for i, (_, raw, q, _, _) in enumerate(parsed):
+        rows = allk.loc[dup & (allk["file"] == i).to_numpy(), "row"].to_numpy()
+        if len(rows):
+            mask = np.zeros(len(raw), dtype=bool)
+            mask[rows] = True
+            q.flag(pd.Series(mask, index=raw.index), "duplicate crime_id")
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    parts = [p for p in parts if len(p.columns)]
+    if len(parts) == 1:
+        return parts[0]
+    nonempty = [p for p in parts if len(p)]
+    if not nonempty:
+        return parts[0].iloc[0:0] if parts else pd.DataFrame()
+    return pd.concat(nonempty, ignore_index=True, sort=False)

@@ -1,0 +1,287 @@
+"""Force crime extracts (CSV/Parquet) -> the canonical crime table.
+
+Columns are matched through :data:`rct.io.crimes.ALIASES`; location from
+easting/northing, lon/lat or plain x/y (CRS told from the values or given);
+time from one datetime column or a date and a time column, naive times
+being Europe/London; UK day-first dates (``25/10/2024 01:30``) are read as
+such.  Used through :func:`rct.io.crimes.read_crimes`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rct.errors import DataError
+from rct.io.crimes import (
+    ALIASES,
+    column_lookup,
+    extras,
+    find_column,
+    locate,
+    month_strings,
+    numbers,
+    synthetic_ids,
+    text,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from rct.io.quarantine import Quarantiner
+    from rct.io.times import Ambiguous, Nonexistent
+
+__all__ = ["parse_extract", "category_from_code"]
+
+_UK_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+
+
+def parse_extract(
+    raw: pd.DataFrame,
+    q: Quarantiner,
+    *,
+    file: Path,
+    crs: Any | None,
+    ambiguous: Ambiguous,
+    nonexistent: Nonexistent,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Canonical crime columns from a raw force extract; unusable rows flagged on ``q``.
+
+    Returns the canonical frame (aligned with ``raw``) and notes for the
+    user (CRS guessed, synthetic IDs made, rows located from lon/lat).
+
+    Raises
+    ------
+    DataError
+        No location columns, no time or month column, x/y columns whose
+        CRS cannot be told, or latitude and longitude swapped.
+    """
+    import pandas as pd
+
+    from rct.geo import BNG, WGS84, guess_crs, normalise_crs
+    from rct.io.times import LONDON, parse_times
+
+    lookup = column_lookup(raw.columns)
+    col = {k: find_column(lookup, k) for k in ALIASES}
+    notes: list[str] = []
+    used: list[str] = []
+
+    # --- location: easting/northing, then lon/lat, then plain x/y
+    pairs: list[tuple[str, str, Any]] = []
+    if col["easting"] and col["northing"]:
+        pairs.append((col["easting"], col["northing"], BNG))
+    if col["lon"] and col["lat"]:
+        pairs.append((col["lon"], col["lat"], WGS84))
+    if col["x"] and col["y"]:
+        xy_crs: Any = normalise_crs(crs) if crs is not None else None
+        if xy_crs is None:
+            guess = guess_crs(numbers(raw[col["x"]]), numbers(raw[col["y"]]))
+            if guess is None and not pairs and _any_numeric(raw, col["x"], col["y"]):
+                raise DataError(
+                    f"cannot tell the CRS of columns {col['x']!r}/{col['y']!r}: the values are "
+                    "neither WGS84 lon/lat nor British National Grid metres in Great Britain; "
+                    "pass crs=",
+                    file=file,
+                )
+            xy_crs = guess or BNG
+        pairs.append((col["x"], col["y"], xy_crs))
+    if not pairs:
+        raise DataError(
+            "not a crime file: no location columns (easting/northing, lat/lon or x/y); found "
+            + _listed(raw.columns),
+            file=file,
+        )
+    xcol, ycol, pair_crs = pairs[0]
+    if len(pairs) > 1:  # fill missing British National Grid from lon/lat (or x/y)
+        xs, ys = raw[xcol].copy(), raw[ycol].copy()
+        for xc, yc, c in pairs[1:]:
+            gap = (text(xs).isna() | text(ys).isna()) & ~(
+                text(raw[xc]).isna() | text(raw[yc]).isna()
+            )
+            if gap.any():
+                fx, fy = _to_crs_text(raw.loc[gap, xc], raw.loc[gap, yc], c, pair_crs)
+                xs = xs.astype(object)
+                ys = ys.astype(object)
+                xs[gap] = fx
+                ys[gap] = fy
+                notes.append(f"{int(gap.sum())} rows located from {xc}/{yc}")
+        used += [c for p in pairs for c in p[:2]]
+    else:
+        xs, ys = raw[xcol], raw[ycol]
+        used += [xcol, ycol]
+    if pair_crs == WGS84 and col["lon"] == xcol:
+        _check_swapped(raw[xcol], raw[ycol], file=file)
+
+    # --- crime_id
+    if col["crime_id"]:
+        ids = text(raw[col["crime_id"]])
+        q.flag(ids.isna(), "missing crime_id")
+        used.append(col["crime_id"])
+    else:
+        ids = None
+        notes.append("no crime_id column: synthetic IDs made from each row's content")
+
+    x, y, _, _ = locate(q, xs, ys, pair_crs)
+
+    # --- time
+    occurred = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    if col["occurred_at"]:
+        values = raw[col["occurred_at"]]
+        used.append(col["occurred_at"])
+        if col["time"] and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+            d, t = text(values), text(raw[col["time"]])
+            date_only = ~d.str.contains(":", regex=False, na=False)  # no time part of its own
+            values = d.where(~date_only, d.str.cat(t, sep=" ", na_rep="").str.strip())
+            used.append(col["time"])
+        if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+            values = _uk_dates_to_iso(text(values))
+        occurred, reasons = parse_times(values, ambiguous=ambiguous, nonexistent=nonexistent)
+        for reason in pd.unique(reasons.dropna()):
+            q.flag(reasons == reason, str(reason))
+        local = occurred.dt.tz_convert(LONDON)
+        month = (
+            local.dt.year.astype("Int64").astype("string")
+            + "-"
+            + local.dt.month.astype("Int64").astype("string").str.zfill(2)
+        )
+        if col["month"]:
+            used.append(col["month"])
+    elif col["month"]:
+        month = month_strings(q, raw[col["month"]])
+        used.append(col["month"])
+        notes.append("no time column: month only (occurred_at is NaT)")
+    else:
+        raise DataError(
+            "not a crime file: no time column (occurred_at, date, datetime, occurred, "
+            "committed_at, ...) and no month column",
+            file=file,
+        )
+
+    if ids is None:
+        basis = raw[[c for c in raw.columns if c != "raw_fields"]]
+        ids = synthetic_ids(basis)
+
+    # --- offence and category
+    code = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if col["offence_code"]:
+        code = text(raw[col["offence_code"]]).str.upper()
+        used.append(col["offence_code"])
+    category = category_from_code(code)
+    if col["category"]:  # the file's own category first, the offence code's where blank
+        category = text(raw[col["category"]]).fillna(category)
+        used.append(col["category"])
+
+    out = pd.DataFrame(
+        {
+            "crime_id": ids.astype("string"),
+            "month": month.astype("string"),
+            "occurred_at": occurred,
+            "x": x,
+            "y": y,
+            "category": category.astype("string"),
+            "offence_code": code,
+        },
+        index=raw.index,
+    )
+    for name, values in extras(raw, used).items():
+        out[name] = values
+    if xcol == col["x"]:
+        notes.append(f"columns {xcol}/{ycol} read as {pair_crs}")
+    return out, tuple(notes)
+
+
+def _listed(columns: Iterable[object], limit: int = 12) -> str:
+    names = [c for c in map(str, columns) if c != "raw_fields"]
+    shown = ", ".join(repr(c if len(c) <= 30 else c[:27] + "...") for c in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _any_numeric(raw: pd.DataFrame, xc: str, yc: str) -> bool:
+    return bool(np.isfinite(numbers(raw[xc])).any() and np.isfinite(numbers(raw[yc])).any())
+
+
+def _to_crs_text(xs: pd.Series, ys: pd.Series, src: Any, dst: Any) -> tuple[np.ndarray, np.ndarray]:
+    from rct.geo import transformer
+
+    xv, yv = numbers(xs), numbers(ys)
+    ok = np.isfinite(xv) & np.isfinite(yv)
+    ox, oy = np.full(len(xv), np.nan), np.full(len(yv), np.nan)
+    if ok.any():
+        tx, ty = transformer(src, dst).transform(xv[ok], yv[ok])
+        ox[ok], oy[ok] = tx, ty
+    return ox, oy
+
+
+def _check_swapped(lon: pd.Series, lat: pd.Series, *, file: Path) -> None:
+    from rct.geo import fits_lonlat
+
+    xv, yv = numbers(lon), numbers(lat)
+    finite = np.isfinite(xv) & np.isfinite(yv)
+    if finite.sum() == 0:
+        return
+    fits = fits_lonlat(xv, yv)[finite].mean()
+    swapped = fits_lonlat(yv, xv)[finite].mean()
+    if fits < 0.5 and swapped > 0.5:
+        raise DataError(
+            f"longitude and latitude look swapped: {swapped:.0%} of rows fit Great Britain "
+            f"only with {lon.name!r} as latitude and {lat.name!r} as longitude",
+            file=file,
+        )
+
+
+def _uk_dates_to_iso(t: pd.Series) -> pd.Series:
+    """``dd/mm/yyyy[ HH:MM[:SS]]`` (UK day-first) -> ISO 8601; other values unchanged."""
+    has = t.str.contains("/", regex=False, na=False)
+    if not has.any():
+        return t
+    parts = t[has].str.extract(_UK_DATE)
+    ok = parts[0].notna()
+    if not ok.any():
+        return t
+    p = parts[ok]
+    iso = p[2] + "-" + p[1].str.zfill(2) + "-" + p[0].str.zfill(2)
+    has_time = p[3].notna()
+    iso = iso.where(
+        ~has_time,
+        iso + "T" + p[3].str.zfill(2) + ":" + p[4] + ":" + p[5].fillna("00"),
+    )
+    out = t.copy()
+    out.loc[iso.index] = iso
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _code_categories() -> dict[str, str]:
+    """Home Office offence code -> police.uk category, from the bundled ONS table."""
+    from importlib.resources import files
+
+    import pandas as pd
+
+    path = files("rct") / "data" / "harm" / "ons-crime-severity-weights.csv"
+    with path.open("r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh, dtype=str)
+    out: dict[str, str] = {}
+    cat = table["POLICE_UK_CAT_MAP_category"].str.strip().str.capitalize()
+    for column in ("ONS_COUNTS_code", "ONS_SEVERITY_code"):
+        for codes, c in zip(table[column], cat, strict=True):
+            if not isinstance(codes, str) or not isinstance(c, str):
+                continue
+            for code in codes.split(","):
+                out.setdefault(_code_key(code), c)
+    return out
+
+
+def _code_key(code: str) -> str:
+    return re.sub(r"\s+", "", code).upper().lstrip("0")
+
+
+def category_from_code(codes: pd.Series) -> pd.Series:
+    """police.uk category for Home Office offence codes (<NA> where unknown)."""
+    table = _code_categories()
+    keys = codes.astype("string").str.replace(r"\s+", "", regex=True).str.upper().str.lstrip("0")
+    return keys.map(table).astype("string")

@@ -1,0 +1,561 @@
+"""Analytic power of hot-spot trials: crossover hot-spot-day and parallel designs.
+
+Both functions solve for the one quantity left as ``None`` among the number
+of hot spots, the number of days, the effect (``reduction`` or ``irr``),
+``power`` and ``alpha``, and return a :class:`~rct.power.results.PowerResult`
+whose ``value`` is that quantity (a float scalar) and whose ``mde`` is the
+minimum detectable incidence-rate ratio at the target power.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+
+from rct.errors import DesignError
+from rct.power._core import ALTERNATIVES, check_choice, power_of_test, solve_scalar
+from rct.power.analytic import _peak_bounds, one_unknown
+from rct.power.results import PowerResult
+
+__all__ = [
+    "crossover_power",
+    "parallel_power",
+    "crossover_variance",
+    "parallel_variance",
+    "baseline_r2",
+]
+
+OUTCOMES = ("count", "log-count", "harm")
+ESTIMATORS = ("rate-ratio", "diff-means")
+PARALLEL_DESIGNS = ("complete", "block", "pairs")
+REFERENCES = ("t", "z")
+
+
+def _effect(reduction: float | None, irr: float | None) -> float | None:
+    if reduction is not None and irr is not None:
+        raise DesignError("give the effect as reduction or as irr, not both")
+    if reduction is not None:
+        if not reduction < 1:
+            raise DesignError(f"reduction must be below 1 (100 %); got {reduction}")
+        return 1.0 - float(reduction)
+    if irr is not None:
+        if not irr > 0:
+            raise DesignError(f"irr must be positive; got {irr}")
+        return float(irr)
+    return None
+
+
+def _positive(**kw: float) -> None:
+    for name, v in kw.items():
+        if v is not None and not (float(v) >= 0 and math.isfinite(float(v))):
+            raise DesignError(f"{name} must be a finite non-negative number; got {v}")
+
+
+def _solve_design(
+    pw: Callable[[float, float, float, float], float],
+    unknown: str,
+    n: float | None,
+    days: float | None,
+    theta: float | None,
+    power: float | None,
+    alpha: float | None,
+    *,
+    n_lo: float,
+    alternative: str,
+) -> tuple[float, float, float, float, float, float, float]:
+    """Fill in the unknown; returns (n, days, theta, power, alpha, value)."""
+    if unknown == "power":
+        power = pw(n, days, theta, alpha)  # type: ignore[arg-type]
+        value = power
+    elif unknown == "hotspots":
+        value = n = solve_scalar(
+            lambda x: pw(x, days, theta, alpha),  # type: ignore[arg-type]
+            float(power),  # type: ignore[arg-type]
+            n_lo,
+            1e6,
+            what="number of hot spots",
+        )
+    elif unknown == "days":
+        value = days = solve_scalar(
+            lambda x: pw(n, x, theta, alpha),  # type: ignore[arg-type]
+            float(power),  # type: ignore[arg-type]
+            1e-3,
+            1e7,
+            what="number of days",
+        )
+    elif unknown == "alpha":
+        value = alpha = solve_scalar(
+            lambda a: pw(n, days, theta, a),  # type: ignore[arg-type]
+            float(power),  # type: ignore[arg-type]
+            1e-10,
+            1 - 1e-10,
+            what="alpha",
+        )
+    else:
+        fn = lambda q: pw(n, days, q, alpha)  # noqa: E731  # type: ignore[arg-type]
+        lo, hi = _peak_bounds(fn, alternative)
+        value = theta = solve_scalar(fn, float(power), lo, hi, what="effect (rate ratio)")  # type: ignore[arg-type]
+    target = 0.8 if unknown == "power" else float(power)  # type: ignore[arg-type]
+    fn = lambda q: pw(n, days, q, alpha)  # noqa: E731  # type: ignore[arg-type]
+    lo, hi = _peak_bounds(fn, alternative)
+    try:
+        mde = solve_scalar(fn, target, lo, hi, what="effect (rate ratio)")
+    except DesignError:
+        mde = math.nan
+    return float(n), float(days), float(theta), float(power), float(alpha), float(value), mde  # type: ignore[arg-type,return-value]
+
+
+# ---------------------------------------------------------------------------
+# crossover hot-spot-day design
+# ---------------------------------------------------------------------------
+
+
+def crossover_variance(
+    *,
+    hotspots: float,
+    days: float,
+    per_day: float,
+    rate: float,
+    irr: float = 1.0,
+    dispersion: float = 0.0,
+    heterogeneity: float = 0.0,
+    harm_cv: float = 0.0,
+) -> float:
+    """Variance of the within-hot-spot log rate ratio of a crossover trial.
+
+    Notes
+    -----
+    Model: hot spot ``i`` has rate ``rate * u_i`` per hot-spot-day with
+    ``E u = 1``, ``Var u = tau^2`` (``heterogeneity``, gamma frailty); the
+    count on day ``t`` is negative binomial with mean
+    ``mu_it = rate u_i irr^{Z_it}`` and variance ``mu + phi mu^2``
+    (``dispersion`` phi: day-to-day overdispersion).  Each day ``k`` of ``N``
+    hot spots are tasked (``Z = 1``); with equal coverage each hot spot is
+    tasked on ``a = D k / N`` of ``D`` days.
+
+    The planned estimator is the Poisson regression with hot-spot fixed
+    effects (equivalently the conditional likelihood given each hot spot's
+    total).  With equal coverage its MLE is closed form,
+    ``log IRR = log(T / a) - log(C / b)`` with ``T``, ``C`` the sums over all
+    hot spots of crimes on tasked / untasked days and ``b = D - a``, and by
+    the delta method, conditioning on the ``u_i``:
+
+    ``Var = (1 + c^2) / (rate D) * (1 / (irr k) + 1 / (N - k))``
+    ``      + phi (1 + tau^2) / D * (1 / k + 1 / (N - k))``
+
+    where ``c`` is the coefficient of variation of harm weights per crime
+    (0 for counts: a harm total per hot-spot-day is a compound sum whose
+    variance is ``mu E[w^2] + E[w]^2 phi mu^2``).  Between-hot-spot
+    heterogeneity cancels in the within-hot-spot comparison and enters only
+    through the overdispersion term (``E u^2 = 1 + tau^2``): this is what
+    the crossover buys over a parallel design.  City-wide day shocks are
+    assumed absent (they cancel in expectation when ``k`` is fixed each day).
+    """
+    k = float(per_day)
+    m = float(hotspots) - k
+    if not (0 < k < hotspots):
+        raise DesignError(f"per_day must be between 0 and the number of hot spots; got {k}")
+    poisson = (1.0 + harm_cv**2) / (rate * days) * (1.0 / (irr * k) + 1.0 / m)
+    extra = dispersion * (1.0 + heterogeneity) / days * (1.0 / k + 1.0 / m)
+    return poisson + extra
+
+
+def crossover_power(
+    *,
+    hotspots: float | None,
+    days: float | None,
+    rate: float,
+    per_day: float | None = None,
+    share: float | None = None,
+    reduction: float | None = None,
+    irr: float | None = None,
+    power: float | None = None,
+    alpha: float | None = 0.05,
+    dispersion: float = 0.0,
+    heterogeneity: float = 0.0,
+    harm_cv: float = 0.0,
+    alternative: str = "two-sided",
+    reference: str = "t",
+) -> PowerResult:
+    """Power of a crossover hot-spot-day trial; solve for any one of its quantities.
+
+    Parameters
+    ----------
+    hotspots, days
+        Hot spots ``N`` and trial days ``D``.
+    rate
+        Crimes (or harm-weighted events) per hot-spot-day without patrols.
+    per_day, share
+        Hot spots tasked each day, ``k``; or the share ``k / N`` (default
+        one half).  When solving for ``hotspots`` with ``per_day`` given,
+        ``k`` is held fixed.
+    reduction, irr
+        The effect: ``reduction = 1 - irr`` (0.15 = 15 % fewer crimes on
+        tasked days).  Leave both ``None`` to solve for the effect.
+    power, alpha
+        Power and level; leave one ``None`` to solve for it.
+    dispersion
+        Day-level negative binomial dispersion ``phi`` (``Var = mu + phi mu^2``).
+    heterogeneity
+        Between-hot-spot variance ``tau^2`` of the rate multipliers.
+    harm_cv
+        Coefficient of variation of the harm weight per crime (harm outcome).
+    alternative
+        ``"two-sided"``, ``"smaller"`` (a reduction) or ``"larger"``.
+    reference
+        ``"t"``: t with ``N - 1`` degrees of freedom (cluster-robust SE by
+        hot spot); ``"z"``: normal.
+
+    Returns
+    -------
+    PowerResult
+        ``value`` is the solved quantity; ``mde`` the detectable IRR.
+
+    Notes
+    -----
+    The Wald statistic ``log(IRR_hat) / SE`` is taken as noncentral t with
+    noncentrality ``log(irr) / sqrt(V)``, ``V`` from
+    :func:`crossover_variance` (which states the derivation).
+    Thames Valley's question, 45 hot spots at 0.2 crimes per hot-spot-day,
+    half tasked, 15 % reduction, 80 % power::
+
+        crossover_power(hotspots=45, days=None, rate=0.2, share=0.5,
+                        reduction=0.15, power=0.8)
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_choice("reference", reference, REFERENCES)
+    _positive(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
+    if rate <= 0:
+        raise DesignError(f"rate must be positive; got {rate}")
+    if per_day is not None and share is not None:
+        raise DesignError("give per_day or share, not both")
+    theta = _effect(reduction, irr)
+    unknown = one_unknown(
+        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
+    )
+    if share is None and per_day is None:
+        share = 0.5
+    if share is not None and not 0 < share < 1:
+        raise DesignError(f"share must be in (0, 1); got {share}")
+
+    def k_of(n: float) -> float:
+        return float(per_day) if per_day is not None else float(share) * n  # type: ignore[arg-type]
+
+    def pw(n: float, d: float, q: float, a: float) -> float:
+        k = k_of(n)
+        if not 0 < k < n:
+            return 0.0
+        v = crossover_variance(
+            hotspots=n, days=d, per_day=k, rate=rate, irr=q, dispersion=dispersion,
+            heterogeneity=heterogeneity, harm_cv=harm_cv,
+        )  # fmt: skip
+        df = n - 1 if reference == "t" else math.inf
+        return power_of_test(math.log(q) / math.sqrt(v), df, a, alternative)
+
+    n_lo = 2.0 + 1e-9 if per_day is None else float(per_day) + 1e-6
+    n, d, q, p, a, value, mde = _solve_design(
+        pw, unknown, hotspots, days, theta, power, alpha, n_lo=n_lo, alternative=alternative
+    )
+    if n is not None and per_day is not None and not per_day < n:
+        raise DesignError(f"per_day ({per_day}) must be below the number of hot spots ({n})")
+    k = k_of(n)
+    se = math.sqrt(
+        crossover_variance(
+            hotspots=n,
+            days=d,
+            per_day=k,
+            rate=rate,
+            irr=q,
+            dispersion=dispersion,
+            heterogeneity=heterogeneity,
+            harm_cv=harm_cv,
+        )  # fmt: skip
+    )
+    return PowerResult(
+        design="crossover",
+        solved_for=unknown,
+        value=value,
+        power=p,
+        alpha=a,
+        effect=q,
+        std_error=se,
+        df=n - 1 if reference == "t" else math.inf,
+        alternative=alternative,
+        mde=mde,
+        parameters={
+            "hotspots": n,
+            "days": d,
+            "per_day": k,
+            "rate": rate,
+            "dispersion": dispersion,
+            "heterogeneity": heterogeneity,
+            "harm_cv": harm_cv,
+            "reference": reference,
+            "hotspot_days": n * d,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# parallel design
+# ---------------------------------------------------------------------------
+
+
+def _log1p_moments(mean: float, kappa: float) -> tuple[float, float]:
+    """Exact mean and variance of ``log(1 + Y)``, Y negative binomial (mean, dispersion)."""
+    if kappa <= 0:
+        dist = stats.poisson(mean)
+    else:
+        size = 1.0 / kappa
+        dist = stats.nbinom(size, size / (size + mean))
+    top = int(dist.ppf(1 - 1e-13)) + 2
+    y = np.arange(top + 1)
+    pmf = dist.pmf(y)
+    pmf = pmf / pmf.sum()
+    ly = np.log1p(y)
+    mu = float(pmf @ ly)
+    return mu, float(pmf @ (ly - mu) ** 2)
+
+
+def parallel_variance(
+    *,
+    hotspots: float,
+    days: float,
+    rate: float,
+    irr: float,
+    share: float = 0.5,
+    dispersion: float = 0.0,
+    heterogeneity: float = 0.0,
+    outcome: str = "count",
+    estimator: str = "rate-ratio",
+    harm_cv: float = 0.0,
+) -> tuple[float, float]:
+    """Effect and its variance for a parallel design, before blocking or covariates.
+
+    Returns ``(effect, variance)``: the log IRR for ``rate-ratio``, the
+    difference in means (crimes per hot spot over the trial, in units of the
+    mean harm weight for harm, or of ``log(1 + crimes)``) for ``diff-means``.
+
+    Notes
+    -----
+    Each hot spot's total over ``D`` days is, given its multiplier ``u``,
+    a sum of ``D`` day counts with mean ``m = rate D irr^Z u`` and variance
+    ``m + (phi / D) m^2``; over ``u`` (variance ``tau^2``) the total has mean
+    ``m`` and variance ``m + kappa m^2`` with
+    ``kappa = tau^2 + phi (1 + tau^2) / D``.  A harm total (compound sum with
+    weight CV ``c``) has variance ``w^2 [m (1 + c^2) + kappa m^2]``.  Then
+    ``Var(log IRR_hat) = sum_arms [(1 + c^2)/m + kappa] / n_arm`` (delta
+    method; Zhu & Lakkis 2014 when ``c = 0``) and
+    ``Var(diff) = sum_arms [m (1 + c^2) + kappa m^2] / n_arm``.  For
+    ``log-count`` the moments of ``log(1 + Y)`` are summed exactly over the
+    negative binomial with that mean and dispersion.
+    """
+    check_choice("outcome", outcome, OUTCOMES)
+    check_choice("estimator", estimator, ESTIMATORS)
+    n_t, n_c = share * hotspots, (1 - share) * hotspots
+    kappa = heterogeneity + dispersion * (1 + heterogeneity) / days
+    m_c = rate * days
+    m_t = irr * m_c
+    c2 = harm_cv**2 if outcome == "harm" else 0.0
+    if outcome == "log-count":
+        if estimator != "diff-means":
+            raise DesignError("outcome 'log-count' is analysed by estimator 'diff-means'")
+        mu_t, v_t = _log1p_moments(m_t, kappa)
+        mu_c, v_c = _log1p_moments(m_c, kappa)
+        return mu_t - mu_c, v_t / n_t + v_c / n_c
+    if estimator == "rate-ratio":
+        v = ((1 + c2) / m_t + kappa) / n_t + ((1 + c2) / m_c + kappa) / n_c
+        return math.log(irr), v
+    v = (m_t * (1 + c2) + kappa * m_t**2) / n_t + (m_c * (1 + c2) + kappa * m_c**2) / n_c
+    return m_t - m_c, v
+
+
+def parallel_power(
+    *,
+    hotspots: float | None,
+    rate: float,
+    days: float | None = 1.0,
+    reduction: float | None = None,
+    irr: float | None = None,
+    power: float | None = None,
+    alpha: float | None = 0.05,
+    share: float = 0.5,
+    dispersion: float = 0.0,
+    heterogeneity: float = 0.0,
+    outcome: str = "count",
+    estimator: str = "rate-ratio",
+    harm_cv: float = 0.0,
+    design: str = "complete",
+    block_correlation: float = 0.0,
+    n_blocks: int | None = None,
+    r2: float = 0.0,
+    covariates: int | None = None,
+    alternative: str = "two-sided",
+    reference: str = "t",
+) -> PowerResult:
+    """Power of a parallel hot-spot trial; solve for any one of its quantities.
+
+    Parameters
+    ----------
+    hotspots
+        Hot spots randomised (a share ``share`` treated for the whole trial).
+    rate, days
+        Crimes per hot-spot-day in control and trial length in days (or give
+        ``rate`` per period and ``days`` in periods, e.g. months).
+    reduction, irr, power, alpha
+        As in :func:`crossover_power`; one of hot spots, days, effect, power,
+        alpha is ``None``.
+    dispersion, heterogeneity
+        Day-level NB dispersion ``phi`` and between-hot-spot variance
+        ``tau^2`` (the latter dominates a parallel design).
+    outcome
+        ``"count"``, ``"log-count"`` (``log(1 + crimes)``) or ``"harm"``
+        (harm weights with coefficient of variation ``harm_cv``).
+    estimator
+        ``"rate-ratio"`` (log ratio of arm means, robust SE) or
+        ``"diff-means"`` (difference in means, Welch/HC2 SE).
+    design
+        ``"complete"``, ``"block"`` (``n_blocks`` blocks) or ``"pairs"``.
+    block_correlation
+        Share of outcome variance explained by blocks / pairs (rho): the
+        variance of the estimator is multiplied by ``1 - rho``.
+    r2, covariates
+        Baseline adjustment: share of the (within-block) variance explained
+        by baseline covariates; variance multiplied by ``1 - r2``;
+        ``covariates`` (default 1 when ``r2 > 0``) costs degrees of freedom.
+    reference
+        ``"t"`` (degrees of freedom below) or ``"z"`` (normal, as statsmodels'
+        rate tests).
+
+    Notes
+    -----
+    Noncentral t power with noncentrality ``effect / sqrt(V (1 - rho)(1 - R^2))``
+    (``V`` from :func:`parallel_variance`) and degrees of freedom as
+    PowerUp! (Dong & Maynard 2013): ``N - g - 2`` (complete, their IRA),
+    ``N - J - g - 1`` (blocks, BIRA2_1c; pairs are ``J = N/2`` blocks of 2).
+    With baseline adjustment of counts or harm by ``diff-means`` (ANCOVA) a
+    multiplicative effect also changes the slope on the baseline (``irr b``
+    in the treated arm): the common slope leaves
+    ``((1 - irr)/2)^2 R^2 Var(Y_control)`` per arm in the residuals, added to
+    ``V``.  In standardised units this reproduces ``mdes.ira`` and
+    ``mdes.bira2c1`` up to their ``t_{1-a/2} + t_{1-b}`` approximation of the
+    noncentral t.
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_choice("design", design, PARALLEL_DESIGNS)
+    check_choice("reference", reference, REFERENCES)
+    check_choice("outcome", outcome, OUTCOMES)
+    check_choice("estimator", estimator, ESTIMATORS)
+    _positive(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
+    if rate <= 0:
+        raise DesignError(f"rate must be positive; got {rate}")
+    if not 0 < share < 1:
+        raise DesignError(f"share must be in (0, 1); got {share}")
+    if not (0 <= block_correlation < 1 and 0 <= r2 < 1):
+        raise DesignError("block_correlation and r2 must be in [0, 1)")
+    if design == "block" and (n_blocks is None or n_blocks < 2):
+        raise DesignError("design 'block' needs n_blocks >= 2")
+    if design == "complete" and block_correlation:
+        raise DesignError("block_correlation needs design 'block' or 'pairs'")
+    g = (1 if r2 > 0 else 0) if covariates is None else int(covariates)
+    theta = _effect(reduction, irr)
+    unknown = one_unknown(
+        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
+    )
+    factor = (1 - block_correlation) * (1 - r2)
+
+    def df_of(n: float) -> float:
+        if design == "complete":
+            return n - g - 2
+        if design == "pairs":
+            return n / 2 - g - 1
+        return n - float(n_blocks) - g - 1  # type: ignore[arg-type]
+
+    def adjusted(n: float, d: float, q: float) -> tuple[float, float]:
+        common = dict(hotspots=n, days=d, rate=rate, share=share, dispersion=dispersion,
+                      heterogeneity=heterogeneity, outcome=outcome, estimator=estimator,
+                      harm_cv=harm_cv)  # fmt: skip
+        eff, v = parallel_variance(irr=q, **common)
+        v = v * factor
+        if r2 > 0 and estimator == "diff-means" and outcome != "log-count":
+            # a multiplicative effect gives the arms slopes b and irr b on the baseline; the
+            # common ANCOVA slope (1 + irr) b / 2 leaves ((1 - irr)/2)^2 R^2 Var(Y_control)
+            v += (
+                ((1 - q) / 2) ** 2
+                * r2
+                * (1 - block_correlation)
+                * parallel_variance(irr=1.0, **common)[1]
+            )
+        return eff, v
+
+    def pw(n: float, d: float, q: float, a: float) -> float:
+        df = df_of(n)
+        if df < 1:
+            return 0.0
+        eff, v = adjusted(n, d, q)
+        ref_df = df if reference == "t" else math.inf
+        return power_of_test(eff / math.sqrt(v), ref_df, a, alternative)
+
+    n_lo = {"complete": g + 3, "pairs": 2 * g + 4, "block": (n_blocks or 0) + g + 2}[design] + 1e-6
+    n, d, q, p, a, value, mde = _solve_design(
+        pw, unknown, hotspots, days, theta, power, alpha, n_lo=n_lo, alternative=alternative
+    )
+    eff, v = adjusted(n, d, q)
+    return PowerResult(
+        design="parallel",
+        solved_for=unknown,
+        value=value,
+        power=p,
+        alpha=a,
+        effect=q,
+        std_error=math.sqrt(v),
+        df=df_of(n) if reference == "t" else math.inf,
+        alternative=alternative,
+        mde=mde,
+        parameters={
+            "hotspots": n,
+            "days": d,
+            "rate": rate,
+            "share": share,
+            "dispersion": dispersion,
+            "heterogeneity": heterogeneity,
+            "outcome": outcome,
+            "estimator": estimator,
+            "harm_cv": harm_cv,
+            "scheme": design,
+            "block_correlation": block_correlation,
+            "n_blocks": n_blocks,
+            "r2": r2,
+            "covariates": g,
+        },
+    )
+
+
+def baseline_r2(
+    *,
+    rate: float,
+    days: float,
+    baseline_days: float,
+    dispersion: float = 0.0,
+    heterogeneity: float = 0.0,
+) -> float:
+    """Expected R^2 of a hot spot's trial count on its pre-trial count (for ``r2``).
+
+    Notes
+    -----
+    Under the model of :func:`parallel_variance` the trial total ``Y`` (mean
+    ``m_y = rate days``) and the baseline total ``X`` (``m_x = rate
+    baseline_days``) share only the hot spot's multiplier ``u``:
+    ``Cov(Y, X) = m_y m_x tau^2``, ``Var(Y) = m_y + kappa_y m_y^2`` with
+    ``kappa_y = tau^2 + phi (1 + tau^2) / days`` (likewise ``X``), so
+    ``R^2 = Cov^2 / (Var(Y) Var(X))``.  Without heterogeneity a baseline
+    predicts nothing.
+    """
+    my, mx = rate * days, rate * baseline_days
+    ky = heterogeneity + dispersion * (1 + heterogeneity) / days
+    kx = heterogeneity + dispersion * (1 + heterogeneity) / baseline_days
+    cov = my * mx * heterogeneity
+    return float(cov * cov / ((my + ky * my * my) * (mx + kx * mx * mx)))

@@ -1,0 +1,164 @@
+"""Crossover hot-spot-day estimators against R (lm/glm + sandwich, t.test, chisq.test,
+poisson.test) on a committed synthetic panel; RI statistics against refits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rct.evaluate.crossover import (
+    ConditionalPoissonLogRR,
+    TwoWayFE,
+    add_lags,
+    crossover_carryover,
+    crossover_fe,
+    crossover_panel,
+    crossover_poisson,
+    thames_valley_chisq,
+    thames_valley_ttest,
+)
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "evaluate"
+
+
+@pytest.fixture(scope="module")
+def panel():
+    # 12 hot spots x 40 days, 6 tasked a day (tests/reference/evaluate/crossover_panel.csv)
+    return pd.read_csv(REF / "crossover_panel.csv")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return pd.read_csv(REF / "crossover_reference.csv").set_index("quantity")["value"]
+
+
+@pytest.mark.parametrize("engine", ["fwl", "linearmodels"])
+def test_fe_ols_matches_r_lm_vcovcl(panel, ref, engine):
+    est = crossover_fe(panel, outcome="crimes", engine=engine)
+    # R: coef(lm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date)))["tasked"]
+    assert est.effect.estimate == pytest.approx(ref["fe_ols_coef"], rel=1e-8)
+    # R: vcovCL(m, cluster = ~hotspot_id, type = "HC1")
+    assert est.effect.std_error == pytest.approx(ref["fe_ols_se_hc1"], rel=1e-6)
+    assert est.details["df"] == 11
+    assert est.effect.conf_low < est.effect.estimate < est.effect.conf_high
+
+
+def test_fe_ols_harm_matches_r(panel, ref):
+    est = crossover_fe(panel, outcome="harm")
+    assert est.effect.estimate == pytest.approx(ref["fe_ols_harm_coef"], rel=1e-8)
+    assert est.effect.std_error == pytest.approx(ref["fe_ols_harm_se_hc1"], rel=1e-6)
+
+
+def test_fe_poisson_matches_r_glm(panel, ref):
+    est = crossover_poisson(panel, outcome="crimes")
+    # R: glm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date), family = poisson)
+    assert est.details["log_irr"] == pytest.approx(ref["fe_pois_coef"], rel=1e-7)
+    assert est.effect.estimate == pytest.approx(np.exp(ref["fe_pois_coef"]), rel=1e-7)
+    # R: vcovCL(p, cluster = ~hotspot_id, type = "HC0", cadjust = TRUE)  (G/(G-1))
+    assert est.effect.std_error == pytest.approx(ref["fe_pois_se_cl"], rel=1e-5)
+    model = crossover_poisson(panel, outcome="crimes", se="model")
+    # R: sqrt(vcov(p)["tasked", "tasked"])
+    assert model.effect.std_error == pytest.approx(ref["fe_pois_se_model"], rel=1e-5)
+    assert est.effect.scale == "ratio"
+
+
+def test_carryover_matches_r(panel, ref):
+    est = crossover_carryover(panel, outcome="crimes", lags=4)
+    names = ["tasked", "tasked_lag1", "tasked_lag2", "tasked_lag3", "tasked_lag4"]
+    assert [t.term for t in est.terms] == names
+    for name, r in zip(names, ["tasked", "lag1", "lag2", "lag3", "lag4"], strict=True):
+        # R: lm(crimes ~ tasked + lag1 + ... + lag4 + factor(hotspot_id) + factor(trial_date)),
+        #    vcovCL(type = "HC1"); lags by ave(tasked, hotspot_id, FUN = shift, fill 0)
+        assert est.term(name).estimate == pytest.approx(ref[f"carry_coef_{r}"], rel=1e-7)
+        assert est.term(name).std_error == pytest.approx(ref[f"carry_se_{r}"], rel=1e-6)
+
+
+def test_add_lags_handles_unsorted_rows_and_gaps(panel):
+    shuffled = panel.sample(frac=1.0, random_state=3)
+    lagged = add_lags(shuffled, lags=2).sort_values(["hotspot_id", "trial_date"])
+    g = lagged[lagged.hotspot_id == "h00"]
+    assert g["tasked_lag1"].iloc[0] == 0 and g["tasked_lag2"].iloc[:2].sum() == 0
+    np.testing.assert_array_equal(g["tasked_lag1"].to_numpy()[1:], g["tasked"].to_numpy()[:-1])
+    np.testing.assert_array_equal(g["tasked_lag2"].to_numpy()[2:], g["tasked"].to_numpy()[:-2])
+
+
+def test_thames_valley_ttest_matches_r(panel, ref):
+    est = thames_valley_ttest(panel, outcome="crimes")
+    # R: t.test(crimes[tasked == 1], crimes[tasked == 0], var.equal = TRUE)
+    assert est.effect.statistic == pytest.approx(ref["ttest_t"], rel=1e-9)
+    assert est.effect.p_value == pytest.approx(ref["ttest_p"], rel=1e-9)
+    assert est.effect.conf_low == pytest.approx(ref["ttest_lo"], rel=1e-9)
+    assert est.effect.conf_high == pytest.approx(ref["ttest_hi"], rel=1e-9)
+    welch = thames_valley_ttest(panel, outcome="crimes", equal_var=False)
+    # R: t.test(..., var.equal = FALSE)
+    assert welch.effect.p_value == pytest.approx(ref["welch_p"], rel=1e-9)
+    m1 = panel.crimes[panel.tasked == 1].mean()
+    m0 = panel.crimes[panel.tasked == 0].mean()
+    assert est.term("percent_change").estimate == pytest.approx(100 * (m1 / m0 - 1))
+
+
+def test_thames_valley_chisq_matches_r(panel, ref):
+    est = thames_valley_chisq(panel, outcome="crimes")
+    # R: chisq.test(C, p = n / sum(n))
+    assert est.effect.statistic == pytest.approx(ref["chisq_stat"], rel=1e-9)
+    assert est.effect.p_value == pytest.approx(ref["chisq_p"], rel=1e-9)
+    # R: poisson.test(C, n)  (rate ratio and exact conditional interval)
+    assert est.effect.estimate == pytest.approx(ref["rr"], rel=1e-9)
+    assert est.effect.conf_low == pytest.approx(ref["rr_lo"], rel=1e-6)
+    assert est.effect.conf_high == pytest.approx(ref["rr_hi"], rel=1e-6)
+
+
+def test_two_way_fe_statistic_equals_panel_ols(panel):
+    stat = TwoWayFE(panel.hotspot_id, panel.trial_date)
+    assert stat.balanced
+    z = panel.tasked.to_numpy(float)[None, :]
+    assert stat(z, panel.crimes.to_numpy(float))[0] == pytest.approx(
+        crossover_fe(panel).effect.estimate, rel=1e-10)
+    # unbalanced panel: alternating projections
+    sub = panel.drop(index=panel.index[::7])
+    stat2 = TwoWayFE(sub.hotspot_id, sub.trial_date)
+    assert not stat2.balanced
+    lm = crossover_fe(sub, engine="linearmodels").effect
+    assert stat2(sub.tasked.to_numpy(float)[None, :], sub.crimes.to_numpy(float))[0] == pytest.approx(
+        lm.estimate, rel=1e-8)
+    fwl = crossover_fe(sub, engine="fwl").effect
+    assert fwl.estimate == pytest.approx(lm.estimate, rel=1e-8)
+    assert fwl.std_error == pytest.approx(lm.std_error, rel=1e-6)
+
+
+def test_conditional_poisson_statistic_equals_glm_with_unit_dummies(panel):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    stat = ConditionalPoissonLogRR(panel.hotspot_id)
+    rng = np.random.default_rng(0)
+    Z = np.stack([panel.tasked.to_numpy(float), rng.permutation(panel.tasked.to_numpy(float))])
+    got = stat(Z, panel.crimes.to_numpy(float))
+    for row, b in zip(Z, got, strict=True):
+        fit = smf.glm("crimes ~ z + C(hotspot_id)", panel.assign(z=row),
+                      family=sm.families.Poisson()).fit()
+        assert b == pytest.approx(fit.params["z"], abs=1e-8)
+
+
+def test_crossover_panel_joins_schedule_and_checks_completeness(panel):
+    alloc = panel[["hotspot_id", "trial_date"]].assign(
+        arm=np.where(panel.tasked == 1, "treatment", "control"))
+    out = panel.drop(columns="tasked")
+    joined = crossover_panel(out, alloc)
+    assert (joined["tasked"].to_numpy() == panel.sort_values(["hotspot_id", "trial_date"])["tasked"].to_numpy()).all()
+    from rct.errors import DataError
+
+    with pytest.raises(DataError, match="no outcome row"):
+        crossover_panel(out.iloc[5:], alloc)
+
+
+def test_missing_column_is_a_data_error(panel):
+    from rct.errors import DataError
+
+    with pytest.raises(DataError, match="lacks columns"):
+        crossover_fe(panel, outcome="robbery")
+    with pytest.raises(ValueError, match="ols"):
+        crossover_carryover(panel, model="tobit")

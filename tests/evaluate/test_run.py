@@ -1,0 +1,202 @@
+"""`rct evaluate trial.toml`: orchestration end to end on small synthetic trials."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rct.evaluate.run import (
+    DesignApproximationWarning,
+    evaluate_crossover,
+    evaluate_parallel,
+    evaluate_trial,
+)
+
+IDS = [f"h{i:02d}" for i in range(12)]
+
+
+def _crossover_trial(tmp_path, *, seed=77, days=30, effect=0.6, alloc_seed=None):
+    from rct.randomise.crossover import crossover
+
+    design = crossover(IDS, start="2024-05-01", days=days, per_day=6, seed=alloc_seed or seed)
+    alloc = design.allocation
+    rng = np.random.default_rng(1)
+    lam = np.repeat(rng.gamma(2.0, 0.5, len(IDS)), days)
+    z = (alloc["arm"] == "treatment").to_numpy()
+    crimes = rng.poisson(lam * np.where(z, effect, 1.0))
+    harm = crimes * rng.lognormal(3, 1, len(crimes))
+    out = alloc[["hotspot_id", "trial_date"]].assign(crimes=crimes, harm=harm)
+    alloc.to_csv(tmp_path / "schedule.csv", index=False)
+    out.to_parquet(tmp_path / "outcomes.parquet")
+    (tmp_path / "trial.toml").write_text(f"""
+[trial]
+name = "test crossover"
+
+[design]
+type = "crossover"
+per_day = 6
+start = 2024-05-01
+days = {days}
+seed = {seed}
+
+[files]
+allocation = "schedule.csv"
+outcomes = "outcomes.parquet"
+results = "out/results.json"
+
+[analysis]
+primary = "crimes"
+secondary = ["harm"]
+ri_draws = 300
+seed = 5
+multiplicity = "holm"
+""")
+    return design, alloc, out
+
+
+def test_evaluate_cli_crossover_writes_results(tmp_path):
+    from rct.cli import main
+
+    _crossover_trial(tmp_path)
+    assert main(["evaluate", str(tmp_path / "trial.toml")]) == 0
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    tidy = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert res["primary"] == "crimes" and res["adjustment"] == "holm"
+    assert set(tidy["outcome"]) == {"crimes", "harm", "log1p_harm"}  # harm also on log scale
+    ri = tidy[tidy["method"].str.startswith("randomisation inference: two-way FE")]
+    assert len(ri) == 2 and ri["p_adjusted"].notna().all()
+    # the primary keeps its own p; the secondary family (harm alone here) is Holm-adjusted
+    p = ri.set_index("outcome")["p_value"]
+    pa = ri.set_index("outcome")["p_adjusted"]
+    assert pa["crimes"] == pytest.approx(p["crimes"]) and pa["harm"] == pytest.approx(p["harm"])
+    others = tidy[~tidy["method"].str.startswith("randomisation inference: two-way FE")]
+    assert others["p_adjusted"].isna().all()  # sensitivity analyses are not in the family
+    # a 40 % reduction with 360 hot-spot-days: the FE estimate is negative and significant
+    fe = tidy[(tidy.outcome == "crimes") & tidy.method.str.startswith("crossover OLS")].iloc[0]
+    assert fe["estimate"] < 0 and fe["p_value"] < 0.05
+    assert res["meta"]["ri_design"] == "re-derived design object"
+
+
+def test_evaluate_trial_results_match_direct_calls(tmp_path):
+    from rct.evaluate.crossover import crossover_fe, crossover_panel
+
+    design, alloc, out = _crossover_trial(tmp_path)
+    res = evaluate_trial(tmp_path / "trial.toml")
+    fe = [e for e in res if e.outcome == "crimes" and e.method.startswith("crossover OLS")][0]
+    direct = crossover_fe(crossover_panel(out, alloc), outcome="crimes")
+    assert fe.effect.estimate == pytest.approx(direct.effect.estimate)
+    ri = [e for e in res if e.outcome == "crimes" and "two-way FE" in e.method][0]
+    assert ri.effect.estimate == pytest.approx(direct.effect.estimate)
+    assert ri.details["ri_draws"] == 300 and ri.effect.conf_low < ri.effect.estimate
+
+
+def test_allocation_not_from_the_stated_seed_is_refused(tmp_path):
+    from rct.cli import main
+
+    _crossover_trial(tmp_path, seed=77, alloc_seed=78)  # file made with another seed
+    err = tmp_path / "err.txt"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        code = main(["evaluate", str(tmp_path / "trial.toml")])
+    err.write_text(buf.getvalue())
+    assert code == 2
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_crossover_without_design_object_warns_and_approximates(tmp_path):
+    _, alloc, out = _crossover_trial(tmp_path)
+    with pytest.warns(DesignApproximationWarning):
+        res = evaluate_crossover(out, alloc, outcomes_to_test=("crimes",), ri_draws=200, seed=1)
+    assert res.meta["ri_design"].startswith("approximate")
+
+
+def test_parallel_plan(tmp_path):
+    from rct.randomise.parallel import parallel
+
+    ids = [f"p{i:02d}" for i in range(16)]
+    units = pd.DataFrame({"hotspot_id": ids, "block": np.repeat(["a", "b"], 8)})
+    design = parallel(units, scheme="block", block_column="block", seed=3)
+    rng = np.random.default_rng(2)
+    alloc = design.allocation
+    base = rng.poisson(30, 16)
+    df = alloc.assign(crimes=rng.poisson(base * np.where(alloc["arm"] == "treatment", 0.7, 1.0)),
+                      baseline_crimes=base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = evaluate_parallel(df, design=design, outcomes_to_test=("crimes",), blocks="block",
+                                baseline={"crimes": "baseline_crimes"}, ri_draws=500, seed=1)
+    methods = [e.method for e in res]
+    assert any(m.startswith("difference in means") for m in methods)
+    assert any("Lin" in m for m in methods)
+    ri = [e for e in res if e.method.startswith("randomisation inference: difference in means")][0]
+    # C(8,4)^2 = 4,900 assignments <= the 100,000 limit: exact
+    assert ri.details["ri_method"] == "exact" and ri.details["ri_draws"] == 4_900
+    assert 0 <= ri.effect.p_value <= 1
+
+
+def test_holm_over_secondary_outcomes(tmp_path):
+    from rct.evaluate.multiplicity import adjust_pvalues
+
+    design, alloc, out = _crossover_trial(tmp_path)
+    out = out.assign(crimes2=np.random.default_rng(3).poisson(0.5, len(out)))
+    res = evaluate_crossover(out, alloc, design=design, outcomes_to_test=("crimes", "harm", "crimes2"),
+                             ri_draws=200, seed=2)
+    fam = [e for e in res if e.method.startswith("randomisation inference: two-way FE")]
+    p = {e.outcome: e.effect.p_value for e in fam}
+    tidy = res.tidy().set_index(["outcome", "method"])
+    adj = adjust_pvalues([p["harm"], p["crimes2"]], method="holm")
+    assert tidy.loc[("harm", fam[1].method), "p_adjusted"] == pytest.approx(adj[0])
+    assert tidy.loc[("crimes2", fam[2].method), "p_adjusted"] == pytest.approx(adj[1])
+
+
+def test_parallel_trial_toml_with_baseline_window(tmp_path):
+    from rct.cli import main
+    from rct.randomise.parallel import parallel
+
+    ids = [f"p{i:02d}" for i in range(16)]
+    design = parallel(ids, scheme="complete", seed=9)
+    design.allocation.to_csv(tmp_path / "allocation.csv", index=False)
+    days = pd.date_range("2024-01-01", "2024-04-30").date
+    rng = np.random.default_rng(0)
+    lam = rng.gamma(2, 0.2, len(ids))
+    arm = design.allocation.set_index("hotspot_id")["arm"]
+    rows = pd.DataFrame([(h, d) for h in ids for d in days], columns=["hotspot_id", "trial_date"])
+    treated = rows["hotspot_id"].map(arm).eq("treatment") & (rows["trial_date"] >= days[60])
+    rows["crimes"] = rng.poisson(np.repeat(lam, len(days)) * np.where(treated, 0.5, 1.0))
+    rows.to_parquet(tmp_path / "outcomes.parquet")
+    (tmp_path / "trial.toml").write_text(f"""
+[design]
+type = "parallel"
+scheme = "complete"
+seed = 9
+
+[windows]
+baseline = [2024-01-01, {days[59].isoformat()}]
+trial = [{days[60].isoformat()}, 2024-04-30]
+
+[files]
+allocation = "allocation.csv"
+outcomes = "outcomes.parquet"
+results = "res/results.json"
+
+[analysis]
+primary = "crimes"
+secondary = []
+ri_draws = 500
+""")
+    assert main(["evaluate", str(tmp_path / "trial.toml")]) == 0
+    tidy = pd.read_csv(tmp_path / "res" / "results.csv")
+    dim = tidy[tidy.method.str.startswith("difference in means")].iloc[0]
+    # the difference in hot-spot totals over the trial window equals a direct computation
+    trial = rows[rows["trial_date"] >= days[60]].groupby("hotspot_id")["crimes"].sum()
+    t = trial[arm.reindex(trial.index) == "treatment"].mean() - trial[arm.reindex(trial.index) == "control"].mean()
+    assert dim["estimate"] == pytest.approx(t)
+    assert tidy.method.str.contains("Lin").any()  # baseline window found -> Lin adjustment
+    assert tidy.method.str.contains("exact").any()  # C(16,8) = 12,870 assignments: exact RI
