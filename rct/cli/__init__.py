@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except (RCTError, OSError) as exc:
+    except (RCTError, ValueError, OSError) as exc:  # bad input, bad choice, unreadable file
         typer.echo(f"rct: error: {exc}", err=True)
         return 2
     return 0

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "LONDON",
+    "Ambiguous",
+    "Nonexistent",
     "parse_day_start",
     "parse_times",
     "trial_date",
@@ -111,7 +113,7 @@ def parse_times(
     if todo.any():
         local = naive[todo]
         amb_flag = ambiguous != "latest"  # True = DST (BST) = first pass
-        loc_nat = local.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
+        loc_nat = local.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT").copy()
         is_problem = loc_nat.isna()
         if is_problem.any():
             probe_dst = local[is_problem].dt.tz_localize(
@@ -138,16 +140,48 @@ def parse_times(
     return out.astype("datetime64[ns, UTC]"), reasons
 
 
-def trial_date(times_utc: pd.Series, day_start: str | dt.timedelta = "06:00") -> pd.Series:
-    """The trial day (a date) each UTC time falls in, days starting at ``day_start`` local time.
+def trial_date(
+    times_utc: pd.Series,
+    day_start: str | dt.timedelta = "06:00",
+    *,
+    kind: Literal["date", "datetime64"] = "date",
+) -> pd.Series:
+    """The trial day each UTC time falls in, days starting at ``day_start`` local time.
 
-    A time at 05:59 local belongs to the previous trial day when days start at 06:00.
+    A time at 05:59 local belongs to the previous trial day when days start at
+    06:00.  The result always agrees with :func:`trial_day_bounds`: every time
+    lies in ``[start, end)`` of its trial day, even when the boundary falls in
+    the repeated October hour.
+
+    Parameters
+    ----------
+    kind
+        ``"date"`` for ``datetime.date`` objects, ``"datetime64"`` for naive
+        midnight timestamps (faster to group and join on).
     """
     import pandas as pd
 
+    _check_choice("kind", kind, ("date", "datetime64"))
     offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
+    times_utc = pd.Series(times_utc)
     wall = times_utc.dt.tz_convert(LONDON).dt.tz_localize(None)
-    return (wall - pd.Timedelta(offset)).dt.normalize().dt.date
+    day = (wall - pd.Timedelta(offset)).dt.normalize()
+    if _boundary_can_be_ambiguous(offset):
+        # wall-clock arithmetic is off by a day inside a repeated boundary hour:
+        # compare with the day's real bounds and step to the neighbour
+        ok = day.notna()
+        lo, hi = trial_day_bounds(day[ok], offset)
+        t = _utc_ns(times_utc[ok])
+        step = np.where(t < _utc_ns(lo), -1, np.where(t >= _utc_ns(hi), 1, 0))
+        day.loc[ok] = day[ok] + pd.to_timedelta(step, unit="D")
+    if kind == "datetime64":
+        return day.astype("datetime64[ns]")
+    return day.dt.date
+
+
+def _boundary_can_be_ambiguous(offset: dt.timedelta) -> bool:
+    """True when the day boundary falls within the hour the clocks repeat or skip."""
+    return dt.timedelta(hours=1) < offset < dt.timedelta(hours=2)
 
 
 def trial_day_bounds(
@@ -170,7 +204,11 @@ def trial_day_bounds(
 
 
 def split_by_trial_day(
-    start_utc: pd.Series, end_utc: pd.Series, day_start: str | dt.timedelta = "06:00"
+    start_utc: pd.Series,
+    end_utc: pd.Series,
+    day_start: str | dt.timedelta = "06:00",
+    *,
+    kind: Literal["date", "datetime64"] = "date",
 ) -> pd.DataFrame:
     """Split intervals ``[start, end)`` at trial-day boundaries.
 
@@ -180,16 +218,19 @@ def split_by_trial_day(
         One row per (interval, trial day) piece: ``row`` (position of the
         interval in the input), ``trial_date``, ``start``, ``end`` (UTC,
         clipped to the day) and ``minutes``.  Zero-length intervals give one
-        piece of 0 minutes on the day they start.
+        piece of 0 minutes on the day they start.  ``trial_date`` holds
+        ``datetime.date`` objects, or naive midnight timestamps with
+        ``kind="datetime64"`` (as in :func:`trial_date`).
     """
     import pandas as pd
 
+    _check_choice("kind", kind, ("date", "datetime64"))
     offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
     start_utc = pd.Series(start_utc).reset_index(drop=True)
     end_utc = pd.Series(end_utc).reset_index(drop=True)
-    d0 = pd.to_datetime(pd.Series(trial_date(start_utc, offset)))
+    d0 = trial_date(start_utc, offset, kind="datetime64")
     last = end_utc.where(end_utc <= start_utc, end_utc - pd.Timedelta(1, "ns"))
-    d1 = pd.to_datetime(pd.Series(trial_date(last, offset)))
+    d1 = trial_date(last, offset, kind="datetime64")
     n_days = ((d1 - d0).dt.days + 1).clip(lower=1).to_numpy()
     row = np.repeat(np.arange(len(start_utc)), n_days)
     step = np.arange(len(row)) - np.repeat(np.cumsum(n_days) - n_days, n_days)
@@ -201,7 +242,7 @@ def split_by_trial_day(
     pieces = pd.DataFrame(
         {
             "row": row,
-            "trial_date": pd.Series(dates).dt.date,
+            "trial_date": pd.Series(dates).dt.date if kind == "date" else pd.Series(dates),
             "start": pd.to_datetime(lo, utc=True),
             "end": pd.to_datetime(hi, utc=True),
         }

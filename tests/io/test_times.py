@@ -225,9 +225,8 @@ def test_trial_date_around_the_boundary():
     ]
 
 
-# Day starts inside the repeated hour (strictly between 01:00 and 02:00) are
-# left out: trial_date and trial_day_bounds disagree there (reported to the lead).
-_day_starts = st.integers(0, 23 * 60 + 59).filter(lambda m: not (60 < m < 120))
+# Every minute of the day, including boundaries inside the repeated October hour.
+_day_starts = st.integers(0, 23 * 60 + 59)
 
 
 @settings(max_examples=100, deadline=None)
@@ -315,3 +314,22 @@ def test_split_conserves_time_and_respects_days(minute, when, start_min, length_
     lo, hi = trial_day_bounds(p["trial_date"], day_start)
     assert (p["start"] >= lo).all() and (p["end"] <= hi).all()
     assert p["trial_date"].is_monotonic_increasing and p["trial_date"].is_unique
+
+
+def test_boundary_inside_repeated_hour_regression():
+    """Day start 01:30 on 2024-10-27: both times fall in the 27th's bounds (00:30Z to 01:30Z+1d)."""
+    t = pd.Series(pd.to_datetime(["2024-10-27T00:45Z", "2024-10-27T01:15Z"]))
+    d = trial_date(t, "01:30")
+    assert list(d) == [dt.date(2024, 10, 27)] * 2
+    lo, hi = trial_day_bounds(d, "01:30")
+    assert ((lo <= t) & (t < hi)).all()
+
+
+def test_datetime64_kind_matches_dates():
+    t = pd.Series(pd.date_range("2024-10-26", periods=200, freq="37min", tz="UTC"))
+    as_dates = trial_date(t, "06:00")
+    as_ts = trial_date(t, "06:00", kind="datetime64")
+    assert as_ts.dtype == "datetime64[ns]"
+    assert list(as_ts.dt.date) == list(as_dates)
+    with pytest.raises(ValueError, match="date, datetime64"):
+        trial_date(t, "06:00", kind="day")

@@ -1,0 +1,76 @@
+"""Estimators, randomisation inference, results objects and trial evaluation.
+
+Names are loaded on first use (statsmodels and linearmodels are slow to import).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    # results
+    "Term": "rct.evaluate.results",
+    "Estimate": "rct.evaluate.results",
+    "EvaluationResults": "rct.evaluate.results",
+    "TIDY_COLUMNS": "rct.evaluate.results",
+    # parallel designs
+    "difference_in_means": "rct.evaluate.parallel",
+    "lm_lin": "rct.evaluate.parallel",
+    "dim_statistic": "rct.evaluate.parallel",
+    "lin_statistic": "rct.evaluate.parallel",
+    "harm_difference": "rct.evaluate.harm_effects",
+    "log_ratio_statistic": "rct.evaluate.harm_effects",
+    "count_model": "rct.evaluate.counts",
+    "complier_effect": "rct.evaluate.complier",
+    "wald_statistic": "rct.evaluate.complier",
+    # pre/post and displacement
+    "rirr": "rct.evaluate.prepost",
+    "rirr_units": "rct.evaluate.prepost",
+    "wdd": "rct.evaluate.prepost",
+    "wdd_units": "rct.evaluate.prepost",
+    "wdd_harm": "rct.evaluate.prepost",
+    "displacement_quotient": "rct.evaluate.prepost",
+    "prepost_counts": "rct.evaluate.prepost",
+    # crossover designs
+    "crossover_panel": "rct.evaluate.crossover",
+    "crossover_fe": "rct.evaluate.crossover",
+    "crossover_poisson": "rct.evaluate.crossover",
+    "crossover_carryover": "rct.evaluate.crossover",
+    "add_lags": "rct.evaluate.crossover",
+    "thames_valley_ttest": "rct.evaluate.crossover",
+    "thames_valley_chisq": "rct.evaluate.crossover",
+    # randomisation inference
+    "randomisation_test": "rct.evaluate.ri",
+    "ri_estimate": "rct.evaluate.ri",
+    "RIResult": "rct.evaluate.ri",
+    "DifferenceInMeans": "rct.evaluate.ri",
+    "as_statistic": "rct.evaluate.ri",
+    "align_to_design": "rct.evaluate.ri",
+    # multiplicity
+    "adjust_pvalues": "rct.evaluate.multiplicity",
+    "adjust_estimates": "rct.evaluate.multiplicity",
+    # outcomes and whole trials
+    "build_outcomes": "rct.evaluate.outcomes",
+    "ingest_crimes": "rct.evaluate.outcomes",
+    "evaluate_trial": "rct.evaluate.run",
+    "evaluate_crossover": "rct.evaluate.run",
+    "evaluate_parallel": "rct.evaluate.run",
+    "write_results": "rct.evaluate.run",
+    "EstimatorWarning": "rct.evaluate._prep",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rct.evaluate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
