@@ -339,8 +339,8 @@ def _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi):
     mode = np.where(rng.random(k) < spec.foot_share, "foot", "vehicle")
     stopped = rng.random(k) < spec.stop_share
     officers = np.array([f"TV{n:05d}" for n in rng.choice(90000, 40, replace=False) + 10000])
-    off1 = rng.integers(0, len(officers), k)
-    off2 = (off1 + 1 + rng.integers(0, len(officers) - 1, k)) % len(officers)
+    crew = _assign_free(start, end, 1 + pair, len(officers), rng)
+    off1, off2 = crew[:, 0], crew[:, 1]
 
     visit = np.arange(k)
     rows = np.concatenate([visit, visit[pair]])
@@ -379,8 +379,30 @@ def _background_visits(spec, rng, n, n_days, day_lo, day_hi):
     start = day_lo[day] + (rng.random(k) * length).astype(np.int64) * _MIN
     dur = np.clip(np.round(rng.exponential(8.0, k)), 1, 90).astype(np.int64)
     radios = np.array([f"BG{r:04d}" for r in range(60)])
-    return pd.DataFrame({"hs": hs, "day": day, "start": start, "end": start + dur * _MIN,
-                         "officer": radios[rng.integers(0, 60, k)]})
+    end = start + dur * _MIN
+    radio = _assign_free(start, end, np.ones(k, dtype=int), len(radios), rng)[:, 0]
+    return pd.DataFrame({"hs": hs, "day": day, "start": start, "end": end,
+                         "officer": radios[radio]})
+
+
+def _assign_free(start, end, size, pool: int, rng) -> np.ndarray:
+    """Give each visit ``size`` (1 or 2) people from a pool, none of them busy elsewhere.
+
+    Greedy in order of start time, choosing at random among those free; a
+    person is never in two places at once (so no radio pings from two hot
+    spots at the same second).  Column 1 is -1 where ``size`` is 1.  A plain
+    loop over visits: the simulator runs once per trial, not on a hot path.
+    """
+    free_at = np.full(pool, np.iinfo(np.int64).min)
+    out = np.full((len(start), 2), -1, dtype=np.int64)
+    for i in np.argsort(start, kind="stable"):
+        free = np.flatnonzero(free_at <= start[i])
+        if len(free) < size[i]:  # everyone busy: take whoever is free soonest
+            free = np.argsort(free_at, kind="stable")[: size[i]]
+        chosen = rng.choice(free, size=size[i], replace=False)
+        out[i, : size[i]] = chosen
+        free_at[chosen] = end[i]
+    return out
 
 
 def _pings(spec, rng, hotspots, visits, background):

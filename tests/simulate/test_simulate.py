@@ -147,3 +147,20 @@ def test_bad_spec_raises():
         SimulationSpec(compliance=1.5)
     with pytest.raises(DesignError, match="per_day"):
         SimulationSpec(n_hotspots=10, per_day=10)
+
+
+def test_no_officer_or_radio_in_two_places_at_once(small):
+    """Each officer's patrols, and each radio's pings, never overlap in time across hot spots."""
+    from rct.io.times import parse_times
+
+    p = small.patrols[~small.patrols["patrol_id"].str.startswith("PX")].drop_duplicates()
+    a, _ = parse_times(p["arrived_at"])
+    b, _ = parse_times(p["left_at"])
+    df = p.assign(a=a, b=b).sort_values(["officer_id", "a"])
+    same = df["officer_id"].eq(df["officer_id"].shift())
+    assert not (same & (df["a"] < df["b"].shift())).any()
+    pings = small.pings.drop_duplicates()
+    pings = pings[(pings["lon"] != 0.0)]
+    per_second = pings.groupby(["radio_id", "timestamp"])[["lon", "lat"]].nunique()
+    clashes = int((per_second.max(axis=1) > 1).sum())
+    assert clashes == small.truth["planted_bad_rows"]["pings"]["radio in two places at once"]
