@@ -523,9 +523,10 @@ def _files(d: dict, root: Path, p: _Problems) -> Files:
             full = str(root / pattern)
             if glob.has_magic(pattern):
                 matches = sorted(glob.glob(full))
-                if not matches:
-                    p.add(s, f"{key}: {pattern!r} matches no file")
-                out.extend(Path(m).resolve() for m in matches)
+                # nothing yet (a pre-registered trial before data arrive): keep the
+                # pattern, so Trial.require() reports it when a command needs the files
+                out.extend(Path(m).resolve() for m in matches) if matches else out.append(
+                    Path(full).resolve())
             else:
                 out.append(Path(full).resolve())
         return tuple(out)

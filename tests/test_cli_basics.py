@@ -34,3 +34,15 @@ def test_help_does_not_import_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy = [ln for ln in out.stdout.splitlines() if ln.startswith("HEAVY=")]
     assert heavy == ["HEAVY="]
+
+
+def test_warnings_are_one_line(capsys):
+    import warnings as w
+
+    from rct.cli import _show_warning
+    from rct.errors import QuarantineWarning
+
+    with w.catch_warnings():
+        w.showwarning = _show_warning
+        w.warn("3 rows quarantined", QuarantineWarning, stacklevel=1)
+    assert capsys.readouterr().err == "rct: warning: 3 rows quarantined\n"

@@ -138,3 +138,16 @@ def test_require_names_missing_inputs(tmp_path):
         t.require("patrols", "hotspots")
     assert "[files] hotspots is not set" in err.value.problems
     assert any("[files] patrols" in p and "does not exist" in p for p in err.value.problems)
+
+
+def test_glob_matching_nothing_loads_but_require_reports_it(tmp_path):
+    """A pre-registered trial file names pings that have not arrived yet."""
+    f = tmp_path / "trial.toml"
+    f.write_text('[design]\ntype = "parallel"\n[files]\nairwave = ["pings/*.parquet"]\n')
+    t = load_trial(f)
+    assert [p.name for p in t.files.airwave] == ["*.parquet"]
+    with pytest.raises(ConfigError, match=r"\[files\] airwave = .*does not exist"):
+        t.require("airwave")
+    (tmp_path / "pings").mkdir()
+    (tmp_path / "pings" / "a.parquet").write_bytes(b"x")
+    assert [p.name for p in load_trial(f).files.airwave] == ["a.parquet"]

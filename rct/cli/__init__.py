@@ -9,6 +9,7 @@ become a one-line message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -67,5 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings as one line on stderr: ``rct: warning: ...`` (no source line)."""
+    typer.echo(f"rct: warning: {message}", err=True)
+
+
 def entry() -> None:  # pragma: no cover - console-script shim
+    warnings.showwarning = _show_warning
     sys.exit(main())

@@ -209,6 +209,17 @@ def build_outcomes(
     periods = _periods(period, start, end)
     if not periods:
         raise ValueError(f"empty trial window {start} .. {end}")
+    if period == "month":
+        # a month with no crime anywhere in the input is a gap in the data (police.uk
+        # files not supplied), not a month of zero crime: leave it out, and say so
+        present = set(valid.astype(str))
+        gaps = [m for m in periods if m not in present]
+        if gaps:
+            warnings.warn(f"no crimes at all in the input for {', '.join(gaps)}: treated as "
+                          "missing data and left out of the panel (not counted as zero)",
+                          OutcomeWarning, stacklevel=2)
+            periods = [m for m in periods if m in present]
+        counts["missing_months"] = gaps
     pos = {p: i for i, p in enumerate(periods)}
     if period == "day":
         pidx = key.map(lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
