@@ -67,6 +67,9 @@ import numpy as np
 
 from rct._pip_grid import _FINE, _KEYS, build_arrays
 
+_SHIFT = np.uint64(3)  # log2(_FINE)
+_MASK = np.uint64(_FINE - 1)
+
 __all__ = ["PolygonIndex", "locate", "locate_all"]
 
 BNG = "EPSG:27700"
@@ -166,17 +169,16 @@ def _cell_code(px, py, g, coarse, fine):  # pragma: no cover
     fy = (py - y0) * inv
     if not (fx >= 0.0 and fy >= 0.0 and fx < nfx and fy < nfy):  # NaN fails too
         return -1, 0
-    gx = int(fx)
-    gy = int(fy)
-    cx = gx // _FINE
-    cy = gy // _FINE
-    blk = coarse[cy * int(ncx) + cx]
+    gx = np.uint64(fx)  # non-negative: shifts and masks instead of floor division
+    gy = np.uint64(fy)
+    blk = coarse[(gy >> _SHIFT) * np.uint64(ncx) + (gx >> _SHIFT)]
     if blk < 0:
-        return -1, gy
-    return fine[blk * _FINE * _FINE + (gy - cy * _FINE) * _FINE + (gx - cx * _FINE)], gy
+        return -1, np.int64(gy)
+    sub = ((gy & _MASK) << _SHIFT) + (gx & _MASK)
+    return fine[np.int64(blk) * (_FINE * _FINE) + np.int64(sub)], np.int64(gy)
 
 
-@numba.njit(parallel=True, cache=_CACHE)
+@numba.njit(parallel=True, cache=_CACHE, nogil=True)
 def _locate_kernel(xs, ys, a, multi):  # pragma: no cover
     """Lowest polygon containing each point; -1 none, -2 uncertain, -3 (multi) several."""
     g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
@@ -216,7 +218,7 @@ def _locate_kernel(xs, ys, a, multi):  # pragma: no cover
     return out
 
 
-@numba.njit(parallel=True, cache=_CACHE)
+@numba.njit(parallel=True, cache=_CACHE, nogil=True)
 def _count_kernel(xs, ys, a):  # pragma: no cover
     g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
     n = xs.shape[0]
@@ -248,7 +250,7 @@ def _count_kernel(xs, ys, a):  # pragma: no cover
     return out
 
 
-@numba.njit(parallel=True, cache=_CACHE)
+@numba.njit(parallel=True, cache=_CACHE, nogil=True)
 def _fill_kernel(xs, ys, counts, offsets, a):  # pragma: no cover
     g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
     total = offsets[-1]
@@ -278,7 +280,7 @@ def _fill_kernel(xs, ys, counts, offsets, a):  # pragma: no cover
     return pt, pg
 
 
-@numba.njit(cache=_CACHE)
+@numba.njit(cache=_CACHE, nogil=True)
 def _compact(first):  # pragma: no cover
     """Indices of single hits (with their polygon) and of special points (< -1)."""
     n = first.shape[0]
@@ -307,7 +309,7 @@ def _compact(first):  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- index
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PolygonIndex:
     """A grid index of polygons for fast point-in-polygon queries.
 
@@ -439,10 +441,18 @@ class PolygonIndex:
             pi, gi = self._exact_pairs(sx[unc], sy[unc])
             spt = np.concatenate([spt, unc[pi]])
             spg = np.concatenate([spg, gi.astype(np.int32)])
-        pt = np.concatenate([single, special[spt]])
-        pg = np.concatenate([single_poly, spg.astype(np.int32)])
-        order = np.lexsort((pg, pt))
-        return pt[order], pg[order]
+            order = np.lexsort((spg, spt))
+            spt, spg = spt[order], spg[order]
+        # merge two point-sorted lists over disjoint points (no full sort)
+        sp = special[spt]
+        at = np.searchsorted(single, sp) + np.arange(len(sp))
+        pt = np.empty(len(single) + len(sp), dtype=np.int64)
+        pg = np.empty(len(pt), dtype=np.int32)
+        rest = np.ones(len(pt), dtype=bool)
+        rest[at] = False
+        pt[at], pg[at] = sp, spg
+        pt[rest], pg[rest] = single, single_poly
+        return pt, pg
 
     def _exact_pairs(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Robust (GEOS) pairs for the few points the fast kernel could not certify."""

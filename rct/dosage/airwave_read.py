@@ -1,0 +1,514 @@
+"""Airwave pings: sources, read units, and the per-chunk ("map") step.
+
+The map step is row-wise and stateless: a chunk of pings in, a
+:class:`ChunkResult` out (row-level quarantine, the keys of every valid ping,
+and the pings inside a hot spot).  Everything that needs several rows
+(duplicates, a radio in two places at once, visits) is done once, by the
+reduce step in :mod:`rct.dosage.airwave`, on the concatenated results, so
+the outcome cannot depend on how the input was chunked or partitioned.
+
+Rows are identified globally by ``file_index * 2**40 + row_in_file``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from rct.errors import DataError
+
+__all__ = [
+    "ALIASES",
+    "ChunkResult",
+    "Unit",
+    "plan_units",
+    "iter_chunks",
+    "map_chunk",
+    "GB_LONLAT",
+    "GB_BNG",
+]
+
+ROW_SHIFT = 40
+ALIASES: dict[str, tuple[str, ...]] = {
+    "radio_id": ("radio_id", "radio", "issi", "terminal_id", "device_id", "radioid"),
+    "timestamp": ("timestamp", "time", "datetime", "ping_time", "recorded_at", "ts"),
+    "x": ("x", "easting", "east", "eastings"),
+    "y": ("y", "northing", "north", "northings"),
+    "lon": ("lon", "lng", "long", "longitude"),
+    "lat": ("lat", "latitude"),
+    "speed": ("speed", "speed_kmh", "speed_mps"),
+    "accuracy_m": ("accuracy_m", "accuracy", "horizontal_accuracy"),
+}
+# Great Britain: the EPSG:27700 area of use (lon/lat) and the grid's extent (metres)
+GB_LONLAT = (-9.01, 49.75, 2.01, 61.01)
+GB_BNG = (0.0, 0.0, 700_000.0, 1_300_000.0)
+T_MIN = np.datetime64("2000-01-01T00:00:00", "ns").astype(np.int64)
+T_MAX = np.datetime64("2100-01-01T00:00:00", "ns").astype(np.int64)
+_PARQUET = {".parquet", ".pq", ".parq"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: a file, or some row groups of a Parquet file."""
+
+    file_index: int
+    path: str
+    kind: str  # "parquet" or "csv"
+    row_groups: tuple[int, ...] | None = None
+    row_offset: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkResult:
+    """What the map step returns for one chunk.
+
+    Attributes
+    ----------
+    n_read : int
+    keys : (uint64 array, offsets)
+        one key per valid ping (hash of radio and timestamp), grouped by their top
+        8 bits, with the 257 bucket offsets (a list of such pairs once concatenated)
+    row, radio, t, hotspot : arrays, one per (ping, hot spot) pair inside a hot spot
+        global row id (int64), radio code (int64), UTC ns (int64), hot-spot index (int32)
+    quarantine : DataFrame of rows failing a row-level check, with ``reason``
+    """
+
+    n_read: int
+    keys: Any
+    row: np.ndarray
+    radio: np.ndarray
+    t: np.ndarray
+    hotspot: np.ndarray
+    quarantine: Any
+
+
+def expand_paths(paths: Any) -> list[Path]:
+    """Files from paths, globs and directories (a directory: its Parquet/CSV files, sorted)."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        s = str(p)
+        hits = sorted(glob.glob(s)) if any(c in s for c in "*?[") else [s]
+        if not hits:
+            raise DataError("no file matches", file=s)
+        for h in hits:
+            hp = Path(h)
+            if hp.is_dir():
+                found = sorted(f for f in hp.rglob("*") if f.is_file() and _kind(f) is not None)
+                if not found:
+                    raise DataError("no Parquet or CSV files in directory", file=hp)
+                out.extend(found)
+            elif hp.exists():
+                out.append(hp)
+            else:
+                raise DataError("file not found", file=hp)
+    if not out:
+        raise DataError("no ping files given")
+    return out
+
+
+def _kind(path: Path) -> str | None:
+    suf = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() in _PARQUET:
+        return "parquet"
+    if path.suffix.lower() in {".csv", ".txt"} or suf.endswith((".csv.gz", ".csv.bz2", ".csv.zip")):
+        return "csv"
+    return None
+
+
+def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
+    """Split the input into units: Parquet files by row groups, CSV files whole."""
+    import pyarrow.parquet as pq
+
+    units: list[Unit] = []
+    for i, path in enumerate(expand_paths(paths)):
+        kind = _kind(path)
+        if kind is None:
+            raise DataError("unknown ping file type; use .parquet or .csv", file=path)
+        if kind == "csv":
+            units.append(Unit(i, str(path), "csv"))
+            continue
+        md = pq.ParquetFile(path).metadata
+        offset, start, group, acc = 0, 0, [], 0
+        for rg in range(md.num_row_groups):
+            if not group:
+                start = offset
+            group.append(rg)
+            n = md.row_group(rg).num_rows
+            acc += n
+            offset += n
+            if rows_per_unit is not None and acc >= rows_per_unit:
+                units.append(Unit(i, str(path), "parquet", tuple(group), start))
+                group, acc = [], 0
+        if group or md.num_row_groups == 0:
+            units.append(Unit(i, str(path), "parquet", tuple(group), start))
+    return units
+
+
+def resolve_columns(names: list[str], *, file: object = None) -> dict[str, str]:
+    """Canonical name -> the file's column name, from :data:`ALIASES` (case-insensitive)."""
+    lower = {n.strip().lower(): n for n in names}
+    found = {}
+    for canon, options in ALIASES.items():
+        for o in options:
+            if o in lower:
+                found[canon] = lower[o]
+                break
+    for need in ("radio_id", "timestamp"):
+        if need not in found:
+            raise DataError(f"no {need} column (accepted: {', '.join(ALIASES[need])})", file=file)
+    if not ({"x", "y"} <= found.keys() or {"lon", "lat"} <= found.keys()):
+        raise DataError("no location columns: need x/y (easting/northing) or lon/lat", file=file)
+    return found
+
+
+def coords_of(columns: dict[str, str]) -> str:
+    """``"bng"`` when eastings/northings are present, else ``"lonlat"``."""
+    return "bng" if {"x", "y"} <= columns.keys() else "lonlat"
+
+
+def iter_chunks(unit: Unit, *, chunk_rows: int) -> Iterator[tuple[Any, int, dict[str, str]]]:
+    """Yield (pyarrow Table or pandas DataFrame, row offset in file, column map) chunks."""
+    if unit.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        # pre_buffer=False: with it, pyarrow keeps every row group read until the end
+        pf = pq.ParquetFile(unit.path, pre_buffer=False)
+        cols = resolve_columns(pf.schema_arrow.names, file=unit.path)
+        wanted = list(dict.fromkeys(cols.values()))
+        offset = unit.row_offset
+        for batch in pf.iter_batches(
+            batch_size=chunk_rows,
+            row_groups=list(unit.row_groups or ()),
+            columns=wanted,
+            use_threads=True,
+        ):
+            yield batch, offset, cols
+            offset += batch.num_rows
+    else:
+        import pandas as pd
+
+        try:
+            reader = pd.read_csv(
+                unit.path, dtype=str, chunksize=chunk_rows, keep_default_na=False, na_values=[""]
+            )
+            offset = 0
+            cols: dict[str, str] | None = None
+            for frame in reader:
+                if cols is None:
+                    cols = resolve_columns(list(frame.columns), file=unit.path)
+                yield frame, offset, cols
+                offset += len(frame)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read CSV: {exc}", file=unit.path) from exc
+
+
+def prefetch(items: Iterator[Any], *, depth: int = 1) -> Iterator[Any]:
+    """Iterate ``items`` while a background thread produces the next ``depth`` ahead.
+
+    Reading and decoding the next chunk (pyarrow releases the GIL) overlaps the
+    work on the current one.  Exceptions in the producer are re-raised here.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((True, done))
+        except BaseException as exc:  # handed to the consumer
+            q.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="rct-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+# --------------------------------------------------------------------------- map
+def radio_codes(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(code int64, missing bool) per ping; code = the 48-bit pseudonym as an integer.
+
+    One HMAC per distinct radio (cached across chunks).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = (
+        values
+        if isinstance(values, pa.Array | pa.ChunkedArray)
+        else pa.array(np.asarray(values, dtype=object), from_pandas=True)
+    )
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_dictionary(arr.type):
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.string())
+        arr = pc.dictionary_encode(arr)
+    dictionary = arr.dictionary.to_pylist()
+    idx = arr.indices
+    if idx.null_count:
+        missing = np.asarray(idx.is_null())
+        idx_np = np.asarray(idx.fill_null(0))
+    else:
+        missing = np.zeros(len(idx), dtype=bool)
+        idx_np = idx.to_numpy()
+    codes = np.empty(max(len(dictionary), 1), dtype=np.int64)
+    for j, v in enumerate(dictionary):
+        s = None if v is None else str(v).strip()
+        if not s:
+            codes[j] = -1
+            continue
+        c = cache.get(s)
+        if c is None:
+            c = int(pseudonymiser(s)[-12:], 16)
+            cache[s] = c
+        codes[j] = c
+    out = codes[idx_np] if len(dictionary) else np.full(len(idx_np), -1, np.int64)
+    if missing.any():
+        out[missing] = -1
+    return out, out < 0
+
+
+def pseudonym(code: np.ndarray | int) -> Any:
+    """Radio code -> ``radio-<12 hex>`` (the :class:`~rct.dosage.pseudonym.Pseudonymiser` text)."""
+    import pandas as pd
+
+    return pd.Series(np.atleast_1d(code)).map(lambda c: f"radio-{int(c):012x}")
+
+
+def times_ns(col: Any) -> tuple[np.ndarray, Any]:
+    """UTC ns (int64; NaT -> INT64_MIN) and per-row reason (None or text)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from rct.io.times import parse_times
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if isinstance(col, pa.Array) and pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        if col.type.unit != "ns":
+            col = col.cast(pa.timestamp("ns", tz=col.type.tz))
+        ints = col.view(pa.int64()) if hasattr(col, "view") else col.cast(pa.int64())
+        if ints.null_count == 0:
+            return ints.to_numpy(), None  # no reasons: every value present
+        ns = np.asarray(ints.fill_null(np.iinfo(np.int64).min))
+        reasons = np.where(ns == np.iinfo(np.int64).min, "missing timestamp", None)
+        return ns, reasons
+    series = col.to_pandas() if isinstance(col, pa.Array) else pd.Series(col)
+    series = series.reset_index(drop=True)
+    t, reasons = parse_times(series)
+    naive = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = naive.to_numpy().astype("datetime64[ns]").view(np.int64)
+    r = reasons.to_numpy(dtype=object, copy=True)
+    r[pd.isna(r)] = None
+    r[(r == None) & t.isna().to_numpy()] = "missing timestamp"  # noqa: E711
+    return ns, r
+
+
+def _can_cache() -> bool:
+    try:
+        from numba.core.caching import CompileResultCacheImpl
+
+        CompileResultCacheImpl(_probe)
+        return True
+    except Exception:  # read-only package and no writable user cache: compile each run
+        return False
+
+
+def _probe() -> None:  # pragma: no cover - only inspected
+    return None
+
+
+@numba.njit(parallel=True, cache=_can_cache(), nogil=True)
+def _check_and_key(radio, t, x, y, has_t, x0, y0, x1, y1, tmin, tmax):  # pragma: no cover
+    """Per row: good (radio, time, plausible, in the box) and the 64-bit key."""
+    n = t.shape[0]
+    good = np.empty(n, dtype=np.bool_)
+    keys = np.empty(n, dtype=np.uint64)
+    for i in numba.prange(n):
+        xi = x[i]
+        yi = y[i]
+        ti = t[i]
+        good[i] = (
+            radio[i] >= 0
+            and has_t[i]
+            and ti >= tmin
+            and ti < tmax
+            and xi >= x0
+            and xi <= x1
+            and yi >= y0
+            and yi <= y1
+        )
+        z = np.uint64(radio[i]) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(ti)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        keys[i] = z ^ (z >> np.uint64(31))
+    return good, keys
+
+
+@numba.njit(cache=_can_cache(), nogil=True)
+def partition_keys(keys):  # pragma: no cover
+    """Counting sort of keys by their top 8 bits: (keys grouped by bucket, 257 offsets)."""
+    counts = np.zeros(257, dtype=np.int64)
+    for k in keys:
+        counts[(k >> np.uint64(56)) + 1] += 1
+    offsets = np.cumsum(counts)
+    pos = offsets[:-1].copy()
+    out = np.empty_like(keys)
+    for k in keys:
+        b = k >> np.uint64(56)
+        out[pos[b]] = k
+        pos[b] += 1
+    return out, offsets
+
+
+def mix_keys(radio: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """64-bit hash of (radio, timestamp): equal pings give equal keys (collisions are re-checked)."""
+    with np.errstate(over="ignore"):
+        z = radio.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ t.astype(np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _column(chunk: Any, name: str) -> Any:
+    return chunk.column(name) if hasattr(chunk, "schema") else chunk[name]
+
+
+def _floats(col: Any) -> np.ndarray:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(col, pa.Array | pa.ChunkedArray):
+        if not pa.types.is_floating(col.type):
+            import pyarrow.compute as pc
+
+            try:
+                col = pc.cast(col, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(np.float64)
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(np.float64)
+
+
+def map_chunk(
+    chunk: Any,
+    *,
+    unit: Unit,
+    offset: int,
+    columns: dict[str, str],
+    index: Any,
+    pseudonymiser: Any,
+    cache: dict,
+) -> ChunkResult:
+    """Row-level checks, keys and hot-spot pairs for one chunk (see :class:`ChunkResult`)."""
+    n = chunk.num_rows if hasattr(chunk, "num_rows") else len(chunk)
+    radio, no_radio = radio_codes(_column(chunk, columns["radio_id"]), pseudonymiser, cache)
+    t, t_reason = times_ns(_column(chunk, columns["timestamp"]))
+    lonlat = coords_of(columns) == "lonlat"
+    xcol, ycol = ("lon", "lat") if lonlat else ("x", "y")
+    x = _floats(_column(chunk, columns[xcol]))
+    y = _floats(_column(chunk, columns[ycol]))
+    box = GB_LONLAT if lonlat else GB_BNG
+    has_t = np.ones(n, dtype=bool) if t_reason is None else (t_reason == None)  # noqa: E711
+    good, keys = _check_and_key(radio, t, x, y, has_t, box[0], box[1], box[2], box[3], T_MIN, T_MAX)
+    base = (np.int64(unit.file_index) << np.int64(ROW_SHIFT)) + offset
+    quarantine = None
+    if good.all():
+        pi, gi = index.locate_all(x, y)
+        src = pi
+    else:
+        finite = np.isfinite(x) & np.isfinite(y)
+        in_gb = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        plausible = (t >= T_MIN) & (t < T_MAX)
+        reason = np.full(n, None, dtype=object)
+        order = [
+            (no_radio, "missing radio_id"),
+            (~has_t, t_reason),
+            (~plausible, "implausible timestamp (before 2000 or after 2099)"),
+            (~finite, "missing coordinates"),
+            (~in_gb, "coordinates outside Great Britain"),
+        ]
+        for mask, why in order:
+            new = mask & (reason == None)  # noqa: E711
+            reason[new] = why[new] if isinstance(why, np.ndarray) else why
+        bad = np.flatnonzero(~good)
+        quarantine = bad_rows(
+            chunk, bad, reason[bad], unit=unit, offset=offset, columns=columns, radio=radio
+        )
+        keep = np.flatnonzero(good)
+        keys = keys[keep]
+        pi, gi = index.locate_all(x[keep], y[keep])
+        src = keep[pi]
+    return ChunkResult(
+        n_read=n,
+        keys=partition_keys(keys),
+        row=base + src,
+        radio=radio[src],
+        t=t[src],
+        hotspot=gi.astype(np.int32),
+        quarantine=quarantine,
+    )
+
+
+def bad_rows(
+    chunk: Any,
+    positions: np.ndarray,
+    reasons: Any,
+    *,
+    unit: Unit,
+    offset: int,
+    columns: dict[str, str],
+    radio: np.ndarray,
+) -> Any:
+    """Quarantine rows: source_file, source_row (1-based), reason, then the row's values.
+
+    ``radio_id`` is replaced by its pseudonym (radio IDs are personal data).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    if hasattr(chunk, "schema"):
+        part = pa.Table.from_batches([chunk]) if isinstance(chunk, pa.RecordBatch) else chunk
+        frame = part.take(pa.array(positions)).to_pandas()
+    else:
+        frame = chunk.iloc[positions].reset_index(drop=True)
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype(object)
+    rid = columns["radio_id"]
+    codes = radio[positions]
+    frame[rid] = np.where(codes >= 0, pseudonym(codes).to_numpy(dtype=object), None)
+    frame.insert(0, "reason", np.asarray(reasons, dtype=object))
+    frame.insert(0, "source_row", offset + positions + 1)
+    frame.insert(0, "source_file", unit.path)
+    return frame
