@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-pandas22 lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# the same suite on the oldest pandas we support (pandas 3.x is what `make test` gets)
+PD22 := .venv-pandas22
+$(PD22)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(PD22)
+	$(PD22)/bin/python -m pip install --quiet --upgrade pip
+	$(PD22)/bin/python -m pip install --quiet -e ".[dev,dask]" "pandas==2.2.*"
+	touch $@
+
+test-pandas22: $(PD22)/.installed
+	$(PD22)/bin/python -m pytest -q -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check rct tests benchmarks examples
 
@@ -25,4 +36,4 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "# $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) rct-demo .pytest_cache
+	rm -rf $(VENV) $(PD22) rct-demo .pytest_cache

@@ -45,6 +45,28 @@ def simulate(
     )
 
 
+def demo(
+    out: Path = typer.Option(Path("rct-demo"), "--out", help="Directory to write everything into."),
+    quick: bool = typer.Option(False, "--quick", help="Four weeks of trial, fewer RI draws (a smoke test)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+) -> None:
+    """The whole pipeline on a synthetic Thames-Valley-like trial, with no input:
+    hot spots from the bundled police.uk data, randomise, simulate, ingest, monitor,
+    evaluate, and the design, monitoring and evaluation reports."""
+    from rct.demo import run_demo
+
+    res = run_demo(out, progress=progress, quick=quick)
+    typer.echo(f"wrote the demo trial to {res.out_dir}/ (trial file {res.files['trial']})")
+    for kind, path in res.reports.items():
+        typer.echo(f"  {kind + ' report':<18} {path}")
+    for line in res.summary:
+        typer.echo(line)
+    if str(res.figures.get("pseudonym_key", "")).startswith("generated"):
+        typer.echo(res.figures["pseudonym_key"])
+    typer.echo(f"({sum(res.seconds.values()):.0f} s; details in {res.files['summary']})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the root app."""
     app.command("simulate")(simulate)
+    app.command("demo")(demo)

@@ -1,0 +1,210 @@
+"""Figures for the reports (matplotlib, Agg backend); each returns a Figure.
+
+Inputs are tables (``.tidy()`` frames, dosage tables, arrays of draws);
+nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "hotspot_map",
+    "forest_plot",
+    "randomisation_histogram",
+    "weekly_lines",
+    "dwell_histogram",
+    "power_curves",
+    "balance_dots",
+    "presence_bars",
+]
+
+ARM_COLOURS = {"treatment": "#1b6ca8", "control": "#d1495b", "baseline": "#8a8a8a"}
+_OTHER = ["#3c8d2f", "#e09f3e", "#6a4c93", "#00798c", "#b5179e", "#7f5539", "#1b6ca8"]
+
+
+def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def _colour(name: str, i: int) -> str:
+    return ARM_COLOURS.get(str(name), _OTHER[i % len(_OTHER)])
+
+
+def hotspot_map(hotspots: gpd.GeoDataFrame, *, arm: pd.Series | None = None,
+                title: str = "Hot spots") -> Figure:
+    """Hot-spot polygons in British National Grid metres, coloured by arm; no web tiles."""
+    from matplotlib.patches import Patch
+
+    fig = _figure(7.0, 6.0)
+    ax = fig.add_subplot()
+    gdf = hotspots.to_crs(27700) if hotspots.crs is not None else hotspots
+    labels = arm.reindex(gdf["hotspot_id"]).fillna("not allocated").to_numpy() if arm is not None \
+        else np.array(["hot spot"] * len(gdf))
+    groups = list(dict.fromkeys(labels))
+    for i, g in enumerate(groups):
+        sub = gdf[labels == g]
+        sub.plot(ax=ax, color=_colour(g, i), edgecolor="black", linewidth=0.4)
+    for geom, hid in zip(gdf.geometry, gdf["hotspot_id"], strict=True):
+        c = geom.representative_point()
+        ax.annotate(str(hid), (c.x, c.y), fontsize=5, ha="center", va="center")
+    ax.set_aspect("equal")
+    ax.set_xlabel("Easting (m)")
+    ax.set_ylabel("Northing (m)")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=_colour(g, i), label=str(g)) for i, g in enumerate(groups)],
+              loc="best", fontsize=8)
+    return fig
+
+
+def forest_plot(tidy: pd.DataFrame, *, label: str = "label", null: float = 0.0,
+                xlabel: str = "Estimate (95 % CI)") -> Figure:
+    """Point estimates with intervals, one row each; ``null`` draws the no-effect line."""
+    n = len(tidy)
+    fig = _figure(7.0, max(1.6, 0.45 * n + 1.0))
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    est = tidy["estimate"].to_numpy(dtype=float)
+    lo = tidy["conf_low"].to_numpy(dtype=float)
+    hi = tidy["conf_high"].to_numpy(dtype=float)
+    ax.errorbar(est, y, xerr=[np.abs(est - lo), np.abs(hi - est)], fmt="o", color="#1b6ca8",
+                ecolor="#1b6ca8", capsize=3)
+    ax.axvline(null, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(y, labels=[str(s) for s in tidy[label]], fontsize=8)
+    ax.set_xlabel(xlabel)
+    return fig
+
+
+def randomisation_histogram(draws: np.ndarray, observed: float, *, p_value: float | None = None,
+                            xlabel: str = "Test statistic under the null") -> Figure:
+    """The randomisation distribution of a statistic with the observed value marked."""
+    fig = _figure(7.0, 3.6)
+    ax = fig.add_subplot()
+    draws = np.asarray(draws, dtype=float)
+    ax.hist(draws[np.isfinite(draws)], bins=40, color="#bcd4e6", edgecolor="#6b8fb3")
+    ax.axvline(observed, color="#d1495b", linewidth=2, label="observed")
+    if p_value is not None:
+        ax.legend(title=f"p = {p_value:.3f}", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Re-randomisations")
+    return fig
+
+
+def weekly_lines(df: pd.DataFrame, *, x: str = "week", y: str, group: str = "arm",
+                 ylabel: str | None = None) -> Figure:
+    """One line per group over weeks (e.g. presence minutes per hot-spot-day by arm)."""
+    fig = _figure(7.0, 3.6)
+    ax = fig.add_subplot()
+    for i, (g, sub) in enumerate(df.groupby(group, sort=True)):
+        sub = sub.sort_values(x)
+        ax.plot(sub[x].astype(str), sub[y], marker="o", markersize=3, label=str(g),
+                color=_colour(g, i))
+    ax.set_ylabel(ylabel or y)
+    ax.set_xlabel(x)
+    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def dwell_histogram(minutes: np.ndarray, *, koper: tuple[float, float] = (10.0, 15.0)) -> Figure:
+    """Visit lengths with the Koper-curve band (10-15 minutes) shaded."""
+    fig = _figure(7.0, 3.4)
+    ax = fig.add_subplot()
+    m = np.asarray(minutes, dtype=float)
+    m = m[np.isfinite(m)]
+    top = max(60.0, float(np.quantile(m, 0.99))) if len(m) else 60.0
+    ax.hist(np.clip(m, 0, top), bins=np.arange(0, top + 2.5, 2.5), color="#bcd4e6",
+            edgecolor="#6b8fb3")
+    ax.axvspan(*koper, color="#3c8d2f", alpha=0.2, label=f"Koper {koper[0]:g}-{koper[1]:g} min")
+    ax.set_xlabel("Visit length (minutes)")
+    ax.set_ylabel("Visits")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def power_curves(df: pd.DataFrame, *, x: str, y: str = "power", group: str | None = None,
+                 target: float | None = 0.8, xlabel: str | None = None,
+                 ylabel: str | None = None, planned: float | None = None,
+                 group_label: str | None = None) -> Figure:
+    """Power (or MDE) against design size, one curve per group.
+
+    ``planned`` draws a vertical line at the planned design size;
+    ``group_label`` is a format string for the legend (``"{:.0%} reduction"``).
+    """
+    fig = _figure(7.0, 3.8)
+    ax = fig.add_subplot()
+    groups = [(None, df)] if group is None else list(df.groupby(group, sort=True))
+    for i, (g, sub) in enumerate(groups):
+        sub = sub.sort_values(x)
+        label = None if g is None else (group_label.format(g) if group_label
+                                         else f"{group} = {g}")
+        ax.plot(sub[x], sub[y], marker="o", markersize=3, color=_OTHER[i % len(_OTHER)],
+                label=label)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1)
+    if planned is not None:
+        ax.axvline(planned, color="#d1495b", linestyle=":", linewidth=1.5, label="planned")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    ax.set_ylim(0, 1.02)
+    if group is not None or planned is not None:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def balance_dots(balance: pd.DataFrame, *, covariate: str = "covariate",
+                 smd: str = "smd") -> Figure:
+    """Standardised mean differences by covariate with the ±0.1 guide lines."""
+    n = len(balance)
+    fig = _figure(6.0, max(1.6, 0.4 * n + 1.0))
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    ax.scatter(balance[smd].astype(float), y, color="#1b6ca8")
+    for v in (-0.1, 0.1):
+        ax.axvline(v, color="grey", linestyle=":", linewidth=1)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(y, labels=[str(s) for s in balance[covariate]], fontsize=8)
+    ax.set_xlabel("Standardised mean difference")
+    return fig
+
+
+def presence_bars(table: pd.DataFrame, *, measure: str = "presence_minutes",
+                  treatment: str = "treatment", control: str = "control",
+                  ylabel: str = "Minutes per hot-spot-day") -> Figure:
+    """Baseline vs trial activity per hot-spot-day by arm, one panel per source.
+
+    ``table`` is :meth:`rct.dosage.baseline.Uplift.tidy` output (several
+    sources stacked): columns ``source, measure, baseline_treatment,
+    baseline_control, trial_treatment, trial_control``.
+    """
+    rows = table[table["measure"] == measure]
+    n = max(len(rows), 1)
+    fig = _figure(3.4 * n + 0.6, 3.4)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, (_, r) in zip(axes, rows.iterrows(), strict=False):
+        labels = [f"{treatment}\nbaseline", f"{treatment}\ntrial", f"{control}\nbaseline",
+                  f"{control}\ntrial"]
+        vals = [r["baseline_treatment"], r["trial_treatment"], r["baseline_control"],
+                r["trial_control"]]
+        cols = [ARM_COLOURS["baseline"], _colour(treatment, 0), ARM_COLOURS["baseline"],
+                _colour(control, 1)]
+        ax.bar(range(4), np.nan_to_num(np.asarray(vals, dtype=float)), color=cols)
+        ax.set_xticks(range(4), labels=labels, fontsize=7)
+        ax.set_title(str(r["source"]), fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+    return fig

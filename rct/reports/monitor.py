@@ -1,0 +1,241 @@
+"""The monitoring report: weekly dosage, presence vs baseline, compliance, dwell times, hot spots behind.
+
+>>> from rct.reports.monitor import monitor_report
+>>> monitor_report("trial.toml").write("monitor.html")   # doctest: +SKIP
+
+Numbers come from :func:`rct.dosage.monitor.monitor_trial` (its
+:class:`~rct.dosage.monitor.MonitorReport`); visit lengths for the dwell
+histogram from :func:`rct.dosage.patrol_logs.read_patrol_logs` with a
+throw-away pseudonym key (only the minutes are kept: no officer identifier,
+real or pseudonymised, and no note reaches the report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rct.reports import common
+from rct.reports.sections import NotAvailable, Report, ReportBuilder, Section
+
+__all__ = ["monitor_report", "dosage_sections", "visit_minutes"]
+
+
+def monitor_report(trial: Any, *, as_of: Any = None) -> Report:
+    """Build the monitoring report of a running (or finished) trial.
+
+    Parameters
+    ----------
+    trial
+        ``trial.toml`` path or a loaded :class:`rct.config.Trial`.
+    as_of
+        Last day to include (default: the last day with patrols).
+    """
+    t = common.load(trial)
+    b = ReportBuilder(kind="Monitoring report", title=t.trial.name,
+                      subtitle=f"{t.trial.force} · {t.design.type} design · dosage and compliance",
+                      source=Path(t.path).name)
+    mon = None
+    with b.section("status", "Status") as s:
+        mon = _monitor(t, as_of)
+        _status(s, b, t, mon)
+    dosage_sections(b, t, mon, weekly=True)
+    with b.section("behind", "Hot spots falling behind") as s:
+        _behind(s, t, mon)
+    return b.render("monitor.html.j2")
+
+
+def _monitor(t: Any, as_of: Any) -> Any:
+    from rct.dosage.monitor import monitor_trial
+
+    report, _ = monitor_trial(t, as_of=as_of, write=False)
+    return report
+
+
+def _status(s: Section, b: ReportBuilder, t: Any, mon: Any) -> None:
+    p = mon.parameters
+    b.fact("data to", p["as_of"])
+    c = mon.compliance
+    if c is not None:
+        b.fact("tasked hot-spot-days dosed", _pct(c.value("dosed_share")))
+        b.fact("control hot-spot-days contaminated", _pct(c.value("contamination_share")))
+        b.fact("visits of 10–15 min (Koper)", _pct(c.value("koper_share")))
+        b.fact("hot spots behind (latest week)", len(c.behind))
+    for u in mon.uplift:
+        tab = u.tidy().set_index("measure")
+        if u.source == "airwave" and "presence_minutes" in tab.index:
+            b.fact("Airwave presence, tasked vs control",
+                   _pct(tab.loc["presence_minutes", "ratio"], sign=True))
+    s.para(f"Trial window {p['trial'][0]} to {p['trial'][1]}; data up to {p['as_of']}. "
+           f"Target dose: {p['target_minutes']:g} {p['dose_measure'].replace('_', ' ')} per "
+           "tasked hot-spot-day.")
+    for note in mon.notes:
+        s.para(note, note=True)
+
+
+def dosage_sections(b: ReportBuilder, t: Any, mon: Any, *, weekly: bool, dwell: bool = True
+                    ) -> None:
+    """Weekly dosage, presence vs baseline, compliance and the dwell histogram (shared)."""
+    control, treatment = common.arms_of(t)
+    if weekly:
+        with b.section("weekly", "Weekly dosage per arm", major=True) as s:
+            _weekly(s, mon, treatment, control)
+    with b.section("presence", "Presence: treatment vs control vs baseline") as s:
+        _presence(s, mon, treatment, control)
+    with b.section("compliance", "Compliance and contamination") as s:
+        _compliance(s, mon)
+    if dwell:
+        with b.section("dwell", "Visit lengths (Koper curve)") as s:
+            _dwell(s, t, mon)
+
+
+def _need(mon: Any) -> Any:
+    if mon is None:
+        raise NotAvailable("the monitoring tables could not be computed (see Status)")
+    if mon.compliance is None:
+        raise NotAvailable("no patrol dosage table: run `rct ingest patrols` (or list "
+                           "[files] patrols so `rct monitor` can ingest them)")
+    return mon.compliance
+
+
+def _weekly(s: Section, mon: Any, treatment: str, control: str) -> None:
+    import pandas as pd
+
+    from rct.reports.figures import weekly_lines
+
+    c = _need(mon)
+    w = c.weekly
+    long = pd.concat([
+        pd.DataFrame({"week": w["week"], "arm": treatment, "minutes": w["mean_presence_tasked"]}),
+        pd.DataFrame({"week": w["week"], "arm": control, "minutes": w["mean_presence_control"]}),
+    ], ignore_index=True)
+    s.figure(weekly_lines(long, x="week", y="minutes", ylabel="Presence minutes per hot-spot-day"),
+             alt="Weekly patrol presence minutes per hot-spot-day by arm")
+    tab = w[["week", "week_start", "week_end", "tasked_days", "dosed_share",
+             "mean_presence_tasked", "mean_presence_control", "visits_per_tasked_day",
+             "contamination_share", "hotspots_behind"]].rename(columns={
+                 "tasked_days": f"{treatment} days", "dosed_share": "dosed share",
+                 "mean_presence_tasked": f"presence, {treatment} (min)",
+                 "mean_presence_control": f"presence, {control} (min)",
+                 "visits_per_tasked_day": "visits per tasked day",
+                 "contamination_share": "contamination share",
+                 "hotspots_behind": "hot spots behind"})
+    s.table(tab, heading="By trial week (app patrol logs)")
+
+
+def _presence(s: Section, mon: Any, treatment: str, control: str) -> None:
+    from rct.reports.figures import presence_bars
+
+    if mon is None:
+        raise NotAvailable("the monitoring tables could not be computed (see Status)")
+    if not mon.uplift:
+        raise NotAvailable("no baseline comparison: " + "; ".join(mon.notes or
+                                                                  ["no activity tables"]))
+    tab = mon.uplift_table()
+    s.para("Mean activity per hot-spot-day before (baseline window) and during the trial, by "
+           "arm. Airwave radio presence measures all policing, tasked or not; the app logs "
+           "measure tasked patrols only. The ratio is the uplift of the tasked arm over "
+           "control during the trial; the difference-in-differences also nets out each arm's "
+           "own baseline.", note=True)
+    s.figure(presence_bars(tab, treatment=treatment, control=control),
+             alt="Presence minutes per hot-spot-day: baseline and trial, by arm")
+    show = tab[["source", "measure", "baseline_treatment", "trial_treatment",
+                "baseline_control", "trial_control", "ratio", "did", "additional"]].rename(
+        columns={"baseline_treatment": f"baseline, {treatment}",
+                 "trial_treatment": f"trial, {treatment}",
+                 "baseline_control": f"baseline, {control}",
+                 "trial_control": f"trial, {control}",
+                 "ratio": f"{treatment}/{control} − 1", "did": "diff-in-diff",
+                 "additional": "additional over baseline"})
+    s.table(show, heading="Per hot-spot-day, by source and measure")
+
+
+def _compliance(s: Section, mon: Any) -> None:
+    c = _need(mon)
+    tab = c.summary[["description", "value", "numerator", "denominator"]]
+    s.table(tab, heading="Compliance to date")
+    s.para(f"Rule for falling behind: {c.rule}.", note=True)
+
+
+def visit_minutes(t: Any) -> Any:
+    """Lengths (minutes) of the accepted app patrols in the trial window; nothing else."""
+    import secrets
+
+    from rct.dosage.patrol_logs import read_patrol_logs
+    from rct.dosage.pseudonym import Pseudonymiser
+
+    if not t.files.patrols:
+        raise NotAvailable("[files] patrols is not set: no patrol logs for visit lengths")
+    missing = [p for p in t.files.patrols if not Path(p).exists()]
+    if missing:
+        raise NotAvailable(f"patrol log {Path(missing[0]).name} not found")
+    window = t.windows.trial or (t.design.start, t.design.end)
+    res = read_patrol_logs(
+        list(t.files.patrols), pseudonymiser=Pseudonymiser(secrets.token_bytes(32)),
+        hotspots=t.files.hotspots, day_starts=t.design.day_starts, trial_start=window[0],
+        trial_end=window[1], max_visit_hours=t.dosage.max_visit_hours)
+    return res.data["minutes"].to_numpy(dtype=float)
+
+
+def _dwell(s: Section, t: Any, mon: Any) -> None:
+    from rct.reports.figures import dwell_histogram
+
+    minutes = visit_minutes(t)
+    if minutes.size == 0:
+        raise NotAvailable("no patrols in the trial window yet")
+    s.figure(dwell_histogram(minutes), alt="Histogram of patrol visit lengths in minutes")
+    if mon is not None and mon.compliance is not None:
+        c = mon.compliance
+        s.para(f"{minutes.size:,} app patrols in the trial window. On tasked days "
+               f"{_pct(c.value('koper_share'))} of visits lasted 10–15 minutes (the Koper "
+               f"curve) and {_pct(c.value('short_share'))} under 5 minutes.")
+    s.para("Koper (1995): visits of about 10 to 15 minutes gave the longest residual "
+           "deterrence after the officers left.", note=True)
+
+
+def _behind(s: Section, t: Any, mon: Any) -> None:
+    c = _need(mon)
+    hs = c.hotspots
+    latest = int(hs["week"].max())
+    cur = hs[hs["week"] == latest].copy()
+    names = None
+    try:
+        gdf = common.hotspots(t)
+        if "name" in gdf.columns:
+            names = gdf.assign(hotspot_id=gdf["hotspot_id"].astype(str)).set_index(
+                "hotspot_id")["name"].astype(str)
+    except NotAvailable:
+        pass
+    cols = ["hotspot_id", "tasked_days", "dosed_days", "dosed_share", "presence_minutes",
+            "visits", "contaminated_days", "cumulative_dosed_share"]
+    cur = cur[cols].sort_values(["cumulative_dosed_share", "hotspot_id"])
+    if names is not None:
+        cur.insert(1, "name", cur["hotspot_id"].astype(str).map(names).fillna(""))
+    behind = cur[cur["hotspot_id"].astype(str).isin(c.behind)]
+    s.para(c.rule[0].upper() + c.rule[1:] + ".", note=True)
+    if behind.empty:
+        s.para(f"No hot spot is behind in week {latest}.")
+    else:
+        s.para(f"{len(behind)} hot spot(s) behind in week {latest}: task them first.",
+               cls="warn")
+        s.table(behind.rename(columns=_BEHIND_NAMES), heading=f"Behind in week {latest}")
+    s.table(cur.rename(columns=_BEHIND_NAMES),
+            heading=f"All hot spots in week {latest}, lowest cumulative dose first")
+
+
+_BEHIND_NAMES = {"tasked_days": "tasked days", "dosed_days": "dosed days",
+                 "dosed_share": "dosed share (week)", "presence_minutes": "presence (min)",
+                 "contaminated_days": "contaminated days",
+                 "cumulative_dosed_share": "dosed share (to date)"}
+
+
+def _pct(x: Any, *, sign: bool = False) -> str:
+    import math
+
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if math.isnan(v):
+        return "–"
+    return f"{100 * v:+.1f} %" if sign else f"{100 * v:.1f} %"

@@ -1,0 +1,206 @@
+"""Report content: completeness, self-containment, escaping, privacy, wiring to the library."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.reports.conftest import (
+    PLANTED_NOTE,
+    PLANTED_OFFICER,
+    SCRIPT_NAME,
+    TRIAL_NAME,
+    strip_images,
+)
+
+KINDS = ("design", "monitor", "evaluation")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_section_is_built_from_a_complete_trial(reports: dict, kind: str) -> None:
+    report, path = reports[kind]
+    assert dict(report.unavailable) == {}, report.unavailable
+    assert "Not available" not in report.html
+    assert path.stat().st_size == len(report.html.encode("utf-8"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_self_contained_no_network_no_scripts(reports: dict, kind: str) -> None:
+    html = reports[kind][0].html
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(" not in html
+    imgs = re.findall(r'<img[^>]*src="([^"]*)"', html)
+    assert imgs and all(s.startswith("data:image/png;base64,") for s in imgs)
+    assert "@media print" in html  # print stylesheet inline
+
+
+def test_report_sections_carry_what_the_issue_lists(reports: dict) -> None:
+    ids = {k: set(re.findall(r'<section id="([^"]+)"', reports[k][0].html)) for k in KINDS}
+    assert {"hotspots", "allocation", "balance", "power", "plan", "manifest"} <= ids["design"]
+    assert {"weekly", "presence", "compliance", "dwell", "behind"} <= ids["monitor"]
+    assert {"flow", "balance", "presence", "compliance", "primary", "secondary-harm", "forest",
+            "randomisation", "complier", "displacement", "robustness",
+            "appendix"} <= ids["evaluation"]
+
+
+@pytest.mark.parametrize("kind", ["design", "monitor"])
+def test_script_in_a_hotspot_name_is_text(reports: dict, kind: str) -> None:
+    html = reports[kind][0].html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#34;Market St&#34;" in html
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_trial_name_from_the_trial_file_is_escaped(reports: dict, kind: str) -> None:
+    html = reports[kind][0].html
+    assert TRIAL_NAME not in html and "<b>bold</b>" not in html
+    assert "<title>Simulated &lt;b&gt;bold&lt;/b&gt; trial</title>" in html
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_officer_or_radio_identifier_or_note(reports: dict, trial_path: Path,
+                                                kind: str) -> None:
+    html = strip_images(reports[kind][0].html)
+    root = trial_path.parent
+    patrols = pd.read_csv(root / "patrols.csv", dtype=str, keep_default_na=False)
+    pings = pd.concat(pd.read_parquet(p, columns=["radio_id"])
+                      for p in sorted((root / "pings").glob("*.parquet")))
+    assert PLANTED_OFFICER in set(patrols["officer_id"])  # really planted
+    assert PLANTED_OFFICER not in html
+    assert PLANTED_NOTE not in html and "Jane Doe" not in html
+    leaked = [v for v in set(patrols["officer_id"]) | set(pings["radio_id"].astype(str))
+              if v and v in html]
+    assert leaked == []
+    notes = [n for n in set(patrols["notes"]) if len(n) > 3 and n in html]
+    assert notes == []
+
+
+def test_evaluation_numbers_are_the_results_file(reports: dict, trial_path: Path) -> None:
+    from rct.config import load_trial
+    from rct.reports.evaluation import results_tidy
+
+    rd = json.loads(Path(load_trial(trial_path).files.results).read_text())
+    tidy = results_tidy(rd)
+    fam = tidy[tidy["primary"] & tidy["family"]].iloc[0]
+    html = reports["evaluation"][0].html
+    assert f"randomisation p = {fam['p_value']:.3f}" in html
+    assert len(tidy) == sum(len(e["terms"]) for e in rd["estimates"])
+
+
+def test_randomisation_figure_redraws_the_draws_behind_the_p_value(trial_path: Path) -> None:
+    """The histogram's draws reproduce the results' p: (1 + #{|T_b| >= |t|}) / (B + 1)."""
+    from rct.config import load_trial
+    from rct.reports.evaluation import null_distribution, results_tidy
+
+    t = load_trial(trial_path)
+    rd = json.loads(Path(t.files.results).read_text())
+    nd = null_distribution(t, rd)
+    T, obs = nd["draws"], nd["observed"]
+    assert T.shape == (rd["meta"]["ri_draws"],)
+    fam = results_tidy(rd)
+    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    assert obs == pytest.approx(fam["estimate"], rel=1e-9)
+    ok = np.isfinite(T)
+    k = int((np.abs(T[ok]) >= abs(obs) - 1e-9 * max(1.0, abs(obs))).sum())
+    assert (1 + k) / (1 + ok.sum()) == pytest.approx(fam["p_value"], abs=1e-12)
+
+
+def test_missing_stages_say_not_available(trial_path: Path, tmp_path: Path) -> None:
+    """Before ingest/evaluate have run, sections say why instead of inventing numbers."""
+    from rct.reports import design_report, evaluation_report, monitor_report
+
+    root = tmp_path / "early"
+    shutil.copytree(trial_path.parent, root, ignore=shutil.ignore_patterns("out"))
+    toml = root / "trial.toml"
+    d = design_report(toml)
+    assert set(d.unavailable) == {"balance", "power"}
+    assert all("outcomes" in r for rs in d.unavailable.values() for r in rs)
+    assert d.html.count("Not available: ") == 2
+    toml.write_text(toml.read_text().replace('patrols = "patrols.csv"\n', ""))
+    m = monitor_report(toml)
+    assert {"weekly", "compliance", "dwell", "behind"} <= set(m.unavailable)
+    assert "Not available: no patrol dosage table" in m.html
+    # results passed in, but no outcome or dosage tables
+    rd = json.loads((trial_path.parent / "out" / "results.json").read_text())
+    e = evaluation_report(toml, results=rd)
+    assert {"complier", "displacement", "randomisation"} <= set(e.unavailable)
+    assert "primary" not in e.unavailable and "forest" not in e.unavailable
+
+
+def test_cli_writes_each_report(trial_path: Path, tmp_path: Path, capsys) -> None:
+    from rct.cli import main
+
+    for kind in KINDS:
+        out = tmp_path / f"{kind}.html"
+        assert main(["report", kind, str(trial_path), "--out", str(out)]) == 0
+        assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert "not available" not in capsys.readouterr().out
+    assert main(["report", "design", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_fixture_planted_the_script_name(trial_path: Path) -> None:
+    from rct.io.hotspots import read_hotspots
+
+    assert SCRIPT_NAME in set(read_hotspots(trial_path.parent / "hotspots.geojson")["name"])
+
+
+def test_parallel_trial_reports(parallel_trial: Path) -> None:
+    """A parallel design takes the other paths: omnibus balance, hot-spot totals, DIM draws."""
+    from rct.config import load_trial
+    from rct.reports import design_report, evaluation_report, monitor_report
+    from rct.reports.evaluation import null_distribution, results_tidy
+
+    t = load_trial(parallel_trial)
+    reps = {"design": design_report(t), "monitor": monitor_report(t)}
+    rd = json.loads(Path(t.files.results).read_text())
+    reps["evaluation"] = evaluation_report(t)
+    for kind, r in reps.items():
+        assert dict(r.unavailable) == {}, (kind, r.unavailable)
+    assert "Omnibus balance (Mahalanobis" in reps["design"].html
+    assert "Allocation" in reps["design"].html and "Verified: " in reps["design"].html
+    nd = null_distribution(t, rd)
+    fam = results_tidy(rd)
+    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    ok = np.isfinite(nd["draws"])
+    k = int((np.abs(nd["draws"][ok]) >= abs(nd["observed"]) - 1e-9).sum())
+    # complete randomisation of 16 hot spots: all C(16, 8) = 12,870 assignments, equally likely
+    assert "exact" in fam["method"] and nd["draws"].size == 12_870
+    assert k / ok.sum() == pytest.approx(fam["p_value"], abs=1e-12)
+    # without results.json the trial is evaluated for the report, and it says so
+    Path(t.files.results).unlink()
+    e = evaluation_report(t)
+    assert dict(e.unavailable) == {}
+    assert "results.json was not found, so the trial was evaluated for this report" in e.html
+
+
+def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
+                                                               tmp_path: Path) -> None:
+    """Plan estimator panel-poisson: the figure draws its statistic with its own seed."""
+    from rct.config import load_trial
+    from rct.evaluate.run import evaluate_trial_files
+    from rct.reports.evaluation import null_distribution, results_tidy
+
+    root = tmp_path / "cp"
+    shutil.copytree(trial_path.parent, root)
+    toml = root / "trial.toml"
+    toml.write_text(toml.read_text().replace('estimator = "auto"', 'estimator = "panel-poisson"'))
+    evaluate_trial_files(toml, ri_draws=300)
+    t = load_trial(toml)
+    rd = json.loads(Path(t.files.results).read_text())
+    fam = results_tidy(rd)
+    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    assert "conditional Poisson" in fam["method"]
+    nd = null_distribution(t, rd)
+    assert np.exp(nd["observed"]) == pytest.approx(fam["estimate"], rel=1e-9)
+    T, obs = nd["draws"], nd["observed"]
+    ok = np.isfinite(T)
+    k = int((np.abs(T[ok]) >= abs(obs) - 1e-9 * max(1.0, abs(obs))).sum())
+    assert (1 + k) / (1 + ok.sum()) == pytest.approx(fam["p_value"], abs=1e-12)
