@@ -150,10 +150,12 @@ def test_holm_over_secondary_outcomes(tmp_path):
                              ri_draws=200, seed=2)
     fam = [e for e in res if e.method.startswith("randomisation inference: two-way FE")]
     p = {e.outcome: e.effect.p_value for e in fam}
-    tidy = res.tidy().set_index(["outcome", "method"])
+    # (outcome, method, term) is unique; (outcome, method) is not when an estimate has several terms
+    tidy = res.tidy().set_index(["outcome", "method", "term"]).sort_index()
     adj = adjust_pvalues([p["harm"], p["crimes2"]], method="holm")
-    assert tidy.loc[("harm", fam[1].method), "p_adjusted"] == pytest.approx(adj[0])
-    assert tidy.loc[("crimes2", fam[2].method), "p_adjusted"] == pytest.approx(adj[1])
+    assert tidy.loc[("harm", fam[1].method, fam[1].effect.term), "p_adjusted"] == pytest.approx(adj[0])
+    assert tidy.loc[("crimes2", fam[2].method, fam[2].effect.term), "p_adjusted"] == pytest.approx(
+        adj[1])
 
 
 def test_parallel_trial_toml_with_baseline_window(tmp_path):
