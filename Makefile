@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-pandas22 lint bench clean
+.PHONY: demo test test-pandas22 chromium lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/rct demo --out rct-demo
 
-test: $(STAMP)
+# the report tests open each report in headless Chromium (Debian's package)
+chromium:
+	sh .ci/install-chromium.sh
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 # the same suite on the oldest pandas we support (pandas 3.x is what `make test` gets)
@@ -26,7 +30,7 @@ $(PD22)/.installed: pyproject.toml
 	$(PD22)/bin/python -m pip install --quiet -e ".[dev,dask]" "pandas==2.2.*"
 	touch $@
 
-test-pandas22: $(PD22)/.installed
+test-pandas22: $(PD22)/.installed chromium
 	$(PD22)/bin/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -32,6 +32,16 @@ def emit(**kw: object) -> None:
     print(json.dumps({"benchmark": "airwave", **kw}), flush=True)
 
 
+def timed(fn, repeats: int = 3):
+    """Run ``fn`` ``repeats`` times: the (wall, CPU) seconds of each run, and its last result."""
+    runs = []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        runs.append((time.perf_counter() - t, time.process_time() - c))
+    return runs, out
+
+
 def make_data(d: Path):
     import geopandas as gpd
     import pyarrow as pa
@@ -128,17 +138,13 @@ def main() -> None:
         # warm-up (numba compilation / cache load, file cache)
         airwave_presence(path, gdf.iloc[:5], key=KEY)
         PolygonIndex.build(gdf.iloc[:5]).locate(np.zeros(3), np.zeros(3))
-        reads, read_cpu = [], []
-        for _ in range(3):
-            t, c = time.perf_counter(), time.process_time()
-            tab = pq.read_table(path, columns=["radio_id", "timestamp", "x", "y"])
-            reads.append(time.perf_counter() - t)
-            read_cpu.append(time.process_time() - c)
-        read_s = min(reads)
+        reads, tab = timed(lambda: pq.read_table(path, columns=["radio_id", "timestamp", "x", "y"]))
+        read_s = min(w for w, _ in reads)
+        read_cpu = min(c for _, c in reads)
         emit(
             step="read",
             seconds=round(read_s, 3),
-            cpu_seconds=round(min(read_cpu), 3),
+            cpu_seconds=round(read_cpu, 3),
             note="pyarrow read_table of the 4 columns, best of 3",
         )
 
@@ -148,18 +154,10 @@ def main() -> None:
         index = PolygonIndex.build(gdf, buffer_m=25.0)
         index.locate_all(x[:1000], y[:1000])
         index.locate(x[:1000], y[:1000])
-        runs = []
-        for _ in range(3):
-            t, c = time.perf_counter(), time.process_time()
-            pt, pg = index.locate_all(x, y)
-            runs.append((time.perf_counter() - t, time.process_time() - c))
-        all_s, all_cpu = min(runs)
-        locs = []
-        for _ in range(3):
-            t = time.perf_counter()
-            loc = index.locate(x, y)
-            locs.append(time.perf_counter() - t)
-        loc_s = min(locs)
+        runs, (pt, pg) = timed(lambda: index.locate_all(x, y))
+        all_s, all_cpu = min(runs)  # the fastest run's CPU time
+        locs, loc = timed(lambda: index.locate(x, y))
+        loc_s = min(w for w, _ in locs)
         rate = N / all_s
         emit(
             step="pip",
@@ -175,17 +173,11 @@ def main() -> None:
             met=bool(rate >= 50e6),
         )
 
-        e2e = []
-        cpu = []
-        for _ in range(3):
-            c = time.process_time()
-            t = time.perf_counter()
-            res = airwave_presence(
-                path, gdf, key=KEY, buffer_m=25.0, gap_minutes=5.0, day_starts="06:00"
-            )
-            e2e.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-        e2e_s = min(e2e)
+        e2e, res = timed(lambda: airwave_presence(
+            path, gdf, key=KEY, buffer_m=25.0, gap_minutes=5.0, day_starts="06:00"
+        ))
+        e2e_s = min(w for w, _ in e2e)
+        e2e_cpu = min(c for _, c in e2e)
         emit(
             step="end_to_end",
             seconds=round(e2e_s, 3),
@@ -196,8 +188,8 @@ def main() -> None:
             hotspot_days=len(res.table),
             in_hotspots=res.n_in_hotspots,
             quarantined=res.n_quarantined,
-            cpu_seconds=round(min(cpu), 3),
-            cpu_ratio_to_read=round(min(cpu) / min(read_cpu), 2),
+            cpu_seconds=round(e2e_cpu, 3),
+            cpu_ratio_to_read=round(e2e_cpu / read_cpu, 2),
             note="best of 3; cpu_seconds = CPU time of all threads",
         )
 

@@ -6,9 +6,7 @@ use, so ``rct --help`` stays fast.  See ``README.md`` for a tour.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from rct._lazy import lazy_names
 from rct._version import __version__
 from rct.errors import (
     ConfigError,
@@ -89,6 +87,10 @@ _LAZY: dict[str, str] = {
     "ParallelSpec": "rct.power",
     "PowerResult": "rct.power",
     "SimulationResult": "rct.power",
+    "design_report": "rct.reports",
+    "monitor_report": "rct.reports",
+    "evaluation_report": "rct.reports",
+    "run_demo": "rct.demo",
     "simulate_trial": "rct.simulate",
     "SimulationSpec": "rct.simulate",
     "SimulatedTrial": "rct.simulate",
@@ -106,14 +108,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rct' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -6,6 +6,7 @@ Only typer and the standard library are imported at module level.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,6 +16,13 @@ app = typer.Typer(
 )
 
 _TRIAL = typer.Argument(..., help="The trial file (trial.toml).")
+
+
+def _out_option(kind: str) -> Any:
+    """The ``--out`` option of a ``kind`` report; its default is :func:`_out`'s."""
+    return typer.Option(
+        None, "--out", help=f"HTML file (default: {kind}_report.html beside the trial file)."
+    )
 
 
 def _out(trial: Path, out: Path | None, kind: str) -> Path:
@@ -32,8 +40,7 @@ def _done(report, out: Path) -> None:  # noqa: ANN001 - a rct.reports.sections.R
 @app.command("design")
 def design(
     trial: Path = _TRIAL,
-    out: Path | None = typer.Option(None, "--out", help="HTML file (default: design_report.html "
-                                                        "beside the trial file)."),
+    out: Path | None = _out_option("design"),
     rate: float | None = typer.Option(None, "--rate", help="Crimes per hot-spot-day for power "
                                       "(default: calibrated on the baseline outcomes)."),
     power: float = typer.Option(0.8, "--power", help="Target power for the detectable effect."),
@@ -47,8 +54,7 @@ def design(
 @app.command("monitor")
 def monitor(
     trial: Path = _TRIAL,
-    out: Path | None = typer.Option(None, "--out", help="HTML file (default: monitor_report.html "
-                                                        "beside the trial file)."),
+    out: Path | None = _out_option("monitor"),
     as_of: str | None = typer.Option(None, "--as-of", help="Last day to include, YYYY-MM-DD "
                                      "(default: last day with patrols)."),
 ) -> None:
@@ -61,8 +67,7 @@ def monitor(
 @app.command("evaluation")
 def evaluation(
     trial: Path = _TRIAL,
-    out: Path | None = typer.Option(None, "--out", help="HTML file (default: "
-                                    "evaluation_report.html beside the trial file)."),
+    out: Path | None = _out_option("evaluation"),
     results: Path | None = typer.Option(None, "--results", help="results.json to report "
                                         "(default: [files] results; evaluated now if missing)."),
 ) -> None:

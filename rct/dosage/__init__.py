@@ -5,8 +5,7 @@ Names are loaded on first use so that importing :mod:`rct.dosage` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rct._lazy import lazy_names
 
 # public name -> submodule that defines it
 _LAZY: dict[str, str] = {
@@ -45,14 +44,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rct.dosage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -89,23 +89,15 @@ def presence_table(
     """Per hot spot and trial day: pings, radios, presence_minutes, radio_minutes, visits."""
     import pandas as pd
 
+    from rct.dosage.airwave import AIRWAVE_COLUMNS
     from rct.dosage.intervals import interval_union
 
-    cols = [
-        "hotspot_id",
-        "trial_date",
-        "pings",
-        "radios",
-        "presence_minutes",
-        "radio_minutes",
-        "visits",
-    ]
     if len(t) == 0:
         out = pd.DataFrame(
             {
                 c: pd.Series(dtype=d)
                 for c, d in zip(
-                    cols,
+                    AIRWAVE_COLUMNS,
                     ["object", "object", "int64", "int64", "float64", "float64", "int64"],
                     strict=True,
                 )

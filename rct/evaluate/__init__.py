@@ -5,8 +5,7 @@ Names are loaded on first use (statsmodels and linearmodels are slow to import).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rct._lazy import lazy_names
 
 _LAZY: dict[str, str] = {
     # results
@@ -63,14 +62,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rct.evaluate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -39,6 +39,24 @@ def _wdemean(X: np.ndarray, w: np.ndarray, g1: np.ndarray, n1: int, g2: np.ndarr
     return Xt
 
 
+def _fe_given_xb(s1, s2, g1, n1, g2, n2, xb, g, *, maxit, tol):
+    """Fixed effects ``(a, g)`` given ``xb``: alternate their closed forms until ``g`` settles."""
+    for _ in range(maxit):
+        g_old = g
+        a = np.log(s1) - np.log(np.bincount(g1, np.exp(g[g2] + xb), n1))
+        g = np.log(s2) - np.log(np.bincount(g2, np.exp(a[g1] + xb), n2))
+        if np.max(np.abs(g - g_old)) < tol:
+            break
+    return a, g
+
+
+def _weighted_within(X, a, g, xb, g1, n1, g2, n2):
+    """``(mu, X~, H)``: fitted means, ``X`` demeaned with weights ``mu``, ``H = X~' diag(mu) X~``."""
+    mu = np.exp(a[g1] + g[g2] + xb)
+    Xt = _wdemean(X, mu, g1, n1, g2, n2)
+    return mu, Xt, Xt.T @ (mu[:, None] * Xt)
+
+
 @dataclass(frozen=True)
 class PPMLFit:
     """A two-way fixed-effects Poisson fit (see :func:`ppml_fe`)."""
@@ -108,29 +126,15 @@ def ppml_fe(
     it = 0
     for it in range(1, maxit + 1):  # noqa: B007  (Newton iterations; `it` reported)
         xb = X @ b
-        for _ in range(50):  # closed-form FE updates
-            g_old = g
-            a = np.log(s1) - np.log(np.bincount(g1, np.exp(g[g2] + xb), n1))
-            g = np.log(s2) - np.log(np.bincount(g2, np.exp(a[g1] + xb), n2))
-            if np.max(np.abs(g - g_old)) < 1e-12:
-                break
-        mu = np.exp(a[g1] + g[g2] + xb)
-        Xt = _wdemean(X, mu, g1, n1, g2, n2)
-        H = Xt.T @ (mu[:, None] * Xt)
+        a, g = _fe_given_xb(s1, s2, g1, n1, g2, n2, xb, g, maxit=50, tol=1e-12)
+        mu, Xt, H = _weighted_within(X, a, g, xb, g1, n1, g2, n2)
         step = np.linalg.solve(H, Xt.T @ (y - mu))
         b = b + step
         if np.max(np.abs(step)) < tol:
             break
     xb = X @ b
-    for _ in range(200):
-        g_old = g
-        a = np.log(s1) - np.log(np.bincount(g1, np.exp(g[g2] + xb), n1))
-        g = np.log(s2) - np.log(np.bincount(g2, np.exp(a[g1] + xb), n2))
-        if np.max(np.abs(g - g_old)) < 1e-13:
-            break
-    mu = np.exp(a[g1] + g[g2] + xb)
-    Xt = _wdemean(X, mu, g1, n1, g2, n2)
-    H = Xt.T @ (mu[:, None] * Xt)
+    a, g = _fe_given_xb(s1, s2, g1, n1, g2, n2, xb, g, maxit=200, tol=1e-13)
+    mu, Xt, H = _weighted_within(X, a, g, xb, g1, n1, g2, n2)
     Hi = np.linalg.inv(H)
     _, clc = np.unique(cl, return_inverse=True)
     if se == "cluster":

@@ -20,10 +20,12 @@ __all__ = [
     "EstimatorWarning",
     "check_choice",
     "treatment_indicator",
+    "select_arms",
     "numeric_column",
     "block_codes",
     "t_inference",
     "one_hot",
+    "batch_inputs",
 ]
 
 #: arm labels read as "treated" / "control" when the treatment column holds strings
@@ -100,6 +102,21 @@ def treatment_indicator(
     return z
 
 
+def select_arms(
+    data: pd.DataFrame, treatment: str, arms: tuple[object, object] | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(rows of the two compared arms, their 0/1 indicator)``: rows of other arms dropped.
+
+    See :func:`treatment_indicator` for how ``treatment`` and ``arms`` are read.
+    """
+    z = treatment_indicator(data, treatment, arms)
+    keep = z >= 0
+    if not keep.all():
+        data = data.loc[keep]
+        z = z[keep]
+    return data, z
+
+
 def numeric_column(data: pd.DataFrame, column: str, *, nonnegative: bool = False) -> np.ndarray:
     """Float array of a column; DataError naming the first bad row otherwise."""
     _require(data, column)
@@ -135,6 +152,26 @@ def one_hot(codes: np.ndarray, n_levels: int | None = None) -> np.ndarray:
     out = np.zeros((codes.size, j))
     out[np.arange(codes.size), codes] = 1.0
     return out
+
+
+def batch_inputs(
+    y: np.ndarray, assignments: np.ndarray, blocks: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, zmat, codes)`` for the vectorised (many-assignment) statistics.
+
+    ``y`` as float ``(n_units,)``; ``zmat`` the assignments as float
+    ``(n_draws, n_units)``; ``codes`` the block codes 0..J-1 of ``blocks`` (all 0
+    when ``blocks`` is ``None``).  ValueError when the unit counts differ.
+    """
+    y = np.asarray(y, dtype=float)
+    zmat = np.atleast_2d(np.asarray(assignments)).astype(float)
+    if zmat.shape[1] != y.size:
+        raise ValueError(f"assignments have {zmat.shape[1]} units, y has {y.size}")
+    if blocks is None:
+        codes = np.zeros(y.size, dtype=np.int64)
+    else:
+        codes = np.unique(np.asarray(blocks).astype(str), return_inverse=True)[1].astype(np.int64)
+    return y, zmat, codes
 
 
 def t_inference(

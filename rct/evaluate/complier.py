@@ -21,8 +21,8 @@ from rct.evaluate._prep import (
     block_codes,
     check_choice,
     numeric_column,
+    select_arms,
     t_inference,
-    treatment_indicator,
 )
 from rct.evaluate.parallel import dim_statistic
 from rct.evaluate.results import Estimate, Term
@@ -90,9 +90,7 @@ def complier_effect(
     from linearmodels.iv import IV2SLS
 
     check_choice("robust", robust, ("HC1", "HC0"))
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    data, z = data.loc[keep], z[keep]
+    data, z = select_arms(data, treatment, arms)
     y = numeric_column(data, outcome)
     d = numeric_column(data, dose)
     exog = {"const": np.ones(y.size)}

@@ -20,8 +20,8 @@ from rct.evaluate._prep import (
     check_choice,
     numeric_column,
     one_hot,
+    select_arms,
     t_inference,
-    treatment_indicator,
 )
 from rct.evaluate.results import Estimate, Term
 
@@ -275,9 +275,7 @@ def count_model(
     check_choice("baseline_form", baseline_form, BASELINE_FORMS)
     check_choice("robust", robust, ROBUST)
     check_choice("nb_se", nb_se, NB_SE)
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    data, z = data.loc[keep], z[keep]
+    data, z = select_arms(data, treatment, arms)
     y = numeric_column(data, outcome, nonnegative=True)
     if y.sum() == 0:
         raise DesignError(f"outcome {outcome!r} is zero for every unit; no rate ratio")

@@ -18,11 +18,12 @@ import numpy as np
 
 from rct.errors import DesignError
 from rct.evaluate._prep import (
+    batch_inputs,
     block_codes,
     numeric_column,
     one_hot,
+    select_arms,
     t_inference,
-    treatment_indicator,
 )
 from rct.evaluate.parallel import _dim_core
 from rct.evaluate.results import Estimate, Term
@@ -57,15 +58,7 @@ def log_ratio_statistic(
     /NaN where an arm's mean is 0.  The log of the IRR of a Poisson model without
     covariates, so also the RI statistic for count outcomes.
     """
-    y = np.asarray(y, dtype=float)
-    zmat = np.atleast_2d(np.asarray(assignments)).astype(float)
-    if zmat.shape[1] != y.size:
-        raise ValueError(f"assignments have {zmat.shape[1]} units, y has {y.size}")
-    codes = (
-        np.zeros(y.size, dtype=np.int64)
-        if blocks is None
-        else np.unique(np.asarray(blocks).astype(str), return_inverse=True)[1]
-    )
+    y, zmat, codes = batch_inputs(y, assignments, blocks)
     m1, m0 = _arm_means(y, zmat, one_hot(codes))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(m1) - np.log(m0)
@@ -195,9 +188,7 @@ def harm_difference(
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 100:
         raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    data, z = data.loc[keep], z[keep]
+    data, z = select_arms(data, treatment, arms)
     y = numeric_column(data, outcome, nonnegative=True)
     codes = block_codes(data, blocks)[0] if blocks is not None else None
     zf = z.astype(float)

@@ -22,11 +22,12 @@ import numpy as np
 from rct.errors import DesignError
 from rct.evaluate._prep import (
     EstimatorWarning,
+    batch_inputs,
     block_codes,
     numeric_column,
     one_hot,
+    select_arms,
     t_inference,
-    treatment_indicator,
 )
 from rct.evaluate.results import Estimate, Term
 
@@ -34,15 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["difference_in_means", "lm_lin", "dim_statistic", "lin_statistic"]
-
-
-def _select(data: pd.DataFrame, treatment: str, arms) -> tuple[pd.DataFrame, np.ndarray]:
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    if not keep.all():
-        data = data.loc[keep]
-        z = z[keep]
-    return data, z
 
 
 def _dim_core(
@@ -162,7 +154,7 @@ def difference_in_means(
     :class:`EstimatorWarning`.  Intervals and p-values use :math:`t_{df}`.
     Gerber & Green (2012), *Field Experiments*, ch. 3–4; Blair et al., estimatr.
     """
-    data, z = _select(data, treatment, arms)
+    data, z = select_arms(data, treatment, arms)
     y = numeric_column(data, outcome)
     codes = block_codes(data, blocks)[0] if blocks is not None else None
     est, se, df, design, details = _dim_core(y, z.astype(float), codes)
@@ -204,14 +196,7 @@ def dim_statistic(
     numpy.ndarray
         Shape ``(n_draws,)``; NaN for draws leaving a block without one arm.
     """
-    y = np.asarray(y, dtype=float)
-    zmat = np.atleast_2d(np.asarray(assignments)).astype(float)
-    if zmat.shape[1] != y.size:
-        raise ValueError(f"assignments have {zmat.shape[1]} units, y has {y.size}")
-    if blocks is None:
-        codes = np.zeros(y.size, dtype=np.int64)
-    else:
-        codes = np.unique(np.asarray(blocks).astype(str), return_inverse=True)[1].astype(np.int64)
+    y, zmat, codes = batch_inputs(y, assignments, blocks)
     b = one_hot(codes)
     size = b.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -290,7 +275,7 @@ def lm_lin(
     :math:`n-p` df.  Lin, W. (2013), Agnostic notes on regression adjustments to
     experimental data, *Ann. Appl. Stat.* 7:295–318; matches ``estimatr::lm_lin``.
     """
-    data, z = _select(data, treatment, arms)
+    data, z = select_arms(data, treatment, arms)
     y = numeric_column(data, outcome)
     x, names = _lin_design(data, covariates, blocks)
     xc = x - x.mean(axis=0)

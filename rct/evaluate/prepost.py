@@ -43,6 +43,27 @@ def _pair(name: str, v: Pair) -> tuple[float, float]:
     return a, b
 
 
+def _unit_counts(
+    data: pd.DataFrame, pre: str, post: str, treatment: str, arms
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(z, pre counts, post counts)`` of the rows of the two compared arms.
+
+    The count columns are checked on every row (error rows number the whole table).
+    """
+    z = treatment_indicator(data, treatment, arms)
+    keep = z >= 0
+    a = numeric_column(data, pre, nonnegative=True)[keep]
+    b = numeric_column(data, post, nonnegative=True)[keep]
+    return z[keep], a, b
+
+
+def _arm_sums(z: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, tuple[float, float]]:
+    return {
+        "treated": (float(a[z == 1].sum()), float(b[z == 1].sum())),
+        "control": (float(a[z == 0].sum()), float(b[z == 0].sum())),
+    }
+
+
 def _normal_term(
     name: str, est: float, var: float, alpha: float, scale: str = "difference"
 ) -> Term:
@@ -146,15 +167,7 @@ def prepost_counts(
     arms: tuple[object, object] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Sum a per-unit table into ``{"treated": (pre, post), "control": (pre, post)}``."""
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    z = z[keep]
-    a = numeric_column(data, pre, nonnegative=True)[keep]
-    b = numeric_column(data, post, nonnegative=True)[keep]
-    return {
-        "treated": (float(a[z == 1].sum()), float(b[z == 1].sum())),
-        "control": (float(a[z == 0].sum()), float(b[z == 0].sum())),
-    }
+    return _arm_sums(*_unit_counts(data, pre, post, treatment, arms))
 
 
 def wdd_units(
@@ -207,11 +220,7 @@ def rirr_units(
     quasi-Poisson variance is :math:`\\hat\\phi` times Wilson's.  Units with no crime
     in either period carry no information and are left out of the df.
     """
-    z = treatment_indicator(data, treatment, arms)
-    keep = z >= 0
-    a = numeric_column(data, pre, nonnegative=True)[keep]
-    b = numeric_column(data, post, nonnegative=True)[keep]
-    z = z[keep]
+    z, a, b = _unit_counts(data, pre, post, treatment, arms)
     tot = a + b
     info = tot > 0
     chi2 = 0.0
@@ -231,10 +240,7 @@ def rirr_units(
     if df < 1:
         raise DesignError("too few hot spots with crime to estimate overdispersion")
     phi = max(1.0, chi2 / df)
-    sums = {
-        "treated": (float(a[z == 1].sum()), float(b[z == 1].sum())),
-        "control": (float(a[z == 0].sum()), float(b[z == 0].sum())),
-    }
+    sums = _arm_sums(z, a, b)
     est = rirr(sums["treated"], sums["control"], dispersion=phi, alpha=alpha, outcome=post)
     details = dict(est.details)
     details.update(dispersion_raw=chi2 / df, dispersion_df=df, n_units=int(z.size))

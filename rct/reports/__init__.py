@@ -8,8 +8,7 @@ The builders are imported lazily so that ``import rct.reports`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rct._lazy import lazy_names
 
 _LAZY = {
     "design_report": "rct.reports.design",
@@ -21,14 +20,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rct.reports' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
