@@ -10,7 +10,14 @@ from scipy import optimize, stats
 
 from rct.errors import DesignError
 
-__all__ = ["ALTERNATIVES", "check_choice", "power_of_test", "solve_scalar", "critical_value"]
+__all__ = [
+    "ALTERNATIVES",
+    "check_choice",
+    "power_of_test",
+    "solve_scalar",
+    "solve_alpha",
+    "critical_value",
+]
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 
@@ -99,3 +106,8 @@ def solve_scalar(
             f"{f_lo + target:.4g} to {f_hi + target:.4g} over that range"
         )
     return float(optimize.brentq(lambda x: fn(x) - target, lo, hi, xtol=xtol, rtol=1e-12))
+
+
+def solve_alpha(fn: Callable[[float], float], power: float) -> float:
+    """The level ``alpha`` in (0, 1) at which ``fn(alpha)``, the power at that level, is ``power``."""
+    return solve_scalar(fn, float(power), 1e-10, 1 - 1e-10, what="alpha")

@@ -22,6 +22,7 @@ from rct.power._core import (
     check_choice,
     check_probability,
     power_of_test,
+    solve_alpha,
     solve_scalar,
 )
 from rct.power.results import PowerResult
@@ -106,7 +107,12 @@ def ttest_power(
     check_choice("kind", kind, _T_KINDS)
     check_choice("alternative", alternative, ALTERNATIVES)
     unknown = one_unknown({"d": d, "n": n, "power": power, "alpha": alpha})
-    lo_n = 2 + 1e-10 if kind == "two-sample" else 2 + 1e-10
+    lo_n = 2 + 1e-10
+
+    def at_d(x: float) -> float:
+        # power at effect size x; reads n and alpha when called (after they are solved)
+        return _t_power(x, float(n), float(alpha), kind, alternative)  # type: ignore[arg-type]
+
     if unknown == "power":
         value = _t_power(float(d), float(n), float(alpha), kind, alternative)  # type: ignore[arg-type]
         power = value
@@ -123,33 +129,16 @@ def ttest_power(
         lo, hi = {"two-sided": (1e-10, 10.0), "larger": (-5.0, 10.0), "smaller": (-10.0, 5.0)}[
             alternative
         ]
-        value = solve_scalar(
-            lambda x: _t_power(x, float(n), float(alpha), kind, alternative),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            lo,
-            hi,
-            what="d",
-        )
-        d = value
+        value = d = solve_scalar(at_d, float(power), lo, hi, what="d")  # type: ignore[arg-type]
     else:
-        value = solve_scalar(
+        value = alpha = solve_alpha(
             lambda a: _t_power(float(d), float(n), a, kind, alternative),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            1e-10,
-            1 - 1e-10,
-            what="alpha",
+            power,  # type: ignore[arg-type]
         )
-        alpha = value
     target = 0.8 if unknown == "power" else float(power)  # type: ignore[arg-type]
     sign = -1.0 if alternative == "smaller" else 1.0
     lo, hi = (1e-10, 10.0) if sign > 0 else (-10.0, -1e-10)
-    mde = solve_scalar(
-        lambda x: _t_power(x, float(n), float(alpha), kind, alternative),  # type: ignore[arg-type]
-        target,
-        lo,
-        hi,
-        what="d",
-    )
+    mde = solve_scalar(at_d, target, lo, hi, what="d")
     df = 2 * (float(n) - 1) if kind == "two-sample" else float(n) - 1  # type: ignore[arg-type]
     se = math.sqrt(2.0 / float(n)) if kind == "two-sample" else math.sqrt(1.0 / float(n))  # type: ignore[arg-type]
     return PowerResult(
@@ -264,6 +253,10 @@ def rate_ratio_power(
         es = math.log(r1 / rate2) - math.log(value)
         return _het_power(es, n1, a, sd0, sd1, alternative)
 
+    def at_ratio(q: float) -> float:
+        # power at rate ratio q; reads nobs1 and alpha when called (after they are solved)
+        return pw(rate2 * q, float(nobs1), float(alpha))  # type: ignore[arg-type]
+
     if unknown == "power":
         power = pw(float(rate1), float(nobs1), float(alpha))  # type: ignore[arg-type]
         val = power
@@ -276,33 +269,18 @@ def rate_ratio_power(
             what="nobs1",
         )
     elif unknown == "alpha":
-        val = alpha = solve_scalar(
+        val = alpha = solve_alpha(
             lambda a: pw(float(rate1), float(nobs1), a),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            1e-10,
-            1 - 1e-10,
-            what="alpha",
+            power,  # type: ignore[arg-type]
         )
     else:
-        lo, hi = _peak_bounds(
-            lambda q: pw(rate2 * q, float(nobs1), float(alpha)), alternative, value
-        )  # type: ignore[arg-type]
-        val = solve_scalar(
-            lambda q: pw(rate2 * q, float(nobs1), float(alpha)),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            lo,
-            hi,
-            what="rate ratio",
-        )
+        lo, hi = _peak_bounds(at_ratio, alternative, value)
+        val = solve_scalar(at_ratio, float(power), lo, hi, what="rate ratio")  # type: ignore[arg-type]
         rate1 = rate2 * val
         val = rate1
     irr = float(rate1) / rate2  # type: ignore[arg-type]
-    mde = _mde_ratio(
-        lambda q: pw(rate2 * q, float(nobs1), float(alpha)),  # type: ignore[arg-type]
-        0.8 if unknown == "power" else power,
-        alternative,
-        value,
-    )  # type: ignore[arg-type]
+    target = float(power) if unknown != "power" and float(power) >= 0.5 else 0.8  # type: ignore[arg-type]
+    mde = _mde_ratio(at_ratio, target, alternative, value)
     sd0, sd1 = _ratio_sds(float(rate1), rate2, nobs_ratio, exposure, dispersion, value, method_var)  # type: ignore[arg-type]
     return PowerResult(
         design="rate-ratio",
@@ -356,9 +334,9 @@ def _peak_bounds(
 
 
 def _mde_ratio(
-    fn: Callable[[float], float], power: float | None, alternative: str, value: float = 1.0
+    fn: Callable[[float], float], target: float, alternative: str, value: float = 1.0
 ) -> float:
-    target = float(power) if power is not None and float(power) >= 0.5 else 0.8
+    """Detectable rate ratio: where ``fn`` (power at a ratio) reaches ``target``; NaN if none."""
     lo, hi = _peak_bounds(fn, alternative, value)
     try:
         return solve_scalar(fn, target, lo, hi, what="rate ratio")
@@ -409,9 +387,7 @@ def poisson_diff_power(
             lambda n: pw(n, float(alpha)), float(power), 1e-6, 1e9, what="nobs1"
         )  # type: ignore[arg-type]
     else:
-        val = alpha = solve_scalar(
-            lambda a: pw(float(nobs1), a), float(power), 1e-10, 1 - 1e-10, what="alpha"
-        )  # type: ignore[arg-type]
+        val = alpha = solve_alpha(lambda a: pw(float(nobs1), a), power)  # type: ignore[arg-type]
     return PowerResult(
         design="rate-difference",
         solved_for=unknown,

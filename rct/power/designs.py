@@ -16,8 +16,8 @@ import numpy as np
 from scipy import stats
 
 from rct.errors import DesignError
-from rct.power._core import ALTERNATIVES, check_choice, power_of_test, solve_scalar
-from rct.power.analytic import _peak_bounds, one_unknown
+from rct.power._core import ALTERNATIVES, check_choice, power_of_test, solve_alpha, solve_scalar
+from rct.power.analytic import _mde_ratio, _peak_bounds, one_unknown
 from rct.power.results import PowerResult
 
 __all__ = [
@@ -48,10 +48,31 @@ def _effect(reduction: float | None, irr: float | None) -> float | None:
     return None
 
 
-def _positive(**kw: float) -> None:
-    for name, v in kw.items():
+def _check_model(*, rate: float, dispersion: float, heterogeneity: float, harm_cv: float) -> None:
+    """Checks both designs make: finite non-negative model parameters, a positive rate."""
+    params = {"rate": rate, "dispersion": dispersion, "heterogeneity": heterogeneity,
+              "harm_cv": harm_cv}  # fmt: skip
+    for name, v in params.items():
         if v is not None and not (float(v) >= 0 and math.isfinite(float(v))):
             raise DesignError(f"{name} must be a finite non-negative number; got {v}")
+    if rate <= 0:
+        raise DesignError(f"rate must be positive; got {rate}")
+
+
+def _effect_and_unknown(
+    hotspots: float | None,
+    days: float | None,
+    reduction: float | None,
+    irr: float | None,
+    power: float | None,
+    alpha: float | None,
+) -> tuple[float | None, str]:
+    """The effect as a rate ratio (None if unknown) and the one quantity to solve for."""
+    theta = _effect(reduction, irr)
+    unknown = one_unknown(
+        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
+    )
+    return theta, unknown
 
 
 def _solve_design(
@@ -66,7 +87,12 @@ def _solve_design(
     n_lo: float,
     alternative: str,
 ) -> tuple[float, float, float, float, float, float, float]:
-    """Fill in the unknown; returns (n, days, theta, power, alpha, value)."""
+    """Fill in the unknown; returns (n, days, theta, power, alpha, value, mde)."""
+
+    def at_ratio(q: float) -> float:
+        # power at rate ratio q; reads n, days and alpha when called (after they are solved)
+        return pw(n, days, q, alpha)  # type: ignore[arg-type]
+
     if unknown == "power":
         power = pw(n, days, theta, alpha)  # type: ignore[arg-type]
         value = power
@@ -87,24 +113,12 @@ def _solve_design(
             what="number of days",
         )
     elif unknown == "alpha":
-        value = alpha = solve_scalar(
-            lambda a: pw(n, days, theta, a),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            1e-10,
-            1 - 1e-10,
-            what="alpha",
-        )
+        value = alpha = solve_alpha(lambda a: pw(n, days, theta, a), power)  # type: ignore[arg-type]
     else:
-        fn = lambda q: pw(n, days, q, alpha)  # noqa: E731  # type: ignore[arg-type]
-        lo, hi = _peak_bounds(fn, alternative)
-        value = theta = solve_scalar(fn, float(power), lo, hi, what="effect (rate ratio)")  # type: ignore[arg-type]
+        lo, hi = _peak_bounds(at_ratio, alternative)
+        value = theta = solve_scalar(at_ratio, float(power), lo, hi, what="effect (rate ratio)")  # type: ignore[arg-type]
     target = 0.8 if unknown == "power" else float(power)  # type: ignore[arg-type]
-    fn = lambda q: pw(n, days, q, alpha)  # noqa: E731  # type: ignore[arg-type]
-    lo, hi = _peak_bounds(fn, alternative)
-    try:
-        mde = solve_scalar(fn, target, lo, hi, what="effect (rate ratio)")
-    except DesignError:
-        mde = math.nan
+    mde = _mde_ratio(at_ratio, target, alternative)
     return float(n), float(days), float(theta), float(power), float(alpha), float(value), mde  # type: ignore[arg-type,return-value]
 
 
@@ -227,15 +241,10 @@ def crossover_power(
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     check_choice("reference", reference, REFERENCES)
-    _positive(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
-    if rate <= 0:
-        raise DesignError(f"rate must be positive; got {rate}")
+    _check_model(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
     if per_day is not None and share is not None:
         raise DesignError("give per_day or share, not both")
-    theta = _effect(reduction, irr)
-    unknown = one_unknown(
-        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
-    )
+    theta, unknown = _effect_and_unknown(hotspots, days, reduction, irr, power, alpha)
     if share is None and per_day is None:
         share = 0.5
     if share is not None and not 0 < share < 1:
@@ -244,14 +253,17 @@ def crossover_power(
     def k_of(n: float) -> float:
         return float(per_day) if per_day is not None else float(share) * n  # type: ignore[arg-type]
 
+    def variance(n: float, d: float, k: float, q: float) -> float:
+        return crossover_variance(
+            hotspots=n, days=d, per_day=k, rate=rate, irr=q, dispersion=dispersion,
+            heterogeneity=heterogeneity, harm_cv=harm_cv,
+        )  # fmt: skip
+
     def pw(n: float, d: float, q: float, a: float) -> float:
         k = k_of(n)
         if not 0 < k < n:
             return 0.0
-        v = crossover_variance(
-            hotspots=n, days=d, per_day=k, rate=rate, irr=q, dispersion=dispersion,
-            heterogeneity=heterogeneity, harm_cv=harm_cv,
-        )  # fmt: skip
+        v = variance(n, d, k, q)
         df = n - 1 if reference == "t" else math.inf
         return power_of_test(math.log(q) / math.sqrt(v), df, a, alternative)
 
@@ -262,18 +274,7 @@ def crossover_power(
     if n is not None and per_day is not None and not per_day < n:
         raise DesignError(f"per_day ({per_day}) must be below the number of hot spots ({n})")
     k = k_of(n)
-    se = math.sqrt(
-        crossover_variance(
-            hotspots=n,
-            days=d,
-            per_day=k,
-            rate=rate,
-            irr=q,
-            dispersion=dispersion,
-            heterogeneity=heterogeneity,
-            harm_cv=harm_cv,
-        )  # fmt: skip
-    )
+    se = math.sqrt(variance(n, d, k, q))
     return PowerResult(
         design="crossover",
         solved_for=unknown,
@@ -449,9 +450,7 @@ def parallel_power(
     check_choice("reference", reference, REFERENCES)
     check_choice("outcome", outcome, OUTCOMES)
     check_choice("estimator", estimator, ESTIMATORS)
-    _positive(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
-    if rate <= 0:
-        raise DesignError(f"rate must be positive; got {rate}")
+    _check_model(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
     if not 0 < share < 1:
         raise DesignError(f"share must be in (0, 1); got {share}")
     if not (0 <= block_correlation < 1 and 0 <= r2 < 1):
@@ -461,10 +460,7 @@ def parallel_power(
     if design == "complete" and block_correlation:
         raise DesignError("block_correlation needs design 'block' or 'pairs'")
     g = (1 if r2 > 0 else 0) if covariates is None else int(covariates)
-    theta = _effect(reduction, irr)
-    unknown = one_unknown(
-        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
-    )
+    theta, unknown = _effect_and_unknown(hotspots, days, reduction, irr, power, alpha)
     factor = (1 - block_correlation) * (1 - r2)
 
     def df_of(n: float) -> float:

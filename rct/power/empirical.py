@@ -9,18 +9,17 @@ the type I error on the same data.  No distributional assumption.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rct.errors import CalibrationWarning, DataError, DesignError
-from rct.power._core import ALTERNATIVES, check_choice, critical_value
+from rct.errors import DataError, DesignError
+from rct.power._core import ALTERNATIVES, check_choice
 from rct.power.designs import _effect
-from rct.power.estimators import crossover_fe_poisson, diff_means, rate_ratio, reject
+from rct.power.estimators import crossover_fe_poisson, diff_means, rate_ratio
 from rct.power.results import SimulationResult
-from rct.power.simulate import size_band
+from rct.power.simulate import _summarise
 
 __all__ = ["history_matrix", "empirical_power", "calibrate_history", "Calibration"]
 
@@ -191,33 +190,23 @@ def empirical_power(
         est0.append(e0)
         se0.append(s0)
         done += m
-    e1, s1 = np.concatenate(est1), np.concatenate(se1)
-    e0, s0 = np.concatenate(est0), np.concatenate(se0)
-    power = float(reject(e1, s1, df, alpha, alternative).mean())
-    size = float(reject(e0, s0, df, alpha, alternative).mean())
-    lo, hi = size_band(alpha, n_sims)
     if estimator == "diff-means":
         truth = math.nan  # the imposed difference depends on the window's counts
     else:
         truth = math.log(theta)
-    ok = np.isfinite(e1) & np.isfinite(s1)
-    crit = critical_value(alpha, df, "two-sided")
-    res = SimulationResult(
+    return _summarise(
+        np.concatenate(est1),
+        np.concatenate(se1),
+        np.concatenate(est0),
+        np.concatenate(se0),
+        df,
         design=f"empirical-{design}",
         estimator=estimator,
-        n_sims=int(n_sims),
+        n_sims=n_sims,
         alpha=alpha,
+        alternative=alternative,
         effect=theta,
         truth=truth,
-        power=power,
-        power_mcse=math.sqrt(power * (1 - power) / n_sims),
-        size=size,
-        size_mcse=math.sqrt(alpha * (1 - alpha) / n_sims),
-        size_ok=bool(lo <= size <= hi),
-        bias=float(np.mean(e1[ok]) - truth) if ok.any() else math.nan,
-        coverage=float(np.mean(np.abs(e1[ok] - truth) <= crit * s1[ok])) if ok.any() else math.nan,
-        mean_se=float(np.mean(s1[ok])) if ok.any() else math.nan,
-        sd_estimate=float(np.std(e1[ok], ddof=1)) if ok.sum() > 1 else math.nan,
         parameters={
             "design": design,
             "hotspots": N,
@@ -225,18 +214,9 @@ def empirical_power(
             "periods": L,
             "treated_per_period" if design == "crossover" else "treated": k,
             "mean_count": float(y.mean()),
-            "alternative": alternative,
-            "degenerate": int((~ok).sum()),
-            "seed": seed,
         },
+        seed=seed,
     )
-    if not res.size_ok:
-        warnings.warn(
-            f"{estimator}: {res.verdict} (band [{lo:.3f}, {hi:.3f}])",
-            CalibrationWarning,
-            stacklevel=2,
-        )
-    return res
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,70 @@ def size_band(alpha: float, n_sims: int, z: float = 2.576) -> tuple[float, float
     return alpha - h, alpha + h
 
 
+def _summarise(
+    est1: np.ndarray,
+    se1: np.ndarray,
+    est0: np.ndarray,
+    se0: np.ndarray,
+    df: float,
+    *,
+    design: str,
+    estimator: str,
+    n_sims: int,
+    alpha: float,
+    alternative: str,
+    effect: float,
+    truth: float,
+    null: float = 0.0,
+    parameters: dict[str, Any],
+    seed: int | None,
+) -> SimulationResult:
+    """Power, size, bias and coverage of simulated (or placebo) trials.
+
+    ``est1, se1`` are the trials under the effect, ``est0, se0`` under the
+    null.  Warns (:class:`~rct.errors.CalibrationWarning`, at the caller of
+    the public function) when the size is outside :func:`size_band`.
+    """
+    power = float(reject(est1, se1, df, alpha, alternative, null).mean())
+    size = float(reject(est0, se0, df, alpha, alternative, null).mean())
+    lo, hi = size_band(alpha, n_sims)
+    size_ok = lo <= size <= hi
+    crit = critical_value(alpha, df, "two-sided")
+    ok = np.isfinite(est1) & np.isfinite(se1)
+    bias = float(np.mean(est1[ok]) - truth) if ok.any() else math.nan
+    coverage = float(np.mean(np.abs(est1[ok] - truth) <= crit * se1[ok])) if ok.any() else math.nan
+    result = SimulationResult(
+        design=design,
+        estimator=estimator,
+        n_sims=int(n_sims),
+        alpha=alpha,
+        effect=effect,
+        truth=truth,
+        power=power,
+        power_mcse=math.sqrt(power * (1 - power) / n_sims),
+        size=size,
+        size_mcse=math.sqrt(alpha * (1 - alpha) / n_sims),
+        size_ok=bool(size_ok),
+        bias=bias,
+        coverage=coverage,
+        mean_se=float(np.mean(se1[ok])) if ok.any() else math.nan,
+        sd_estimate=float(np.std(est1[ok], ddof=1)) if ok.sum() > 1 else math.nan,
+        parameters={
+            **parameters,
+            "alternative": alternative,
+            "degenerate": int((~ok).sum()),
+            "seed": seed,
+        },
+    )
+    if not size_ok:
+        warnings.warn(
+            f"{estimator}: {result.verdict} (band [{lo:.3f}, {hi:.3f}])",
+            CalibrationWarning,
+            stacklevel=3,  # the caller of simulate_power / empirical_power
+        )
+    return result
+
+
 # ---------------------------------------------------------------------------
 # one batch of simulated trials -> (estimate, se, df)
 # ---------------------------------------------------------------------------
@@ -470,30 +534,20 @@ def simulate_power(
     else:
         truth, null = math.nan, 0.0
     est1, se1, est0, se0, df = run()
-    power = float(reject(est1, se1, df, alpha, alternative, null).mean())
-    size = float(reject(est0, se0, df, alpha, alternative, null).mean())
-    lo, hi = size_band(alpha, n_sims)
-    size_ok = lo <= size <= hi
-    crit = critical_value(alpha, df, "two-sided")
-    ok = np.isfinite(est1) & np.isfinite(se1)
-    bias = float(np.mean(est1[ok]) - truth) if ok.any() else math.nan
-    coverage = float(np.mean(np.abs(est1[ok] - truth) <= crit * se1[ok])) if ok.any() else math.nan
-    result = SimulationResult(
+    return _summarise(
+        est1,
+        se1,
+        est0,
+        se0,
+        df,
         design="crossover" if crossover else "parallel",
         estimator=estimator,
-        n_sims=int(n_sims),
+        n_sims=n_sims,
         alpha=alpha,
+        alternative=alternative,
         effect=theta,
         truth=truth,
-        power=power,
-        power_mcse=math.sqrt(power * (1 - power) / n_sims),
-        size=size,
-        size_mcse=math.sqrt(alpha * (1 - alpha) / n_sims),
-        size_ok=bool(size_ok),
-        bias=bias,
-        coverage=coverage,
-        mean_se=float(np.mean(se1[ok])) if ok.any() else math.nan,
-        sd_estimate=float(np.std(est1[ok], ddof=1)) if ok.sum() > 1 else math.nan,
+        null=null,
         parameters={
             **_design_dict(design),
             "rate": rate if hr is None else float(hr.mean()),
@@ -502,18 +556,9 @@ def simulate_power(
             "dispersion": dispersion,
             "heterogeneity": heterogeneity if hr is None else None,
             "harm": w is not None,
-            "alternative": alternative,
-            "degenerate": int((~ok).sum()),
-            "seed": seed,
         },
+        seed=seed,
     )
-    if not size_ok:
-        warnings.warn(
-            f"{estimator}: {result.verdict} (band [{lo:.3f}, {hi:.3f}])",
-            CalibrationWarning,
-            stacklevel=2,
-        )
-    return result
 
 
 def _design_dict(design: Any) -> dict[str, Any]:
