@@ -6,18 +6,19 @@
 """
 
 from rct.simulate.city import sample_points, synthetic_hotspots
-from rct.simulate.spec import VIOLENCE_MIX, SimulationSpec
+from rct.simulate.spec import SUBGROUP_CODES, SimulationSpec, violence_mix
 from rct.simulate.trial import SimulatedTrial, default_schedule, simulate_trial
 from rct.simulate.write import trial_toml, write_trial
 
 __all__ = [
     "SimulationSpec",
     "SimulatedTrial",
-    "VIOLENCE_MIX",
+    "SUBGROUP_CODES",
     "default_schedule",
     "sample_points",
     "simulate_trial",
     "synthetic_hotspots",
     "trial_toml",
+    "violence_mix",
     "write_trial",
 ]

@@ -8,27 +8,44 @@ from typing import Any
 
 from rct.errors import DesignError
 
-__all__ = ["SimulationSpec", "VIOLENCE_MIX"]
+__all__ = ["SimulationSpec", "SUBGROUP_CODES", "violence_mix"]
 
-# An illustrative mix of street-violence offences at hot spots, by Home Office
-# offence code (ONS Crime Severity Score codes in rct/data/harm).  The shares
-# are the simulator's assumption, not published figures: common assault and
-# public-order offences dominate, serious violence is rare, which gives the
-# heavy-tailed harm that real hot-spot trials see.
-VIOLENCE_MIX: dict[str, float] = {
-    "105A": 0.38,  # assault without injury
-    "8N": 0.22,  # assault with injury
-    "9A": 0.14,  # public fear, alarm or distress
-    "8L": 0.06,  # harassment
-    "34B": 0.05,  # robbery of personal property
-    "5D": 0.03,  # assault with intent to cause serious harm
-    "10D": 0.03,  # possession of article with blade or point
-    "8R": 0.03,  # malicious communications
-    "20A": 0.02,  # sexual assault on a female aged 13 and over
-    "3B": 0.02,  # threats to kill
-    "62A": 0.015,  # violent disorder
-    "2": 0.005,  # attempted murder
+# Home Office police-recorded-crime subgroups of violent crime, each with a
+# representative Home Office offence code (the ONS Crime Severity Score code
+# used for the force extract's ``offence_code``).
+SUBGROUP_CODES: dict[str, str] = {
+    "Homicide": "1",
+    "Violence with injury": "8N",
+    "Violence without injury": "105A",
+    "Stalking and harassment": "8L",
+    "Death or serious injury - unlawful driving": "4.4",
+    "Rape offences": "19C",
+    "Other sexual offences": "20A",
+    "Public order offences": "9A",
+    "Robbery of business property": "34A",
+    "Robbery of personal property": "34B",
+    "Possession of weapons offences": "10D",
 }
+
+
+def violence_mix() -> dict[str, float]:
+    """Shares of the violent-crime subgroups in England and Wales, 2024/25.
+
+    From the national police-recorded counts bundled with the Cambridge Crime
+    Harm Index table (``rct/data/harm/cchi-subgroup-days.csv``): the real
+    offence mix, so simulated harm is as heavy-tailed as real harm (homicide
+    is 0.02 % of violent crime and carries 5,475 CCHI days).  Street hot spots
+    see less domestic and sexual violence than the national mix; pass your
+    own ``offence_mix`` to change it.
+    """
+    from importlib.resources import files
+
+    import pandas as pd
+
+    with files("rct").joinpath("data/harm/cchi-subgroup-days.csv").open("rb") as fh:
+        t = pd.read_csv(fh)
+    counts = t.set_index("prc_subgroup")["national_count_2024_25"].reindex(list(SUBGROUP_CODES))
+    return {k: float(v) for k, v in (counts / counts.sum()).items()}
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,9 @@ class SimulationSpec:
         Airwave ping interval while a radio is in a hot spot.
     n_background_crimes
         Crimes away from hot spots (a force extract covers the whole area).
+    offence_mix
+        Share of each Home Office offence subgroup (keys of
+        :data:`SUBGROUP_CODES`); default :func:`violence_mix`, the national mix.
     mess
         Whether to add realistic bad rows (duplicates, garbage, missing
         coordinates) to every file; their counts are in the truth.
@@ -120,7 +140,7 @@ class SimulationSpec:
     background_visits: float = 0.6
     ping_seconds: float = 30.0
     n_background_crimes: int = 1500
-    offence_mix: dict[str, float] = field(default_factory=lambda: dict(VIOLENCE_MIX))
+    offence_mix: dict[str, float] = field(default_factory=violence_mix)
     mess: bool = True
     seed: int = 2021
 
@@ -141,6 +161,10 @@ class SimulationSpec:
                      "pair_share", "stop_share"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} = {getattr(self, name)} must be between 0 and 1")
+        unknown = sorted(set(self.offence_mix) - set(SUBGROUP_CODES))
+        if unknown:
+            problems.append(f"offence_mix has unknown subgroups {unknown}; known: "
+                            f"{', '.join(SUBGROUP_CODES)}")
         if problems:
             raise DesignError("; ".join(problems))
 

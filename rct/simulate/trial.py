@@ -273,17 +273,22 @@ def _crimes(spec, rng, hotspots, tasked, day_lo, day_hi):
     day = np.concatenate([day1, day2, dayb]).astype(int)
     t = day_lo[day] + (rng.random(len(day)) * (day_hi[day] - day_lo[day])).astype(np.int64)
     t -= t % 60_000_000_000  # whole minutes, as force systems record them
-    codes = np.array(list(spec.offence_mix))
+    from rct.simulate.spec import SUBGROUP_CODES
+
+    groups = np.array(list(spec.offence_mix))
     p = np.array(list(spec.offence_mix.values()), dtype=float)
-    code = codes[rng.choice(len(codes), size=len(day), p=p / p.sum())]
+    subgroup = groups[rng.choice(len(groups), size=len(day), p=p / p.sum())]
     order = np.argsort(t, kind="stable")
+    sub = pd.Series(subgroup[order])
+    code = sub.map(SUBGROUP_CODES)
     when = pd.to_datetime(t[order], utc=True).tz_convert("Europe/London").tz_localize(None)
     crimes = pd.DataFrame(
         {
             "crime_id": [f"SIM{i:07d}" for i in range(len(order))],
             "occurred_at": when.strftime("%Y-%m-%d %H:%M"),
-            "offence_code": code[order],
-            "offence": pd.Series(code[order]).map(_offence_names()).to_numpy(),
+            "offence_code": code.to_numpy(),
+            "offence": code.map(_offence_names()).to_numpy(),
+            "offence_subgroup": sub.to_numpy(),
             "easting": np.round(x[order], 1),
             "northing": np.round(y[order], 1),
         }

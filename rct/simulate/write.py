@@ -91,7 +91,7 @@ allocation = "{allocation}"
 patrols = "patrols.csv"
 airwave = ["pings/*.parquet"]
 crimes = ["crimes.csv"]
-harm = "ons"
+harm = "cchi-subgroup"
 out_dir = "out"
 
 [analysis]

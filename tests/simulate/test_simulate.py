@@ -164,3 +164,27 @@ def test_no_officer_or_radio_in_two_places_at_once(small):
     per_second = pings.groupby(["radio_id", "timestamp"])[["lon", "lat"]].nunique()
     clashes = int((per_second.max(axis=1) > 1).sum())
     assert clashes == small.truth["planted_bad_rows"]["pings"]["radio in two places at once"]
+
+
+def test_offence_mix_is_the_national_subgroup_mix_and_every_crime_has_harm(small):
+    """Subgroups follow the bundled national counts; CCHI and ONS weigh every simulated crime."""
+    import warnings
+
+    from rct.harm import harm_table
+    from rct.simulate import SUBGROUP_CODES, violence_mix
+
+    mix = violence_mix()
+    assert abs(sum(mix.values()) - 1) < 1e-12
+    assert mix["Violence without injury"] > mix["Violence with injury"] > mix["Homicide"] > 0
+    c = small.crimes
+    assert set(c["offence_subgroup"]) <= set(SUBGROUP_CODES)
+    assert (c["offence_code"] == c["offence_subgroup"].map(SUBGROUP_CODES)).all()
+    # the commonest subgroup's share is within 5 binomial SEs of its national share
+    share = (c["offence_subgroup"] == "Violence without injury").mean()
+    p = mix["Violence without injury"]
+    assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / len(c))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unknown offence would warn
+        for name in ("cchi-subgroup", "ons"):
+            w, unknown = harm_table(name).weigh(c)
+            assert not unknown.any() and (w > 0).all()
