@@ -233,9 +233,10 @@ def simulate(
         )  # fmt: skip
         typer.echo(grid.to_string(index=False))
         if plot is not None:
-            from rct.power.plot import power_curve  # lazy: matplotlib only here
+            from rct.reports.figures import save_figure, simulated_power_curves
 
-            power_curve(grid, x="days" if len(ds) > 1 else "hotspots", out=plot)
+            save_figure(simulated_power_curves(grid, x="days" if len(ds) > 1 else "hotspots"),
+                        plot)
             typer.echo(f"wrote {plot}")
         _write(grid, out)
         return

@@ -8,7 +8,7 @@
 - :mod:`rct.power.simulate` — Monte Carlo power, size, bias and coverage of
   the planned estimator under any :mod:`rct.randomise` design.
 - :mod:`rct.power.empirical` — placebo trials on the user's history.
-- :mod:`rct.power.grid`, :mod:`rct.power.plot` — grids and curves.
+- :mod:`rct.power.grid` — grids (curves are drawn by :mod:`rct.reports.figures`).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ __all__ = [
     "power_curves",
     "balance_dots",
     "presence_bars",
+    "simulated_power_curves",
+    "save_figure",
 ]
 
 ARM_COLOURS = {"treatment": "#1b6ca8", "control": "#d1495b", "baseline": "#8a8a8a"}
@@ -165,6 +167,44 @@ def power_curves(df: pd.DataFrame, *, x: str, y: str = "power", group: str | Non
     if group is not None or planned is not None:
         ax.legend(fontsize=8)
     return fig
+
+
+def simulated_power_curves(grid: pd.DataFrame, *, x: str = "days", hue: str = "reduction",
+                           target: float = 0.8, title: str | None = None) -> Figure:
+    """Analytic power (lines) with simulated power (points, ±2 Monte Carlo SE) from a
+    :func:`rct.power.power_grid` table, one colour per ``hue`` value."""
+    fig = _figure(6.5, 4.2)
+    ax = fig.add_subplot()
+    for i, (key, sub) in enumerate(grid.groupby(hue, sort=True)):
+        sub = sub.sort_values(x)
+        colour = _OTHER[i % len(_OTHER)]
+        label = f"{hue} {100 * key:.0f} %" if hue == "reduction" else f"{hue} {key}"
+        ax.plot(sub[x], sub["analytic_power"], label=label, color=colour)
+        if "power" in sub:
+            ax.errorbar(sub[x], sub["power"], yerr=2 * sub["power_mcse"], fmt="o", ms=3,
+                        color=colour, capsize=2)
+    ax.axhline(target, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel("power")
+    ax.set_title(title or "Power (lines analytic; points simulated, ±2 MC SE)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def save_figure(fig: Figure, out, *, dpi: int = 120):
+    """Write a figure atomically as PNG or SVG (chosen by the suffix)."""
+    from pathlib import Path
+
+    from rct.io.atomic import atomic_path
+
+    out = Path(out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"figure format must be one of 'png', 'svg'; got {fmt!r}")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
+    return out
 
 
 def balance_dots(balance: pd.DataFrame, *, covariate: str = "covariate",
