@@ -22,6 +22,11 @@ assignments).  Optional attributes:
 The statistic should be centred at zero under the sharp null of no effect
 (differences, log ratios), because the two-sided p-value compares absolute
 values.
+
+Also here: :func:`adjusted_randomisation_test` (a dose changed by assignment:
+sharp null on ``Y - beta0 X``; the complier effect), :func:`reference_assignments`
+(the design's enumerated or drawn assignments) and :func:`null_histogram` (the
+JSON-ready null distribution every test stores in ``details["null_histogram"]``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ __all__ = [
     "ri_estimate",
     "treatment_matrix",
     "align_to_design",
+    "adjusted_randomisation_test",
+    "null_histogram",
+    "reference_assignments",
 ]
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -52,6 +60,7 @@ Effect = Literal["additive", "multiplicative"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
 _EFFECTS = ("additive", "multiplicative")
 _CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB)
+HISTOGRAM_BINS = 40
 
 
 class Design(Protocol):  # pragma: no cover - typing only
@@ -278,11 +287,53 @@ def _p(T: np.ndarray, t: float, alternative: str, exact: bool,
     return (int(np.count_nonzero(hit)) + 1) / (n + 1)
 
 
+def reference_assignments(design: Any, *, assignments: np.ndarray | None = None,
+                          draws: int = 2000, rng: np.random.Generator | int | None = None,
+                          exact_limit: int = 100_000, treated: int = 1,
+                          n_units: int | None = None
+                          ) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """``(Z, exact, weights)``: the assignments a randomisation test compares against.
+
+    All of them when the design can enumerate at most ``exact_limit``
+    (``exact=True``; ``weights`` their probabilities when unequal, else
+    ``None``), otherwise ``draws`` Monte Carlo draws from ``design.draw``.
+    ``Z`` is 0/1 (``treated`` arm = 1), float64 when it fits in ~64 MB, else int8.
+    """
+    exact = False
+    weights = None
+    if assignments is None:
+        enum = None
+        enumerate_ = getattr(design, "enumerate", None)
+        if enumerate_ is not None and exact_limit > 0:
+            try:
+                enum = enumerate_(limit=exact_limit, with_probabilities=True)
+            except TypeError:  # a design whose assignments are equally likely
+                enum = enumerate_(limit=exact_limit)
+        if enum is not None:
+            if isinstance(enum, tuple):
+                enum, weights = enum
+                weights = np.asarray(weights, dtype=np.float64)
+                if np.allclose(weights, weights[0]):
+                    weights = None
+            assignments, exact = np.asarray(enum), True
+        else:
+            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            assignments = np.asarray(design.draw(int(draws), gen))
+    Zall = np.asarray(assignments) == treated
+    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
+    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
+    n = n_units if n_units is not None else np.asarray(design.assignment).size
+    if Zall.ndim != 2 or Zall.shape[1] != n:
+        raise ValueError(f"assignments must have shape (B, {n}), got {Zall.shape}")
+    return Zall, exact, weights
+
+
 def _shift(y: np.ndarray, z: np.ndarray, tau: float, effect: str) -> np.ndarray:
     """Hypothesised control outcomes ``Y(0)`` under a constant effect ``tau``."""
     if effect == "additive":
         return y - tau * z
-    return y * np.exp(-tau * z)  # tau is a log ratio
+    with np.errstate(over="ignore", invalid="ignore"):  # far ends of an unbounded interval
+        return y * np.exp(-tau * z)  # tau is a log ratio
 
 
 # ---------------------------------------------------------------------------
@@ -385,31 +436,9 @@ def randomisation_test(
     if not np.all(np.isfinite(y)):
         raise ValueError("y has missing or infinite values")
 
-    exact = False
-    weights = None
-    if assignments is None:
-        enum = None
-        enumerate_ = getattr(design, "enumerate", None)
-        if enumerate_ is not None and exact_limit > 0:
-            try:
-                enum = enumerate_(limit=exact_limit, with_probabilities=True)
-            except TypeError:  # a design whose assignments are equally likely
-                enum = enumerate_(limit=exact_limit)
-        if enum is not None:
-            if isinstance(enum, tuple):
-                enum, weights = enum
-                weights = np.asarray(weights, dtype=np.float64)
-                if np.allclose(weights, weights[0]):
-                    weights = None
-            assignments, exact = np.asarray(enum), True
-        else:
-            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-            assignments = np.asarray(design.draw(int(draws), gen))
-    Zall = np.asarray(assignments) == treated
-    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
-    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
-    if Zall.ndim != 2 or Zall.shape[1] != y.size:
-        raise ValueError(f"assignments must have shape (B, {y.size}), got {Zall.shape}")
+    Zall, exact, weights = reference_assignments(design, assignments=assignments, draws=draws,
+                                                 rng=rng, exact_limit=exact_limit,
+                                                 treated=treated, n_units=y.size)
     B = Zall.shape[0]
     Zobs = z_obs[None, :]
     if null is None:
@@ -483,8 +512,153 @@ def randomisation_test(
             ),
             "n_exceed": k,
             "n_undefined": undefined,
+            "null_histogram": null_histogram(T0, t0, p, alternative=alternative, weights=weights),
         },
     )
+
+
+def adjusted_randomisation_test(
+    design: Any,
+    y: np.ndarray,
+    x: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    *,
+    draws: int = 2000,
+    rng: np.random.Generator | int | None = None,
+    exact_limit: int = 100_000,
+    alternative: Alternative = "two-sided",
+    null: float = 0.0,
+    ci: bool = True,
+    alpha: float = 0.05,
+    treated: int = 1,
+    assignments: np.ndarray | None = None,
+    name: str | None = None,
+) -> RIResult:
+    """Randomisation test of ``beta = null`` in ``Y = Y(0) + beta X`` (X affected by assignment).
+
+    For a dose ``x`` (e.g. presence minutes) that assignment changes, test the
+    sharp null that the dose's effect is a constant ``beta0``: then the
+    adjusted outcome ``y - beta0 x`` is the same whatever the assignment, and
+    its statistic's randomisation distribution is known.  ``statistic`` must
+    be linear in the outcome (``linear = True``; default
+    :class:`DifferenceInMeans`; :class:`rct.evaluate.crossover.TwoWayFE` for a
+    crossover).  The estimate is the ``beta`` that zeroes the observed
+    statistic, ``T(Z, y) / T(Z, x)`` (the Wald / IV estimate), and the
+    interval ``{beta0 : p(beta0) > alpha}``.
+
+    Notes
+    -----
+    Model: ``Y_i(d) = Y_i(0) + beta d`` for every dose ``d`` a unit may get,
+    and the dose ``D_i(z)`` depends on assignment only through the
+    randomisation (exclusion restriction).  Under ``H(beta0)``
+    ``Y_i - beta0 D_i = Y_i(0)`` whatever ``Z`` is, so
+    ``T_b(beta0) = T(Z_b, y - beta0 x) = T(Z_b, y) - beta0 T(Z_b, x)`` (by
+    linearity; the *observed* ``x`` is held fixed — it is ``y - beta0 x``,
+    not ``x``, that is invariant) and ``p(beta0)`` is computed as in
+    :func:`randomisation_test`.  Inverting over ``beta0`` gives the
+    Imbens & Rosenbaum (2005) interval for the dose effect, valid however
+    weak the instrument (it is then wide or unbounded: ends of ``±inf``).  The
+    ends are those of the connected set of accepted ``beta0`` around the
+    estimate.  Imbens, G. W. & Rosenbaum, P. R. (2005), Robust, accurate
+    confidence intervals with a weak instrument, *JRSS A* 168:109–126.
+    """
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    stat = statistic if statistic is not None else DifferenceInMeans()
+    if not getattr(stat, "linear", False):
+        raise ValueError("adjusted_randomisation_test needs a statistic linear in the outcome "
+                         "(linear=True)")
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    z_obs = treatment_matrix(np.asarray(design.assignment), treated)
+    if not (z_obs.shape == y.shape == x.shape):
+        raise ValueError(f"y, x and the design must have the same units: {y.size}, {x.size}, "
+                         f"{z_obs.size}")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))):
+        raise ValueError("y or x has missing or infinite values")
+    Zall, exact, weights = reference_assignments(design, assignments=assignments, draws=draws,
+                                                 rng=rng, exact_limit=exact_limit,
+                                                 treated=treated, n_units=y.size)
+    Zobs = z_obs[None, :]
+    a, c = _batched(stat, Zall, y), _batched(stat, Zall, x)
+    a_obs, c_obs = float(stat(Zobs, y)[0]), float(stat(Zobs, x)[0])
+    est = a_obs / c_obs if c_obs != 0 else math.nan
+    T0, t0 = a - null * c, a_obs - null * c_obs
+    p = _p(T0, t0, alternative, exact, weights)
+    defined = ~np.isnan(T0)
+    Bd = int(defined.sum())
+    if Bd == 0:
+        raise ValueError("the statistic is undefined for every assignment")
+    k = int(np.count_nonzero(_exceed(T0[defined], t0, alternative)))
+    mc_se = 0.0 if exact else math.sqrt((k / Bd) * (1 - k / Bd) / Bd)
+    # scale of beta: SD of the Wald ratio's numerator over that of the observed first stage
+    sd_a = float(np.nanstd(a)) if a.size > 1 else math.nan
+    scale = sd_a / abs(c_obs) if c_obs != 0 and np.isfinite(sd_a) else math.nan
+    lo = hi = math.nan
+    if ci:
+        lo, hi = _invert(lambda b: _p(a - b * c, a_obs - b * c_obs, "two-sided", exact, weights),
+                         est, scale, alpha)
+    label = name or f"{getattr(stat, 'name', 'statistic')} of the dose-adjusted outcome"
+    return RIResult(
+        statistic=label, observed=est, p_value=p, alternative=alternative,
+        method="exact" if exact else "monte carlo", n_draws=int(Zall.shape[0]), mc_se=mc_se,
+        effect="additive", null=float(null), alpha=alpha, conf_low=lo, conf_high=hi,
+        null_sd=scale,
+        details={
+            "p_definition": ("sum of P(Z_b) over assignments with |T_b| >= |t|" if exact else
+                             "(1 + #{|T_b| >= |t|})/(B + 1) over B Monte Carlo draws"),
+            "sharp_null": "Y - beta0 * dose is the same under every assignment",
+            "statistic_at_null": t0,
+            "itt_outcome": a_obs,
+            "itt_dose": c_obs,
+            "n_exceed": k,
+            "n_undefined": int(Zall.shape[0] - Bd),
+            "null_histogram": null_histogram(T0, t0, p, alternative=alternative,
+                                             weights=weights),
+        },
+    )
+
+
+def null_histogram(T: np.ndarray, observed: float, p_value: float, *,
+                   alternative: str = "two-sided", bins: int = HISTOGRAM_BINS,
+                   weights: np.ndarray | None = None) -> dict[str, Any]:
+    """A JSON-ready summary of a randomisation distribution, for reports.
+
+    ``T`` are the statistic's values over the assignments (under the tested
+    null), ``observed`` its observed value and ``p_value`` the test's p.
+    Returns ``{"edges", "counts", "observed", "p_value", "alternative",
+    "n_defined", "n_undefined", "n_below", "n_above", "n_exceed"}``: ``bins``
+    equal-width bins spanning the finite values (``counts`` sum to the finite
+    ones; ``n_below``/``n_above`` count ``-inf``/``+inf``), so a report can draw
+    the distribution and check the published p without recomputing anything.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    defined = ~np.isnan(T)
+    fin = T[np.isfinite(T)]
+    if fin.size:
+        lo, hi = float(fin.min()), float(fin.max())
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        w = None if weights is None else np.asarray(weights, dtype=np.float64)[np.isfinite(T)]
+        counts, edges = np.histogram(fin, bins=bins, range=(lo, hi), weights=w)
+    else:
+        counts, edges = np.zeros(0), np.zeros(0)
+    k = int(np.count_nonzero(_exceed(T[defined], observed, alternative))) if np.isfinite(
+        observed) else 0
+    return {
+        "edges": [float(e) for e in edges],
+        "counts": [float(c) if weights is not None else int(c) for c in counts],
+        "observed": float(observed),
+        "p_value": float(p_value),
+        "alternative": alternative,
+        "n_defined": int(defined.sum()),
+        "n_undefined": int((~defined).sum()),
+        "n_below": int(np.count_nonzero(T == -np.inf)),
+        "n_above": int(np.count_nonzero(T == np.inf)),
+        "n_exceed": k,
+    }
 
 
 def _invert(pfun: Callable[[float], float], est: float, scale: float, alpha: float) -> tuple[float, float]:

@@ -14,14 +14,27 @@ crossover
     randomisation test (additive CI); two-way FE Poisson IRR (clustered SE)
     and a conditional-Poisson randomisation test (multiplicative CI); the
     published-style t-test and chi-squared comparison; carryover when
-    ``carryover_days > 0``; for ``harm*`` outcomes also FE OLS on
-    ``log(1 + harm)``.
+    ``carryover_days > 0`` (FE OLS and its randomisation test with lags
+    rebuilt from every drawn schedule); for ``harm*`` outcomes also FE OLS on
+    ``log(1 + harm)``; catchment columns (``catchment_<outcome>``): FE OLS and
+    its randomisation test (displacement); with a dosage table, the complier
+    effect of presence minutes for the primary outcome (2SLS and its
+    randomisation test, Imbens & Rosenbaum 2005).
 parallel
     per outcome (hot-spot totals over the trial window): difference in means
     (Neyman, blocked/pairs as designed), Lin adjustment when a baseline is
     available, quasi-Poisson / negative binomial IRRs, randomisation tests
     of the difference in means (additive) and log ratio (multiplicative);
-    for ``harm*`` outcomes the bootstrap / log-scale harm difference.
+    for ``harm*`` outcomes the bootstrap / log-scale harm difference;
+    catchment totals: difference in means and its randomisation test; with
+    a baseline window: WDD and RIRR (with catchments: displacement WDD and
+    the weighted displacement quotient) and their hot-spot-level
+    randomisation tests; with a dose column, the complier effect.
+
+Every randomisation test stores a histogram of its null distribution in the
+estimate's ``details["null_histogram"]``; the primary outcome's headline test
+is copied to ``meta["randomisation_distribution"]`` (with a label), which is
+all the evaluation report needs to draw it.
 
 The multiplicity family is one test per outcome: the randomisation p-value
 of the plan's estimator (``[analysis] estimator``; ``auto`` = FE OLS for
@@ -101,6 +114,28 @@ def _ri(design, y, stat, *, outcome, n, draws, seed, effect, alpha, label, term=
                        method=f"randomisation inference: {label}")
 
 
+def _distribution(family: list[Estimate], primary: str, label: str) -> dict[str, Any] | None:
+    """The primary headline test's null histogram (from its details), for the report."""
+    for e in family:
+        if e.outcome == primary and "null_histogram" in e.details:
+            h = dict(e.details["null_histogram"])
+            how = ("all {:,} possible assignments".format(int(e.details["ri_draws"]))
+                   if e.details.get("ri_method") == "exact"
+                   else "{:,} draws from the design".format(int(e.details["ri_draws"])))
+            return {"outcome": primary, "method": e.method, "term": e.effect.term,
+                    "label": label, "how": how, "scale": e.effect.scale, **h}
+    return None
+
+
+def _safe(fn, what: str, *args, **kw):
+    """Run an optional analysis; a failure is a warning (the rest of the plan still runs)."""
+    try:
+        return fn(*args, **kw)
+    except Exception as exc:  # noqa: BLE001 - optional analyses never sink the evaluation
+        warnings.warn(f"{what} failed: {exc}", RCTWarning, stacklevel=3)
+        return None
+
+
 def _finish(estimates, primary_ests, *, primary, multiplicity, meta) -> EvaluationResults:
     from rct.evaluate.multiplicity import adjust_estimates
 
@@ -129,6 +164,8 @@ def evaluate_crossover(
     multiplicity: str = "holm",
     carryover_days: int = 0,
     treated_arm: str = "treatment",
+    dosage: Any = None,
+    dose: str = "presence_minutes",
 ) -> EvaluationResults:
     """Run the crossover analysis plan on an outcomes panel and a schedule.
 
@@ -147,6 +184,12 @@ def evaluate_crossover(
         ``"auto"``/``"panel"`` (FE OLS is the family member) or ``"panel-poisson"``.
     ri_draws, seed
         Monte Carlo draws for randomisation inference and their seed.
+    carryover_days
+        Lags (days) for the carryover model and its randomisation test (0 = none).
+    dosage, dose
+        Dosage table per ``hotspot_id`` × ``trial_date`` (patrol dosage or
+        Airwave presence) and its dose column: adds the complier effect of the
+        dose on the primary outcome (missing hot-spot-days count as dose 0).
     """
     from rct.evaluate.crossover import (
         ConditionalPoissonLogRR,
@@ -207,8 +250,35 @@ def evaluate_crossover(
         if np.allclose(panel[outcome], np.round(panel[outcome])):
             estimates.append(thames_valley_chisq(panel, outcome=outcome, alpha=alpha))
         if carryover_days > 0:
+            from rct.evaluate.crossover import carryover_ri
+
             estimates.append(crossover_carryover(panel, outcome=outcome, lags=carryover_days,
                                                  alpha=alpha))
+            estimates.append(carryover_ri(design, y, lags=carryover_days, outcome=outcome,
+                                          draws=ri_draws, rng=base_seed + 2000 + j,
+                                          alpha=alpha))
+        ring = f"catchment_{outcome}"
+        if ring in panel.columns and panel[ring].notna().all():  # displacement / diffusion
+            yr = align_to_design(design, panel, ring)
+            estimates.append(crossover_fe(panel, outcome=ring, alpha=alpha))
+            estimates.append(_ri(design, yr, fe_stat, outcome=ring, n=n, draws=ri_draws,
+                                 seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
+                                 label="two-way FE OLS coefficient (catchment ring)",
+                                 term="tasked"))
+    if dosage is not None:
+        from rct.evaluate.complier import complier_effect, complier_ri
+
+        dd = _dose_panel(dosage, dose)
+        dpanel = panel.drop(columns=[dose], errors="ignore").merge(
+            dd, on=["hotspot_id", "trial_date"], how="left")
+        dpanel[dose] = dpanel[dose].fillna(0.0)
+        iv = _safe(complier_effect, "complier effect (2SLS)", dpanel, outcome=primary, dose=dose,
+                   treatment="tasked", alpha=alpha)
+        ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
+                      align_to_design(design, dpanel, primary),
+                      align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
+                      dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha)
+        estimates += [e for e in (iv, ri_iv) if e is not None]
     meta = {
         "design": "crossover",
         "hotspots": int(panel["hotspot_id"].nunique()),
@@ -220,8 +290,26 @@ def evaluate_crossover(
         "ri_seed": base_seed,
         "family": "randomisation p-value of the plan's estimator, one per outcome",
         "estimator": estimator,
+        "carryover_days": int(carryover_days),
     }
+    label = ("conditional Poisson log rate ratio (hot-spot strata)" if estimator == "panel-poisson"
+             else "two-way FE OLS coefficient (tasked − untasked, per hot-spot-day)")
+    dist = _distribution(family, primary, label)
+    if dist is not None:
+        meta["randomisation_distribution"] = dist
     return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
+
+
+def _dose_panel(dosage: Any, dose: str) -> Any:
+    """``hotspot_id, trial_date, <dose>`` with string ids and date keys (summed per key)."""
+    import pandas as pd
+
+    if dose not in dosage.columns:
+        raise ConfigError([f"the dosage table has no {dose!r} column"])
+    dd = dosage[["hotspot_id", "trial_date", dose]].copy()
+    dd["hotspot_id"] = dd["hotspot_id"].astype(str)
+    dd["trial_date"] = pd.to_datetime(dd["trial_date"]).dt.date
+    return dd.groupby(["hotspot_id", "trial_date"], as_index=False)[dose].sum()
 
 
 # ---------------------------------------------------------------------------
@@ -243,6 +331,7 @@ def evaluate_parallel(
     seed: int | None = None,
     multiplicity: str = "holm",
     treatment: str = "arm",
+    dose: str | None = None,
 ) -> EvaluationResults:
     """Run the parallel-design plan on one row per hot spot (trial-window totals).
 
@@ -257,6 +346,18 @@ def evaluate_parallel(
     estimator
         ``auto``/``dim``, ``lin``, ``negbin``, ``poisson``, ``quasipoisson``: the
         family member (its randomisation test).
+    dose
+        Column of received dose per hot spot (e.g. trial-window presence
+        minutes): adds the complier effect on the primary outcome.
+
+    Notes
+    -----
+    Catchment columns ``catchment_<outcome>`` (and ``baseline_catchment_<outcome>``)
+    are analysed for displacement when present.  With a baseline column the
+    pre/post estimators run too: :func:`~rct.evaluate.prepost.wdd_units`,
+    :func:`~rct.evaluate.prepost.rirr_units`, the displacement quotient, and
+    their hot-spot-level randomisation tests
+    (:func:`~rct.evaluate.prepost.wdd_ri`, :func:`~rct.evaluate.prepost.rirr_ri`).
     """
     from rct.evaluate.counts import count_model
     from rct.evaluate.harm_effects import log_ratio_statistic
@@ -325,16 +426,96 @@ def evaluate_parallel(
                                    blocks=bcodes)
             ri_lr = _ri(design, y, lr_stat, outcome=outcome, n=n, draws=ri_draws,
                         seed=base_seed + 200 + j, effect="multiplicative", alpha=alpha,
-                        label="ratio of means")
+                        label="ratio of means (= Poisson rate ratio without covariates)")
             estimates.append(ri_lr)
             if estimator in ("negbin", "poisson", "quasipoisson"):
                 member = ri_lr
         family.append(member)
+        estimates += _parallel_displacement(df, design, outcome, b, bcodes, treatment=treatment,
+                                            blocks=blocks, draws=ri_draws,
+                                            seed=base_seed + 500 + 10 * j, alpha=alpha)
+    if dose is not None and dose in df.columns:
+        from rct.evaluate.complier import complier_effect, complier_ri
+
+        iv = _safe(complier_effect, "complier effect (2SLS)", df, outcome=primary, dose=dose,
+                   treatment=treatment, blocks=blocks, alpha=alpha)
+        ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
+                      align_to_design(design, df, primary), align_to_design(design, df, dose),
+                      blocks=bcodes, outcome=primary, dose_name=dose, draws=ri_draws,
+                      rng=base_seed + 400, alpha=alpha)
+        estimates += [e for e in (iv, ri_iv) if e is not None]
     meta = {"design": "parallel", "hotspots": n,
             "ri_design": "approximate (permutation)" if approx else "re-derived design object",
             "ri_draws": ri_draws, "ri_seed": base_seed, "estimator": estimator,
             "family": "randomisation p-value of the plan's estimator, one per outcome"}
+    label = {"lin": "Lin covariate-adjusted difference (treatment − control, per hot spot)",
+             "negbin": "log ratio of means (treatment / control hot spots)",
+             "poisson": "log ratio of means (treatment / control hot spots)",
+             "quasipoisson": "log ratio of means (treatment / control hot spots)"}.get(
+        estimator, "difference in means (treatment − control, per hot spot)")
+    dist = _distribution(family, primary, label)
+    if dist is not None:
+        meta["randomisation_distribution"] = dist
     return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
+
+
+def _parallel_displacement(df, design, outcome, baseline, bcodes, *, treatment, blocks, draws,
+                           seed, alpha) -> list[Estimate]:
+    """Catchment (displacement) and pre/post estimates of one outcome, each with its RI test."""
+    from rct.evaluate.parallel import difference_in_means, dim_statistic
+    from rct.evaluate.prepost import (
+        displacement_quotient,
+        prepost_counts,
+        rirr_ri,
+        rirr_units,
+        wdd_ri,
+        wdd_units,
+    )
+    from rct.evaluate.ri import align_to_design, as_statistic
+
+    out: list[Estimate] = []
+    n = len(df)
+    ring = f"catchment_{outcome}"
+    has_ring = ring in df.columns and df[ring].notna().all()
+    if has_ring:
+        out.append(difference_in_means(df, outcome=ring, treatment=treatment, blocks=blocks,
+                                       alpha=alpha))
+        stat = as_statistic(dim_statistic, name="difference in means", linear=True, order="yz",
+                            blocks=bcodes)
+        out.append(_ri(design, align_to_design(design, df, ring), stat, outcome=ring, n=n,
+                       draws=draws, seed=seed, effect="additive", alpha=alpha,
+                       label="difference in means (catchment ring)"))
+    if baseline is None:
+        return out
+    ring_b = f"baseline_{ring}"
+    has_ring_b = has_ring and ring_b in df.columns
+    kw = {"catchment_pre": ring_b, "catchment_post": ring} if has_ring_b else {}
+    nonneg = bool((df[outcome] >= 0).all() and (df[baseline] >= 0).all())
+    # Poisson-variance WDD / RIRR only for counts (harm totals are not Poisson)
+    counts = nonneg and bool(np.allclose(df[[outcome, baseline]], np.round(df[[outcome, baseline]])))
+    pre = align_to_design(design, df, baseline)
+    post = align_to_design(design, df, outcome)
+    if counts:
+        out.append(_safe(wdd_units, f"WDD for {outcome!r}", df, pre=baseline, post=outcome,
+                         treatment=treatment, alpha=alpha, **kw))
+        out.append(_safe(rirr_units, f"RIRR for {outcome!r}", df, pre=baseline, post=outcome,
+                         treatment=treatment, alpha=alpha))
+    if nonneg:
+        out.append(_safe(rirr_ri, f"RIRR randomisation test for {outcome!r}", design, pre, post,
+                         outcome=outcome, draws=draws, rng=seed + 1, alpha=alpha))
+    out.append(_safe(wdd_ri, f"WDD randomisation test for {outcome!r}", design, pre, post,
+                     blocks=bcodes, outcome=outcome, draws=draws, rng=seed + 2, alpha=alpha))
+    if has_ring_b:
+        out.append(_safe(wdd_ri, f"catchment WDD randomisation test for {outcome!r}", design,
+                         align_to_design(design, df, ring_b), align_to_design(design, df, ring),
+                         blocks=bcodes, outcome=ring, term="catchment WDD per hot spot",
+                         draws=draws, rng=seed + 3, alpha=alpha))
+        if nonneg:
+            loc = prepost_counts(df, pre=baseline, post=outcome, treatment=treatment)
+            rng_ = prepost_counts(df, pre=ring_b, post=ring, treatment=treatment)
+            out.append(_safe(displacement_quotient, f"displacement quotient for {outcome!r}",
+                             loc["treated"], rng_["treated"], loc["control"], outcome=outcome))
+    return [e for e in out if e is not None]
 
 
 # ---------------------------------------------------------------------------
@@ -431,6 +612,7 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
     if missing:
         raise ConfigError([f"[analysis] outcome {o!r} is not a column of {outcomes_path.name}"
                            for o in missing], file=trial.path)
+    dosage = _dosage_table(trial)
     draws = int(ri_draws if ri_draws is not None else a.ri_draws)
     common = {"primary": a.primary, "alpha": a.alpha, "ri_draws": draws, "seed": a.seed,
               "multiplicity": a.multiplicity}
@@ -445,7 +627,8 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
         design = design_from_trial(trial, allocation)
         est = a.estimator if a.estimator in ("auto", "panel", "panel-poisson") else "auto"
         res = evaluate_crossover(outcomes, allocation, design=design, outcomes_to_test=names,
-                                 estimator=est, carryover_days=a.carryover_days, **common)
+                                 estimator=est, carryover_days=a.carryover_days,
+                                 dosage=dosage, **common)
     else:
         hs = None
         if f.hotspots is not None and Path(f.hotspots).exists():
@@ -453,20 +636,48 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
 
             hs = pd.DataFrame(read_hotspots(f.hotspots).drop(columns="geometry"))
         design = design_from_trial(trial, allocation, hs)
-        units, baseline = _parallel_units(outcomes, allocation, names, trial.windows)
+        rings = tuple(f"catchment_{o}" for o in names if f"catchment_{o}" in outcomes.columns)
+        units, baseline = _parallel_units(outcomes, allocation, names, trial.windows, extra=rings)
         blocks = "block" if trial.design.scheme in ("block", "pairs") and "block" in units else None
         est = a.estimator if a.estimator in ("auto", "dim", "lin", "negbin", "poisson",
                                              "quasipoisson") else "auto"
+        dose = None
+        if dosage is not None and "trial_date" in dosage.columns:
+            dd = _dose_panel(dosage, DOSE)
+            if trial.windows.trial is not None:
+                lo, hi = trial.windows.trial
+                dd = dd[(dd["trial_date"] >= lo) & (dd["trial_date"] <= hi)]
+            total = dd.groupby("hotspot_id")[DOSE].sum()
+            units[DOSE] = units["hotspot_id"].astype(str).map(total).fillna(0.0)
+            dose = DOSE
         res = evaluate_parallel(units, design=design, outcomes_to_test=names, estimator=est,
-                                baseline=baseline, blocks=blocks, **common)
+                                baseline=baseline, blocks=blocks, dose=dose, **common)
     meta = {**dict(res.meta), "trial": trial.trial.name, "trial_file_sha256": trial.sha256}
     return EvaluationResults(res.estimates, primary=res.primary, adjustment=res.adjustment,
                              adjusted_p=dict(res.adjusted_p), meta=meta)
 
 
-def _parallel_units(outcomes: Any, allocation: Any, names: tuple[str, ...], windows: Any
-                    ) -> tuple[Any, dict[str, str]]:
-    """Hot-spot totals over the trial window (+ baseline-window totals when covered)."""
+DOSE = "presence_minutes"
+
+
+def _dosage_table(trial: Any) -> Any:
+    """The dosage table for the complier effect: ``[files] patrol_dosage``, else ``airwave_presence``."""
+    for name in ("patrol_dosage", "airwave_presence"):
+        p = getattr(trial.files, name, None)
+        if p is not None and Path(p).exists():
+            df = _read_table(Path(p))
+            if DOSE in df.columns and {"hotspot_id", "trial_date"} <= set(df.columns):
+                return df
+    return None
+
+
+def _parallel_units(outcomes: Any, allocation: Any, names: tuple[str, ...], windows: Any,
+                    *, extra: tuple[str, ...] = ()) -> tuple[Any, dict[str, str]]:
+    """Hot-spot totals over the trial window (+ baseline-window totals when covered).
+
+    ``extra`` columns (e.g. catchment counts) are totalled the same way.
+    """
+    names_ = tuple(dict.fromkeys((*names, *extra)))
     import pandas as pd
 
     o = outcomes.copy()
@@ -485,13 +696,13 @@ def _parallel_units(outcomes: Any, allocation: Any, names: tuple[str, ...], wind
             if "period" in o.columns:
                 lo = lo.to_period("M").to_timestamp()
             sel = (when >= lo) & (when <= hi)
-        return o[sel].groupby("hotspot_id")[list(names)].sum()
+        return o[sel].groupby("hotspot_id")[list(names_)].sum()
 
     trial_tot = total(windows.trial)
     alloc = allocation.copy()
     alloc["hotspot_id"] = alloc["hotspot_id"].astype(str)
     units = alloc.merge(trial_tot, left_on="hotspot_id", right_index=True, how="left")
-    units[list(names)] = units[list(names)].fillna(0.0)
+    units[list(names_)] = units[list(names_)].fillna(0.0)
     baseline: dict[str, str] = {}
     if windows.baseline is not None:
         base = total(windows.baseline)
@@ -499,7 +710,7 @@ def _parallel_units(outcomes: Any, allocation: Any, names: tuple[str, ...], wind
             base = base.add_prefix("baseline_")
             units = units.merge(base, left_on="hotspot_id", right_index=True, how="left").fillna(
                 {c: 0.0 for c in base.columns})
-            baseline = {o: f"baseline_{o}" for o in names}
+            baseline = {o: f"baseline_{o}" for o in names}  # extras keep baseline_<col> too
     return units, baseline
 
 

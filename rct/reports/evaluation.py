@@ -7,8 +7,9 @@ effect, displacement, robustness and a reproducibility appendix.
 Effects come from ``results.json`` (``rct evaluate``; its
 :meth:`EvaluationResults.to_dict`), or from
 :func:`rct.evaluate.run.evaluate_trial` when there is none.  The complier
-effect, the displacement estimate and the randomisation distribution are
-computed by :mod:`rct.evaluate` functions called here.
+effect, displacement / pre-post estimates and the randomisation distribution
+(a histogram in ``meta["randomisation_distribution"]``) are read from the
+results too: this module formats, it does not compute statistics.
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ def evaluation_report(trial: Any, *, results: Any = None, as_of: Any = None) -> 
     with b.section("randomisation", "Randomisation distribution") as s:
         _randomisation(s, t, rd, tidy)
     with b.section("complier", "Complier effect of patrol presence") as s:
-        _complier(s, t)
+        _complier(s, t, rd)
     with b.section("displacement", "Displacement and diffusion") as s:
-        _displacement(s, t)
+        _displacement(s, t, rd)
     with b.section("robustness", "Robustness checks") as s:
         _robustness(s, rd, tidy)
     with b.section("plan", "Analysis plan", major=True) as s:
@@ -225,206 +226,120 @@ def _forest(s: Section, tidy: Any) -> None:
 
 
 def null_distribution(t: Any, rd: dict[str, Any]) -> dict[str, Any]:
-    """The primary test's statistic over the randomisation draws (re-drawn with its seed).
+    """The primary test's randomisation distribution, as ``results.json`` records it.
 
-    Re-derives the design (:func:`rct.evaluate.run.design_from_trial`) and
-    evaluates the plan's statistic (:class:`rct.evaluate.crossover.TwoWayFE`,
-    :class:`~rct.evaluate.crossover.ConditionalPoissonLogRR`,
-    :func:`rct.evaluate.parallel.dim_statistic` or
-    :func:`rct.evaluate.harm_effects.log_ratio_statistic`) on draws from the
-    design, seeded as :mod:`rct.evaluate.run` seeds the primary outcome's test
-    (``ri_seed`` plus the statistic's offset), so they are the draws behind its
-    p-value; the tests check that they reproduce it.
+    ``rct evaluate`` stores the histogram of the headline test's statistic over
+    the design's assignments in ``meta["randomisation_distribution"]`` (bin
+    ``edges`` and ``counts``, ``observed``, ``p_value``, ``n_exceed``,
+    ``n_defined``, ``label``, ``how``); older results files have it only in
+    the estimate's ``details["null_histogram"]``.  Nothing is recomputed here.
+    ``t`` (the trial) is accepted for a stable signature and not used.
     """
-
-    from rct.evaluate.ri import align_to_design
-    from rct.evaluate.run import design_from_trial
-
-    meta = rd.get("meta", {})
-    seed, draws = meta.get("ri_seed"), meta.get("ri_draws")
-    if seed is None or draws is None:
-        raise NotAvailable("the results do not record the randomisation seed and draws")
-    alloc = common.allocation(t)
-    out = common.outcomes(t)
-    primary = rd.get("primary") or t.analysis.primary
-    if t.design.type == "crossover":
-        from rct.evaluate.crossover import ConditionalPoissonLogRR, TwoWayFE, crossover_panel
-
-        out = _trial_outcomes(t)
-        design = design_from_trial(t, alloc)
-        if design is None:
-            raise NotAvailable("[design] has no seed: the design cannot be re-derived")
-        panel = crossover_panel(out, alloc)
-        u = design.units.to_frame(index=False)
-        if t.analysis.estimator == "panel-poisson":
-            stat = ConditionalPoissonLogRR(u.iloc[:, 0].astype(str))
-            seed = int(seed) + 1000  # rct.evaluate.run: conditional Poisson draws
-            label = "conditional Poisson log rate ratio (hot-spot strata)"
-        else:
-            stat = TwoWayFE(u.iloc[:, 0].astype(str), u.iloc[:, 1].astype(str))
-            label = "two-way FE OLS coefficient (tasked − untasked, per hot-spot-day)"
-        y = align_to_design(design, panel, primary)
-    else:
-        from rct.evaluate.harm_effects import log_ratio_statistic
-        from rct.evaluate.parallel import dim_statistic
-        from rct.evaluate.ri import as_statistic
-        from rct.evaluate.run import _parallel_units
-
-        if t.analysis.estimator == "lin":
-            raise NotAvailable("the figure is drawn for the difference in means and the ratio "
-                               "of means; the plan's Lin statistic is not drawn yet")
-        hs = gdf_frame(t)
-        design = design_from_trial(t, alloc, hs)
-        if design is None:
-            raise NotAvailable("[design] has no seed: the design cannot be re-derived")
-        units, _ = _parallel_units(out, alloc, (primary,), t.windows)
-        units = units.set_index("hotspot_id").loc[[str(i) for i in design.units]].reset_index()
-        blocks = units["block"].astype(str).to_numpy() \
-            if t.design.scheme in ("block", "pairs") and "block" in units else None
-        if t.analysis.estimator in ("negbin", "poisson", "quasipoisson"):
-            stat = as_statistic(log_ratio_statistic, name="log ratio of means", order="yz",
-                                blocks=blocks)
-            seed = int(seed) + 200  # rct.evaluate.run: ratio-of-means draws
-            label = "log ratio of means (treatment / control hot spots)"
-        else:
-            stat = as_statistic(dim_statistic, name="difference in means", linear=True,
-                                order="yz", blocks=blocks)
-            label = "difference in means (treatment − control, per hot spot)"
-        y = align_to_design(design, units, primary)
-    z_obs = (np.asarray(design.assignment) == 1).astype(float)[None, :]
-    observed = float(stat(z_obs, y)[0])
-    enum = design.enumerate(100_000)
-    if enum is not None:
-        Z = np.asarray(enum)
-        how = f"all {len(Z):,} possible assignments"
-    else:
-        Z = design.draw(int(draws), np.random.default_rng(int(seed)))
-        how = f"{int(draws):,} draws from the design (seed {int(seed)})"
-    rows = max(1, 4_000_000 // Z.shape[1])
-    T = np.concatenate([np.asarray(stat((Z[i:i + rows] == 1).astype(float), y), dtype=float)
-                        for i in range(0, Z.shape[0], rows)])  # memory-bounded batches
-    return {"draws": T, "observed": observed, "label": label, "how": how, "outcome": primary}
+    del t
+    meta = rd.get("meta", {}) or {}
+    d = meta.get("randomisation_distribution")
+    if d is None:
+        primary = rd.get("primary")
+        fam = {(a["outcome"], a["method"]) for a in rd.get("adjusted_p", [])}
+        for e in rd.get("estimates", []):
+            h = (e.get("details") or {}).get("null_histogram")
+            if e["outcome"] == primary and h and (not fam or (e["outcome"], e["method"]) in fam):
+                d = {**h, "outcome": primary, "method": e["method"],
+                     "label": "test statistic", "how": f"{e['details'].get('ri_draws')} assignments"}
+                break
+    if not d or not d.get("counts"):
+        raise NotAvailable("the results do not record the randomisation distribution "
+                           "(re-run `rct evaluate`)")
+    return dict(d)
 
 
-def gdf_frame(t: Any) -> Any:
-    import pandas as pd
+def _histogram_figure(nd: dict[str, Any]) -> Any:
+    from rct.reports.figures import _figure
 
-    try:
-        g = common.hotspots(t)
-    except NotAvailable:
-        return None
-    return pd.DataFrame(g.drop(columns="geometry"))
+    fig = _figure(7.0, 3.6)
+    ax = fig.add_subplot()
+    edges = np.asarray(nd["edges"], dtype=float)
+    counts = np.asarray(nd["counts"], dtype=float)
+    ax.stairs(counts, edges, fill=True, color="#bcd4e6", edgecolor="#6b8fb3")
+    ax.axvline(float(nd["observed"]), color="#d1495b", linewidth=2, label="observed")
+    ax.legend(title=f"p = {float(nd['p_value']):.3f}", fontsize=8)
+    ax.set_xlabel(nd.get("label") or "test statistic")
+    ax.set_ylabel("Re-randomisations" if float(counts.sum()).is_integer() else "Probability")
+    return fig
 
 
 def _randomisation(s: Section, t: Any, rd: Any, tidy: Any) -> None:
-    from rct.reports.figures import randomisation_histogram
-
     _need(rd)
     nd = null_distribution(t, rd)
-    fam = tidy[(tidy["outcome"] == nd["outcome"]) & tidy["family"]]
-    p = float(fam["p_value"].iloc[0]) if len(fam) else None
-    s.figure(randomisation_histogram(nd["draws"], nd["observed"], p_value=p,
-                                     xlabel=nd["label"]),
+    s.figure(_histogram_figure(nd),
              alt=f"Randomisation distribution of the {nd['outcome']} statistic with the "
                  "observed value marked")
     s.para(f"The statistic for {nd['outcome']} under the sharp null of no effect, over "
-           f"{nd['how']}; the red line is the observed value ({nd['observed']:.4g}). The "
-           "p-value is the share of assignments at least as extreme.", note=True)
+           f"{nd['how']}; the red line is the observed value ({float(nd['observed']):.4g}). The "
+           f"p-value ({_p(float(nd['p_value']))}) is the share of assignments at least as "
+           "extreme.", note=True)
 
 
-def _trial_outcomes(t: Any) -> Any:
-    import pandas as pd
-
-    out = common.outcomes(t)
-    if t.windows.trial is not None and "trial_date" in out.columns:
-        d = pd.to_datetime(out["trial_date"]).dt.date
-        out = out[(d >= t.windows.trial[0]) & (d <= t.windows.trial[1])]
-    return out
+def _estimates(rd: Any, pred: Any) -> list[dict[str, Any]]:
+    return [e for e in (rd or {}).get("estimates", []) if pred(e)]
 
 
-def _blocks(t: Any, units: Any) -> str | None:
-    return "block" if t.design.scheme in ("block", "pairs") and "block" in units else None
+def _tab(ests: list[dict[str, Any]]) -> Any:
+    return results_tidy({"estimates": ests})[["outcome", "method", "term", "estimate",
+                                               "conf_low", "conf_high", "p_value", "n"]]
 
 
-def _complier(s: Section, t: Any) -> None:
-    import pandas as pd
-
-    from rct.evaluate.complier import complier_effect
-
-    alloc = common.allocation(t)
-    dose = common.read_table(t.files.patrol_dosage, "patrol dosage",
-                             "run `rct ingest patrols` or `rct monitor`")
-    outcome = t.analysis.primary
-    dd = dose[["hotspot_id", "trial_date", "presence_minutes"]].copy()
-    dd["hotspot_id"] = dd["hotspot_id"].astype(str)
-    dd["trial_date"] = pd.to_datetime(dd["trial_date"]).dt.date
-    if t.design.type == "crossover":
-        from rct.evaluate.crossover import crossover_panel
-
-        data = crossover_panel(_trial_outcomes(t), alloc)
-        data = data.merge(dd, on=["hotspot_id", "trial_date"], how="left")
-        data["presence_minutes"] = data["presence_minutes"].fillna(0.0)
-        # no hot-spot dummies: tasking is randomised k per day with equal coverage, so the
-        # instrument is (near) orthogonal to hot spot and day; dummies only cost time
-        kw: dict[str, Any] = {"treatment": "tasked", "blocks": None}
-        unit, how = "hot-spot-day", "pooled over hot-spot-days"
-    else:
-        from rct.evaluate.run import _parallel_units
-
-        data, _ = _parallel_units(common.outcomes(t), alloc, (outcome,), t.windows)
-        if t.windows.trial is not None:
-            lo, hi = t.windows.trial
-            dd = dd[(dd["trial_date"] >= lo) & (dd["trial_date"] <= hi)]
-        total = dd.groupby("hotspot_id")["presence_minutes"].sum()
-        data["presence_minutes"] = data["hotspot_id"].astype(str).map(total).fillna(0.0)
-        kw = {"treatment": "arm", "blocks": _blocks(t, data)}
-        unit, how = "hot spot (trial totals)", "per hot spot over the trial window"
-    est = complier_effect(data, outcome=outcome, dose="presence_minutes",
-                          alpha=t.analysis.alpha, **kw)
-    d = est.to_dict()
-    tab = est.tidy()[["term", "estimate", "std_error", "conf_low", "conf_high", "p_value", "n"]]
-    s.table(tab, heading=f"{outcome} per minute of patrol presence (2SLS)")
-    det = d["details"]
-    s.para(f"Assignment instruments patrol presence minutes from the app logs, {how} "
-           f"({d['method']}). First-stage F = {det['first_stage_f']:.1f}"
-           + (" — weak instrument: do not rely on this estimate."
-              if det.get("weak_instrument") else "."), note=True)
-    per10 = 10 * est.tidy().set_index("term").loc["dose", "estimate"]
-    s.para(f"Ten extra minutes of presence change {outcome} by {per10:.3g} per {unit} among "
-           "compliers.")
+def _complier(s: Section, t: Any, rd: Any) -> None:
+    _need(rd)
+    ests = _estimates(rd, lambda e: "complier effect" in e["method"])
+    if not ests:
+        raise NotAvailable("the results have no complier effect (it needs a patrol dosage or "
+                           "Airwave presence table when `rct evaluate` runs)")
+    s.table(_tab(ests), heading="Effect per minute of patrol presence (assignment as instrument)")
+    iv = next((e for e in ests if "2SLS" in e["method"]), None)
+    ri = next((e for e in ests if e["method"].startswith("randomisation")), None)
+    unit = "hot-spot-day" if t.design.type == "crossover" else "hot spot (trial totals)"
+    if iv is not None:
+        det = iv.get("details", {})
+        f = det.get("first_stage_f")
+        s.para(f"Assignment instruments patrol presence minutes ({iv['method']}). "
+               f"First-stage F = {_f(f):.1f}"
+               + (" — weak instrument: rely on the randomisation interval, which stays valid."
+                  if det.get("weak_instrument") else "."), note=True)
+    if ri is not None:
+        s.para("The randomisation test assumes a constant effect per minute: under "
+               "H0: β = β0 the outcome minus β0 × presence is unchanged by assignment, so its "
+               "distribution over the design's assignments is known; the interval collects the "
+               "β0 not rejected (Imbens & Rosenbaum 2005).", note=True)
+    head = (iv or ri)["terms"][0]
+    est = _f(head.get("estimate"))
+    if math.isfinite(est):
+        s.para(f"Ten extra minutes of presence change {ests[0]['outcome']} by {10 * est:.3g} "
+               f"per {unit} among compliers.")
 
 
-def _displacement(s: Section, t: Any) -> None:
-    out = common.outcomes(t)
-    cols = [c for c in ("catchment_crimes", "catchment_harm") if c in out.columns]
-    if not cols:
-        raise NotAvailable("the outcomes table has no catchment columns: ingest crimes with "
-                           "--catchment (or [dosage] catchment_m)")
-    from rct.evaluate.results import EvaluationResults
-
-    alloc = common.allocation(t)
-    if t.design.type == "crossover":
-        from rct.evaluate.crossover import crossover_fe, crossover_panel
-
-        panel = crossover_panel(_trial_outcomes(t), alloc)
-        ests = [crossover_fe(panel, outcome=c, alpha=t.analysis.alpha) for c in cols]
-        what = "on tasked vs untasked days, same model as the main analysis"
-    else:
-        from rct.evaluate.parallel import difference_in_means
-        from rct.evaluate.run import _parallel_units
-
-        units, _ = _parallel_units(out, alloc, tuple(cols), t.windows)
-        ests = [difference_in_means(units, outcome=c, treatment="arm",
-                                    blocks=_blocks(t, units), alpha=t.analysis.alpha)
-                for c in cols]
-        what = "over the trial window, treatment vs control hot spots (difference in means)"
-    tab = EvaluationResults(tuple(ests)).tidy()
-    s.table(tab[["outcome", "term", "estimate", "conf_low", "conf_high", "p_value", "method",
-                 "n"]], heading="Effect of the patrols on the catchment ring around each hot spot")
-    width = t.dosage.catchment_m
-    s.para("Crimes in the ring" + (f" ({width:g} m)" if width else "") + " around each hot "
-           f"spot {what}. A rise suggests displacement; a fall, diffusion of benefits.",
-           note=True)
+def _displacement(s: Section, t: Any, rd: Any) -> None:
+    _need(rd)
+    ring = _estimates(rd, lambda e: e["outcome"].startswith("catchment_"))
+    prepost = _estimates(rd, lambda e: any(k in e["method"] for k in (
+        "displacement difference", "WDD", "displacement quotient", "incident rate ratio")))
+    if not ring and not prepost:
+        raise NotAvailable("the results have no catchment or pre/post estimates: ingest crimes "
+                           "with --catchment (or [dosage] catchment_m) and re-run `rct evaluate`")
+    if ring:
+        s.table(_tab(ring), heading="Effect of the patrols on the catchment ring around each "
+                                    "hot spot")
+        width = t.dosage.catchment_m
+        s.para("Crimes in the ring" + (f" ({width:g} m)" if width else "") + " around each hot "
+               "spot, same model as the main analysis. A rise suggests displacement; a fall, "
+               "diffusion of benefits.", note=True)
+    if prepost:
+        s.table(_tab(prepost), heading="Pre/post comparisons with the baseline window "
+                                       "(WDD, RIRR, displacement quotient)")
+        s.para("WDD and RIRR with model-based (Poisson) errors, and the same effects at "
+               "hot-spot level with randomisation p-values drawn from the design. WDQ > 0: "
+               "diffusion of benefits; < 0: displacement (meaningful only when the treated "
+               "area improved).", note=True)
 
 
 def _robustness(s: Section, rd: Any, tidy: Any) -> None:

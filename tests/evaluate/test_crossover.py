@@ -162,3 +162,81 @@ def test_missing_column_is_a_data_error(panel):
         crossover_fe(panel, outcome="robbery")
     with pytest.raises(ValueError, match="ols"):
         crossover_carryover(panel, model="tobit")
+
+
+# ---------------------------------------------------------------------------
+# randomisation inference for carryover (lags rebuilt from every schedule)
+
+
+def _brute_carryover(y, Z, H, D, lags):
+    """Coefficients of [tasked, lag1..] by plain OLS with dummies, one schedule at a time."""
+    hs = np.repeat(np.arange(H), D)
+    day = np.tile(np.arange(D), H)
+    F = np.column_stack([np.ones(H * D), (hs[:, None] == np.arange(1, H)).astype(float),
+                         (day[:, None] == np.arange(1, D)).astype(float)])
+    out = np.full((len(Z), lags + 1), np.nan)
+    for b, z in enumerate(Z):  # reference implementation: a loop is the point
+        g = z.reshape(H, D).astype(float)
+        cols = [g] + [np.pad(g, ((0, 0), (k, 0)))[:, :D] for k in range(1, lags + 1)]
+        X = np.column_stack([F] + [c.ravel() for c in cols])
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            continue
+        out[b] = np.linalg.lstsq(X, y, rcond=None)[0][-(lags + 1):]
+    return out
+
+
+def test_carryover_ri_exact_over_every_schedule_of_a_tiny_crossover():
+    from rct.evaluate.crossover import carryover_ri
+    from rct.randomise.crossover import crossover
+
+    design = crossover(["a", "b", "c", "d"], start="2024-05-01", days=5, per_day=2, seed=3)
+    Z, prob = design.enumerate(100_000, with_probabilities=True)
+    H, D, lags = 4, 5, 2
+    rng = np.random.default_rng(5)
+    y = rng.poisson(1.5, H * D).astype(float)  # design.units: hot-spot major, dates ascending
+    est = carryover_ri(design, y, lags=lags, ci=False)
+    assert est.details["ri_method"] == "exact" and est.details["ri_draws"] == len(Z)
+    coefs = _brute_carryover(y, Z, H, D, lags)
+    obs = _brute_carryover(y, np.asarray(design.assignment)[None, :], H, D, lags)[0]
+    # the observed coefficients are crossover_carryover's OLS
+    outcomes = design.units.to_frame(index=False).assign(crimes=y)
+    panel = crossover_panel(outcomes, design.allocation)
+    ref = crossover_carryover(panel, outcome="crimes", lags=lags)
+    for j, t in enumerate(est.terms):
+        assert t.estimate == pytest.approx(obs[j], abs=1e-9)
+        assert t.estimate == pytest.approx(ref.terms[j].estimate, abs=1e-9)
+        ok = ~np.isnan(coefs[:, j])
+        hit = np.abs(coefs[ok, j]) >= abs(obs[j]) - 1e-9 * max(1.0, abs(obs[j]))
+        p = prob[ok][hit].sum() / prob[ok].sum()
+        assert t.p_value == pytest.approx(p, abs=1e-10), t.term
+
+
+def test_carryover_ri_monte_carlo_interval_and_histogram():
+    from rct.evaluate.crossover import carryover_ri
+    from rct.evaluate.ri import _p, reference_assignments
+    from rct.randomise.crossover import crossover
+
+    ids = [f"h{i:02d}" for i in range(10)]
+    design = crossover(ids, start="2024-05-01", days=20, per_day=5, seed=3)
+    rng = np.random.default_rng(0)
+    y = rng.poisson(1.0, 200).astype(float)
+    est = carryover_ri(design, y, lags=2, draws=300, rng=7)
+    t = est.term("tasked_lag1")
+    assert t.conf_low < t.estimate < t.conf_high
+    h = est.details["terms"]["tasked_lag1"]["null_histogram"]
+    assert sum(h["counts"]) == h["n_defined"] <= 300
+    assert (1 + h["n_exceed"]) / (1 + h["n_defined"]) == pytest.approx(t.p_value)
+    # at the interval's ends the inverted test is at alpha (sharp null through lag 1 only)
+    from rct.evaluate.crossover import carryover_coefficients, lag_sources
+
+    Z, exact, w = reference_assignments(design, draws=300, rng=7, n_units=200)
+    u = design.units.to_frame(index=False)
+    fe = TwoWayFE(u["hotspot_id"], u["trial_date"])
+    src = lag_sources(design.units, 2)
+    zo = np.asarray(design.assignment, dtype=float)[None, :]
+    lag1 = np.where(src[0] >= 0, zo[0, np.maximum(src[0], 0)], 0.0)
+    for beta, inside in ((t.conf_low + 1e-4, True), (t.conf_high + 1e-3, False)):
+        yy = y - beta * lag1
+        T = carryover_coefficients(Z, yy[:, None], fe, src)[:, 1, 0]
+        tobs = carryover_coefficients(zo, yy[:, None], fe, src)[0, 1, 0]
+        assert (_p(T, tobs, "two-sided", exact, w) > 0.05) == inside

@@ -220,3 +220,29 @@ def test_enumeration_double_is_complete(Block):
     assert {tuple(r) for r in E} == {
         tuple(int(i in c) for i in range(7)) for c in itertools.combinations(range(7), 2)
     }
+
+
+def test_null_histogram_is_the_distribution_behind_the_p_value(Block):
+    """details["null_histogram"]: the 21 Gerber & Green statistics binned; 8 exceed."""
+    res = randomisation_test(Block(GG_Z), GG_Y, ci=False)
+    h = res.details["null_histogram"]
+    T = []
+    for c in itertools.combinations(range(7), 2):  # brute force over the 21 assignments
+        z = np.zeros(7, dtype=bool)
+        z[list(c)] = True
+        T.append(GG_Y[z].mean() - GG_Y[~z].mean())
+    counts, edges = np.histogram(T, bins=len(h["counts"]), range=(min(T), max(T)))
+    assert h["counts"] == counts.tolist() and h["edges"] == pytest.approx(edges.tolist())
+    assert h["n_exceed"] == 8 and h["n_defined"] == 21 and h["p_value"] == res.p_value
+    assert h["observed"] == pytest.approx(6.5)
+
+
+def test_adjusted_test_needs_a_linear_statistic(Block):
+    from rct.evaluate.ri import adjusted_randomisation_test, as_statistic
+
+    stat = as_statistic(lambda Z, y: Z @ np.log1p(y), name="nonlinear")
+    with pytest.raises(ValueError, match="linear"):
+        adjusted_randomisation_test(Block(GG_Z), GG_Y, GG_Y, stat)
+    # with no effect of assignment on x the Wald ratio is undefined, but the test still runs
+    res = adjusted_randomisation_test(Block(GG_Z), GG_Y, np.ones(7), ci=False)
+    assert np.isnan(res.observed) and res.p_value == pytest.approx(8 / 21)

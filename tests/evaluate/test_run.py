@@ -202,3 +202,54 @@ ri_draws = 500
     assert dim["estimate"] == pytest.approx(t)
     assert tidy.method.str.contains("Lin").any()  # baseline window found -> Lin adjustment
     assert tidy.method.str.contains("exact").any()  # C(16,8) = 12,870 assignments: exact RI
+    # pre/post at hot-spot level with the design's (exact) assignments
+    base = rows[rows["trial_date"] < days[60]].groupby("hotspot_id")["crimes"].sum()
+    change = trial - base
+    treated = arm.reindex(change.index) == "treatment"
+    wdd = tidy[tidy.method.str.contains("WDD at hot-spot level")].iloc[0]
+    assert wdd["estimate"] == pytest.approx(change[treated].mean() - change[~treated].mean())
+    assert "exact" in wdd["method"] and 0 < wdd["p_value"] <= 1
+    rirr = tidy[tidy.method.str.contains("relative incident rate ratio of arm totals")].iloc[0]
+    ratio = (trial[treated].sum() / base[treated].sum()) / (trial[~treated].sum() / base[~treated].sum())
+    assert rirr["estimate"] == pytest.approx(ratio) and rirr["conf_low"] < ratio < rirr["conf_high"]
+    assert tidy.method.str.contains("Wilson 2022").any()
+    assert tidy.method.str.contains("ratio of means").any()  # count-model RI (log rate ratio)
+
+
+def test_crossover_trial_with_carryover_and_dosage(tmp_path):
+    """carryover_days > 0 and a dosage table: carryover RI and the complier effect are written."""
+    from rct.evaluate.run import evaluate_trial_files
+
+    design, alloc, out = _crossover_trial(tmp_path)
+    rng = np.random.default_rng(3)
+    z = (alloc["arm"] == "treatment").to_numpy()
+    dose = alloc[["hotspot_id", "trial_date"]].assign(
+        presence_minutes=np.where(z, rng.gamma(4, 5, len(z)), rng.gamma(1, 2, len(z))))
+    dose.to_csv(tmp_path / "dosage.csv", index=False)
+    toml = tmp_path / "trial.toml"
+    text = toml.read_text().replace('results = "out/results.json"',
+                                    'results = "out/results.json"\npatrol_dosage = "dosage.csv"')
+    toml.write_text(text.replace('multiplicity = "holm"', 'multiplicity = "holm"\ncarryover_days = 2'))
+    j, _, _ = evaluate_trial_files(toml)
+    res = json.loads(j.read_text())
+    by = {(e["outcome"], e["method"]): e for e in res["estimates"]}
+    carry = [e for (o, m), e in by.items() if o == "crimes" and m.startswith(
+        "randomisation inference: crossover carryover (2 lags)")]
+    assert len(carry) == 1
+    assert [t["term"] for t in carry[0]["terms"]] == ["tasked", "tasked_lag1", "tasked_lag2"]
+    assert all(0 < t["p_value"] <= 1 for t in carry[0]["terms"])
+    ols = [e for (o, m), e in by.items() if o == "crimes" and m.startswith(
+        "crossover carryover (2 lags)")][0]
+    for a, b in zip(carry[0]["terms"], ols["terms"], strict=True):
+        assert a["estimate"] == pytest.approx(b["estimate"])
+    iv = [e for (o, m), e in by.items() if "complier effect of presence_minutes" in m]
+    assert len(iv) == 2  # 2SLS and its randomisation test
+    ri_iv = [e for e in iv if e["method"].startswith("randomisation")][0]
+    assert ri_iv["terms"][0]["term"] == "dose" and ri_iv["terms"][0]["p_value"] is not None
+    # the report's histogram: the primary headline test, its p and observed statistic
+    dist = res["meta"]["randomisation_distribution"]
+    fam = [a for a in res["adjusted_p"] if a["outcome"] == "crimes"][0]
+    head = by[("crimes", fam["method"])]
+    assert dist["method"] == fam["method"] and dist["p_value"] == head["terms"][0]["p_value"]
+    assert (1 + dist["n_exceed"]) / (1 + dist["n_defined"]) == pytest.approx(dist["p_value"])
+    assert sum(dist["counts"]) == dist["n_defined"] == 300
