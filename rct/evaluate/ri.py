@@ -27,6 +27,11 @@ Also here: :func:`adjusted_randomisation_test` (a dose changed by assignment:
 sharp null on ``Y - beta0 X``; the complier effect), :func:`reference_assignments`
 (the design's enumerated or drawn assignments) and :func:`null_histogram` (the
 JSON-ready null distribution every test stores in ``details["null_histogram"]``).
+
+Layout: the statistics, the :class:`Design` protocol and design alignment are
+in :mod:`rct.evaluate.ri_stats`; the null-distribution machinery (reference
+assignments, p-values, CI inversion, histogram) in :mod:`rct.evaluate.ri_null`.
+Every name is re-exported here.
 """
 
 from __future__ import annotations
@@ -35,11 +40,30 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 
 from rct.evaluate.results import Estimate, Term
+from rct.evaluate.ri_null import _CHUNK_CELLS as _CHUNK_CELLS
+from rct.evaluate.ri_null import HISTOGRAM_BINS as HISTOGRAM_BINS
+from rct.evaluate.ri_null import (
+    _batched,
+    _exceed,
+    _invert,
+    _p,
+    null_histogram,
+    reference_assignments,
+)
+from rct.evaluate.ri_stats import (
+    Design,
+    DifferenceInMeans,
+    align_to_design,
+    as_statistic,
+    treatment_matrix,
+)
+from rct.evaluate.ri_stats import _norm_key as _norm_key
+from rct.evaluate.ri_stats import _Wrapped as _Wrapped
 
 __all__ = [
     "Design",
@@ -59,69 +83,6 @@ Alternative = Literal["two-sided", "greater", "less"]
 Effect = Literal["additive", "multiplicative"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
 _EFFECTS = ("additive", "multiplicative")
-_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB)
-HISTOGRAM_BINS = 40
-
-
-class Design(Protocol):  # pragma: no cover - typing only
-    assignment: np.ndarray
-    units: Any
-
-    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
-
-    def enumerate(self, limit: int = 100_000) -> np.ndarray | None: ...
-
-
-# ---------------------------------------------------------------------------
-# statistics
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DifferenceInMeans:
-    """Treated mean minus control mean, for a batch of assignments.
-
-    ``T(Z, y) = Z y / Z 1 - (1 - Z) y / (1 - Z) 1`` (row-wise).  Linear in ``y``.
-    """
-
-    name: str = "difference in means"
-    linear: bool = True
-    scale: str = "difference"
-
-    def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        n1 = Z.sum(axis=1)
-        n0 = Z.shape[1] - n1
-        s1 = Z @ y
-        return s1 / n1 - (y.sum() - s1) / n0
-
-
-class _Wrapped:
-    def __init__(self, fn: Callable, name: str, linear: bool, scale: str, order: str,
-                 kwargs: dict[str, Any]) -> None:
-        self.fn, self.name, self.linear, self.scale = fn, name, linear, scale
-        self.order, self.kwargs = order, kwargs
-
-    def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        if self.order == "zy":
-            return self.fn(Z, y, **self.kwargs)
-        return self.fn(y, Z, **self.kwargs)
-
-    def __repr__(self) -> str:
-        return f"Statistic({self.name!r}, linear={self.linear})"
-
-
-def as_statistic(fn: Callable, *, name: str | None = None, linear: bool = False,
-                 scale: str = "difference", order: Literal["zy", "yz"] = "zy",
-                 **kwargs: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Wrap a vectorised function as a statistic for :func:`randomisation_test`.
-
-    ``order="yz"`` adapts functions written ``fn(y, assignments, **kwargs)``
-    (e.g. :func:`rct.evaluate.parallel.dim_statistic`); ``linear`` declares
-    linearity in ``y`` (enables the closed-form additive interval).
-    """
-    if order not in ("zy", "yz"):
-        raise ValueError(f"order must be one of ('zy', 'yz'), got {order!r}")
-    return _Wrapped(fn, name or getattr(fn, "__name__", "statistic"), linear, scale, order, kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -180,152 +141,6 @@ class RIResult:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "details"}
         d["details"] = dict(self.details)
         return _clean(d)
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-
-
-def treatment_matrix(assignments: np.ndarray, treated: int = 1) -> np.ndarray:
-    """0/1 float matrix from arm codes (``treated`` = the arm counted as treatment)."""
-    a = np.asarray(assignments)
-    return (a == treated).astype(np.float64)
-
-
-def align_to_design(design: Any, data: Any, column: str, *, keys: list[str] | None = None) -> np.ndarray:
-    """The column ``column`` of ``data`` in ``design.units`` order.
-
-    ``design.units`` may be an Index/MultiIndex, a DataFrame of key columns or
-    a sequence of ids; ``keys`` are the matching columns of ``data`` (default:
-    the index names / frame columns / ``["hotspot_id"]``).  Every unit must
-    be present exactly once.
-    """
-    import pandas as pd
-
-    from rct.errors import DataError
-
-    units = design.units
-    if isinstance(units, pd.DataFrame):
-        idx = pd.MultiIndex.from_frame(units) if units.shape[1] > 1 else pd.Index(units.iloc[:, 0])
-    elif isinstance(units, pd.Index):
-        idx = units
-    else:
-        idx = pd.Index(list(units), name="hotspot_id")
-    if keys is None:
-        names = [n for n in idx.names]
-        keys = names if all(n is not None for n in names) else ["hotspot_id"]
-    frame = data.set_index(keys if len(keys) > 1 else keys[0])[column]
-    if not frame.index.is_unique:
-        raise DataError(f"duplicate {keys} rows in the data", column=column)
-    if isinstance(idx, pd.MultiIndex):
-        frame.index = pd.MultiIndex.from_arrays(
-            [_norm_key(frame.index.get_level_values(i)) for i in range(idx.nlevels)]
-        )
-        idx = pd.MultiIndex.from_arrays([_norm_key(idx.get_level_values(i)) for i in range(idx.nlevels)])
-    else:
-        frame.index = _norm_key(frame.index)
-        idx = _norm_key(idx)
-    out = frame.reindex(idx)
-    missing = out.isna()
-    if missing.any():
-        first = idx[np.flatnonzero(missing.to_numpy())[0]]
-        raise DataError(
-            f"{int(missing.sum())} design units have no {column!r} value (first: {first})",
-            column=column,
-        )
-    return out.to_numpy(dtype=np.float64)
-
-
-def _norm_key(values: Any) -> Any:
-    """Keys compared as strings (dates as ISO) so CSV and Parquet inputs match."""
-    import pandas as pd
-
-    v = pd.Index(values)
-    if pd.api.types.is_datetime64_any_dtype(v.dtype):
-        return pd.Index(v.strftime("%Y-%m-%d"))
-    return pd.Index([x.isoformat() if hasattr(x, "isoformat") else str(x) for x in v])
-
-
-def _batched(stat: Callable, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Evaluate ``stat`` over the rows of ``Z`` in memory-bounded chunks."""
-    n = Z.shape[1]
-    rows = max(1, _CHUNK_CELLS // max(n, 1))
-    out = np.empty(Z.shape[0], dtype=np.float64)
-    for start in range(0, Z.shape[0], rows):  # chunking only; each chunk is one batch
-        block = Z[start : start + rows]
-        out[start : start + rows] = np.asarray(stat(np.asarray(block, dtype=np.float64), y),
-                                               dtype=np.float64)
-    return out
-
-
-def _exceed(T: np.ndarray, t: float, alternative: str) -> np.ndarray:
-    tol = 1e-9 * max(1.0, abs(t)) if np.isfinite(t) else 0.0
-    if alternative == "two-sided":
-        return np.abs(T) >= abs(t) - tol
-    if alternative == "greater":
-        return t - tol <= T
-    return t + tol >= T
-
-
-def _p(T: np.ndarray, t: float, alternative: str, exact: bool,
-       weights: np.ndarray | None = None) -> float:
-    """Randomisation p-value; assignments where the statistic is undefined (NaN) are left out.
-
-    ``weights``: the probabilities of enumerated assignments (exact only).
-    """
-    defined = ~np.isnan(T)
-    n = int(defined.sum())
-    if n == 0 or np.isnan(t):
-        return math.nan
-    hit = _exceed(T[defined], t, alternative)
-    if exact:
-        if weights is not None:
-            w = weights[defined]
-            return float(w[hit].sum() / w.sum())
-        return int(np.count_nonzero(hit)) / n
-    return (int(np.count_nonzero(hit)) + 1) / (n + 1)
-
-
-def reference_assignments(design: Any, *, assignments: np.ndarray | None = None,
-                          draws: int = 2000, rng: np.random.Generator | int | None = None,
-                          exact_limit: int = 100_000, treated: int = 1,
-                          n_units: int | None = None
-                          ) -> tuple[np.ndarray, bool, np.ndarray | None]:
-    """``(Z, exact, weights)``: the assignments a randomisation test compares against.
-
-    All of them when the design can enumerate at most ``exact_limit``
-    (``exact=True``; ``weights`` their probabilities when unequal, else
-    ``None``), otherwise ``draws`` Monte Carlo draws from ``design.draw``.
-    ``Z`` is 0/1 (``treated`` arm = 1), float64 when it fits in ~64 MB, else int8.
-    """
-    exact = False
-    weights = None
-    if assignments is None:
-        enum = None
-        enumerate_ = getattr(design, "enumerate", None)
-        if enumerate_ is not None and exact_limit > 0:
-            try:
-                enum = enumerate_(limit=exact_limit, with_probabilities=True)
-            except TypeError:  # a design whose assignments are equally likely
-                enum = enumerate_(limit=exact_limit)
-        if enum is not None:
-            if isinstance(enum, tuple):
-                enum, weights = enum
-                weights = np.asarray(weights, dtype=np.float64)
-                if np.allclose(weights, weights[0]):
-                    weights = None
-            assignments, exact = np.asarray(enum), True
-        else:
-            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-            assignments = np.asarray(design.draw(int(draws), gen))
-    Zall = np.asarray(assignments) == treated
-    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
-    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
-    n = n_units if n_units is not None else np.asarray(design.assignment).size
-    if Zall.ndim != 2 or Zall.shape[1] != n:
-        raise ValueError(f"assignments must have shape (B, {n}), got {Zall.shape}")
-    return Zall, exact, weights
 
 
 def _shift(y: np.ndarray, z: np.ndarray, tau: float, effect: str) -> np.ndarray:
@@ -619,80 +434,6 @@ def adjusted_randomisation_test(
                                              weights=weights),
         },
     )
-
-
-def null_histogram(T: np.ndarray, observed: float, p_value: float, *,
-                   alternative: str = "two-sided", bins: int = HISTOGRAM_BINS,
-                   weights: np.ndarray | None = None) -> dict[str, Any]:
-    """A JSON-ready summary of a randomisation distribution, for reports.
-
-    ``T`` are the statistic's values over the assignments (under the tested
-    null), ``observed`` its observed value and ``p_value`` the test's p.
-    Returns ``{"edges", "counts", "observed", "p_value", "alternative",
-    "n_defined", "n_undefined", "n_below", "n_above", "n_exceed"}``: ``bins``
-    equal-width bins spanning the finite values (``counts`` sum to the finite
-    ones; ``n_below``/``n_above`` count ``-inf``/``+inf``), so a report can draw
-    the distribution and check the published p without recomputing anything.
-    """
-    T = np.asarray(T, dtype=np.float64)
-    defined = ~np.isnan(T)
-    fin = T[np.isfinite(T)]
-    if fin.size:
-        lo, hi = float(fin.min()), float(fin.max())
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        w = None if weights is None else np.asarray(weights, dtype=np.float64)[np.isfinite(T)]
-        counts, edges = np.histogram(fin, bins=bins, range=(lo, hi), weights=w)
-    else:
-        counts, edges = np.zeros(0), np.zeros(0)
-    k = int(np.count_nonzero(_exceed(T[defined], observed, alternative))) if np.isfinite(
-        observed) else 0
-    return {
-        "edges": [float(e) for e in edges],
-        "counts": [float(c) if weights is not None else int(c) for c in counts],
-        "observed": float(observed),
-        "p_value": float(p_value),
-        "alternative": alternative,
-        "n_defined": int(defined.sum()),
-        "n_undefined": int((~defined).sum()),
-        "n_below": int(np.count_nonzero(T == -np.inf)),
-        "n_above": int(np.count_nonzero(T == np.inf)),
-        "n_exceed": k,
-    }
-
-
-def _invert(pfun: Callable[[float], float], est: float, scale: float, alpha: float) -> tuple[float, float]:
-    """Ends of ``{tau : p(tau) > alpha}`` by bracketing out from ``est`` then bisecting."""
-    if not np.isfinite(est):
-        return math.nan, math.nan
-    if not np.isfinite(scale) or scale <= 0:
-        scale = max(abs(est), 1.0)
-    if pfun(est) <= alpha:  # degenerate: even the estimate is rejected
-        return math.nan, math.nan
-    tol = 1e-6 * scale
-    ends = []
-    for sign in (-1.0, 1.0):
-        inside, step = est, scale
-        outside = math.nan
-        for _ in range(60):  # bracket expansion (doubling), not a loop over assignments
-            cand = est + sign * step
-            if pfun(cand) <= alpha:
-                outside = cand
-                break
-            inside, step = cand, step * 2
-        if math.isnan(outside):
-            ends.append(sign * math.inf)
-            continue
-        for _ in range(100):
-            mid = 0.5 * (inside + outside)
-            if pfun(mid) > alpha:
-                inside = mid
-            else:
-                outside = mid
-            if abs(outside - inside) < tol:
-                break
-        ends.append(0.5 * (inside + outside))
-    return ends[0], ends[1]
 
 
 def ri_estimate(

@@ -1,0 +1,182 @@
+"""The randomisation distribution: reference assignments, p-values, CI inversion.
+
+Shared machinery of the randomisation tests (:mod:`rct.evaluate.ri`,
+:mod:`rct.evaluate.crossover`, :mod:`rct.evaluate.prepost`): the design's
+enumerated or drawn assignments (:func:`reference_assignments`), batched
+evaluation of a vectorised statistic, the exact / Monte Carlo p-value, the
+bracket-and-bisect inversion of a p-value function into a confidence interval,
+and the JSON-ready null histogram (:func:`null_histogram`).  The definitions
+are given in the Notes of :func:`rct.evaluate.ri.randomisation_test`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "HISTOGRAM_BINS",
+    "null_histogram",
+    "reference_assignments",
+]
+
+_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB)
+HISTOGRAM_BINS = 40
+
+
+def _batched(stat: Callable, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Evaluate ``stat`` over the rows of ``Z`` in memory-bounded chunks."""
+    n = Z.shape[1]
+    rows = max(1, _CHUNK_CELLS // max(n, 1))
+    out = np.empty(Z.shape[0], dtype=np.float64)
+    for start in range(0, Z.shape[0], rows):  # chunking only; each chunk is one batch
+        block = Z[start : start + rows]
+        out[start : start + rows] = np.asarray(stat(np.asarray(block, dtype=np.float64), y),
+                                               dtype=np.float64)
+    return out
+
+
+def _exceed(T: np.ndarray, t: float, alternative: str) -> np.ndarray:
+    tol = 1e-9 * max(1.0, abs(t)) if np.isfinite(t) else 0.0
+    if alternative == "two-sided":
+        return np.abs(T) >= abs(t) - tol
+    if alternative == "greater":
+        return t - tol <= T
+    return t + tol >= T
+
+
+def _p(T: np.ndarray, t: float, alternative: str, exact: bool,
+       weights: np.ndarray | None = None) -> float:
+    """Randomisation p-value; assignments where the statistic is undefined (NaN) are left out.
+
+    ``weights``: the probabilities of enumerated assignments (exact only).
+    """
+    defined = ~np.isnan(T)
+    n = int(defined.sum())
+    if n == 0 or np.isnan(t):
+        return math.nan
+    hit = _exceed(T[defined], t, alternative)
+    if exact:
+        if weights is not None:
+            w = weights[defined]
+            return float(w[hit].sum() / w.sum())
+        return int(np.count_nonzero(hit)) / n
+    return (int(np.count_nonzero(hit)) + 1) / (n + 1)
+
+
+def reference_assignments(design: Any, *, assignments: np.ndarray | None = None,
+                          draws: int = 2000, rng: np.random.Generator | int | None = None,
+                          exact_limit: int = 100_000, treated: int = 1,
+                          n_units: int | None = None
+                          ) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """``(Z, exact, weights)``: the assignments a randomisation test compares against.
+
+    All of them when the design can enumerate at most ``exact_limit``
+    (``exact=True``; ``weights`` their probabilities when unequal, else
+    ``None``), otherwise ``draws`` Monte Carlo draws from ``design.draw``.
+    ``Z`` is 0/1 (``treated`` arm = 1), float64 when it fits in ~64 MB, else int8.
+    """
+    exact = False
+    weights = None
+    if assignments is None:
+        enum = None
+        enumerate_ = getattr(design, "enumerate", None)
+        if enumerate_ is not None and exact_limit > 0:
+            try:
+                enum = enumerate_(limit=exact_limit, with_probabilities=True)
+            except TypeError:  # a design whose assignments are equally likely
+                enum = enumerate_(limit=exact_limit)
+        if enum is not None:
+            if isinstance(enum, tuple):
+                enum, weights = enum
+                weights = np.asarray(weights, dtype=np.float64)
+                if np.allclose(weights, weights[0]):
+                    weights = None
+            assignments, exact = np.asarray(enum), True
+        else:
+            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            assignments = np.asarray(design.draw(int(draws), gen))
+    Zall = np.asarray(assignments) == treated
+    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
+    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
+    n = n_units if n_units is not None else np.asarray(design.assignment).size
+    if Zall.ndim != 2 or Zall.shape[1] != n:
+        raise ValueError(f"assignments must have shape (B, {n}), got {Zall.shape}")
+    return Zall, exact, weights
+
+
+def null_histogram(T: np.ndarray, observed: float, p_value: float, *,
+                   alternative: str = "two-sided", bins: int = HISTOGRAM_BINS,
+                   weights: np.ndarray | None = None) -> dict[str, Any]:
+    """A JSON-ready summary of a randomisation distribution, for reports.
+
+    ``T`` are the statistic's values over the assignments (under the tested
+    null), ``observed`` its observed value and ``p_value`` the test's p.
+    Returns ``{"edges", "counts", "observed", "p_value", "alternative",
+    "n_defined", "n_undefined", "n_below", "n_above", "n_exceed"}``: ``bins``
+    equal-width bins spanning the finite values (``counts`` sum to the finite
+    ones; ``n_below``/``n_above`` count ``-inf``/``+inf``), so a report can draw
+    the distribution and check the published p without recomputing anything.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    defined = ~np.isnan(T)
+    fin = T[np.isfinite(T)]
+    if fin.size:
+        lo, hi = float(fin.min()), float(fin.max())
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        w = None if weights is None else np.asarray(weights, dtype=np.float64)[np.isfinite(T)]
+        counts, edges = np.histogram(fin, bins=bins, range=(lo, hi), weights=w)
+    else:
+        counts, edges = np.zeros(0), np.zeros(0)
+    k = int(np.count_nonzero(_exceed(T[defined], observed, alternative))) if np.isfinite(
+        observed) else 0
+    return {
+        "edges": [float(e) for e in edges],
+        "counts": [float(c) if weights is not None else int(c) for c in counts],
+        "observed": float(observed),
+        "p_value": float(p_value),
+        "alternative": alternative,
+        "n_defined": int(defined.sum()),
+        "n_undefined": int((~defined).sum()),
+        "n_below": int(np.count_nonzero(T == -np.inf)),
+        "n_above": int(np.count_nonzero(T == np.inf)),
+        "n_exceed": k,
+    }
+
+
+def _invert(pfun: Callable[[float], float], est: float, scale: float, alpha: float) -> tuple[float, float]:
+    """Ends of ``{tau : p(tau) > alpha}`` by bracketing out from ``est`` then bisecting."""
+    if not np.isfinite(est):
+        return math.nan, math.nan
+    if not np.isfinite(scale) or scale <= 0:
+        scale = max(abs(est), 1.0)
+    if pfun(est) <= alpha:  # degenerate: even the estimate is rejected
+        return math.nan, math.nan
+    tol = 1e-6 * scale
+    ends = []
+    for sign in (-1.0, 1.0):
+        inside, step = est, scale
+        outside = math.nan
+        for _ in range(60):  # bracket expansion (doubling), not a loop over assignments
+            cand = est + sign * step
+            if pfun(cand) <= alpha:
+                outside = cand
+                break
+            inside, step = cand, step * 2
+        if math.isnan(outside):
+            ends.append(sign * math.inf)
+            continue
+        for _ in range(100):
+            mid = 0.5 * (inside + outside)
+            if pfun(mid) > alpha:
+                inside = mid
+            else:
+                outside = mid
+            if abs(outside - inside) < tol:
+                break
+        ends.append(0.5 * (inside + outside))
+    return ends[0], ends[1]

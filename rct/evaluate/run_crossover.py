@@ -1,0 +1,184 @@
+"""The crossover analysis plan (:func:`evaluate_crossover`; see :mod:`rct.evaluate.run`)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from rct.errors import ConfigError, DesignError
+from rct.evaluate.results import Estimate, EvaluationResults
+from rct.evaluate.run_common import (
+    ApproximateDesign,
+    DesignApproximationWarning,
+    _distribution,
+    _finish,
+    _ri,
+    _ri_seed,
+    _safe,
+)
+
+__all__ = ["evaluate_crossover"]
+
+
+def evaluate_crossover(
+    outcomes: Any,
+    allocation: Any,
+    *,
+    design: Any = None,
+    outcomes_to_test: tuple[str, ...] = ("crimes",),
+    primary: str | None = None,
+    estimator: str = "auto",
+    alpha: float = 0.05,
+    ri_draws: int = 2000,
+    seed: int | None = None,
+    multiplicity: str = "holm",
+    carryover_days: int = 0,
+    treated_arm: str = "treatment",
+    dosage: Any = None,
+    dose: str = "presence_minutes",
+) -> EvaluationResults:
+    """Run the crossover analysis plan on an outcomes panel and a schedule.
+
+    Parameters
+    ----------
+    outcomes
+        Per ``hotspot_id`` × ``trial_date`` outcome table (complete panel).
+    allocation
+        Schedule ``hotspot_id, trial_date, arm``.
+    design
+        The design object (:func:`rct.randomise.crossover`); ``None`` →
+        :class:`ApproximateDesign` with days as blocks and a warning.
+    outcomes_to_test
+        Outcome columns; the first is primary unless ``primary`` is given.
+    estimator
+        ``"auto"``/``"panel"`` (FE OLS is the family member) or ``"panel-poisson"``.
+    ri_draws, seed
+        Monte Carlo draws for randomisation inference and their seed.
+    carryover_days
+        Lags (days) for the carryover model and its randomisation test (0 = none).
+    dosage, dose
+        Dosage table per ``hotspot_id`` × ``trial_date`` (patrol dosage or
+        Airwave presence) and its dose column: adds the complier effect of the
+        dose on the primary outcome (missing hot-spot-days count as dose 0).
+    """
+    from rct.evaluate.crossover import (
+        ConditionalPoissonLogRR,
+        TwoWayFE,
+        crossover_carryover,
+        crossover_fe,
+        crossover_panel,
+        crossover_poisson,
+        thames_valley_chisq,
+        thames_valley_ttest,
+    )
+    from rct.evaluate.ri import align_to_design
+
+    valid = ("auto", "panel", "panel-poisson")
+    if estimator not in valid:
+        raise ValueError(f"crossover estimator must be one of {valid}, got {estimator!r}")
+    panel = crossover_panel(outcomes, allocation, treated_arm=treated_arm)
+    approx = design is None
+    if approx:
+        import pandas as pd
+
+        warnings.warn("no design object: randomisation inference permutes the schedule within "
+                      "days (k per day), ignoring any other constraint of the real design",
+                      DesignApproximationWarning, stacklevel=2)
+        units = pd.MultiIndex.from_frame(panel[["hotspot_id", "trial_date"]])
+        design = ApproximateDesign(units, panel["tasked"].to_numpy(), panel["trial_date"].to_numpy())
+    # statistics in design-unit order
+    units = design.units
+    import pandas as pd
+
+    uframe = units.to_frame(index=False) if isinstance(units, pd.MultiIndex) else pd.DataFrame(units)
+    fe_stat = TwoWayFE(uframe.iloc[:, 0].astype(str), uframe.iloc[:, 1].astype(str))
+    cp_stat = ConditionalPoissonLogRR(uframe.iloc[:, 0].astype(str))
+    z_design = align_to_design(design, panel, "tasked")
+    if not np.array_equal(z_design.astype(np.int8), (np.asarray(design.assignment) == 1).astype(np.int8)):
+        raise DesignError("the schedule in the allocation file differs from the design's assignment")
+    primary = primary or outcomes_to_test[0]
+    base_seed = _ri_seed(seed, "crossover")
+    estimates: list[Estimate] = []
+    family: list[Estimate] = []
+    n = len(panel)
+    for j, outcome in enumerate(outcomes_to_test):
+        y = align_to_design(design, panel, outcome)
+        fe = crossover_fe(panel, outcome=outcome, alpha=alpha)
+        ri_fe = _ri(design, y, fe_stat, outcome=outcome, n=n, draws=ri_draws, seed=base_seed + j,
+                    effect="additive", alpha=alpha, label="two-way FE OLS coefficient",
+                    term="tasked")
+        pois = crossover_poisson(panel, outcome=outcome, alpha=alpha)
+        ri_cp = _ri(design, y, cp_stat, outcome=outcome, n=n, draws=ri_draws,
+                    seed=base_seed + 1000 + j, effect="multiplicative", alpha=alpha,
+                    label="conditional Poisson rate ratio (hot-spot strata)", term="tasked")
+        estimates += [fe, ri_fe, pois, ri_cp]
+        if outcome.startswith("harm"):  # heavy-tailed: also the FE effect on log(1 + harm)
+            logged = panel.assign(**{f"log1p_{outcome}": np.log1p(panel[outcome].clip(lower=0))})
+            estimates.append(crossover_fe(logged, outcome=f"log1p_{outcome}", alpha=alpha))
+        family.append(ri_cp if estimator == "panel-poisson" else ri_fe)
+        estimates.append(thames_valley_ttest(panel, outcome=outcome, alpha=alpha))
+        if np.allclose(panel[outcome], np.round(panel[outcome])):
+            estimates.append(thames_valley_chisq(panel, outcome=outcome, alpha=alpha))
+        if carryover_days > 0:
+            from rct.evaluate.crossover import carryover_ri
+
+            estimates.append(crossover_carryover(panel, outcome=outcome, lags=carryover_days,
+                                                 alpha=alpha))
+            estimates.append(carryover_ri(design, y, lags=carryover_days, outcome=outcome,
+                                          draws=ri_draws, rng=base_seed + 2000 + j,
+                                          alpha=alpha))
+        ring = f"catchment_{outcome}"
+        if ring in panel.columns and panel[ring].notna().all():  # displacement / diffusion
+            yr = align_to_design(design, panel, ring)
+            estimates.append(crossover_fe(panel, outcome=ring, alpha=alpha))
+            estimates.append(_ri(design, yr, fe_stat, outcome=ring, n=n, draws=ri_draws,
+                                 seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
+                                 label="two-way FE OLS coefficient (catchment ring)",
+                                 term="tasked"))
+    if dosage is not None:
+        from rct.evaluate.complier import complier_effect, complier_ri
+
+        dd = _dose_panel(dosage, dose)
+        dpanel = panel.drop(columns=[dose], errors="ignore").merge(
+            dd, on=["hotspot_id", "trial_date"], how="left")
+        dpanel[dose] = dpanel[dose].fillna(0.0)
+        iv = _safe(complier_effect, "complier effect (2SLS)", dpanel, outcome=primary, dose=dose,
+                   treatment="tasked", alpha=alpha)
+        ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
+                      align_to_design(design, dpanel, primary),
+                      align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
+                      dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha)
+        estimates += [e for e in (iv, ri_iv) if e is not None]
+    meta = {
+        "design": "crossover",
+        "hotspots": int(panel["hotspot_id"].nunique()),
+        "days": int(panel["trial_date"].nunique()),
+        "hotspot_days": n,
+        "tasked_days": int(panel["tasked"].sum()),
+        "ri_design": "approximate (within-day permutation)" if approx else "re-derived design object",
+        "ri_draws": ri_draws,
+        "ri_seed": base_seed,
+        "family": "randomisation p-value of the plan's estimator, one per outcome",
+        "estimator": estimator,
+        "carryover_days": int(carryover_days),
+    }
+    label = ("conditional Poisson log rate ratio (hot-spot strata)" if estimator == "panel-poisson"
+             else "two-way FE OLS coefficient (tasked − untasked, per hot-spot-day)")
+    dist = _distribution(family, primary, label)
+    if dist is not None:
+        meta["randomisation_distribution"] = dist
+    return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
+
+
+def _dose_panel(dosage: Any, dose: str) -> Any:
+    """``hotspot_id, trial_date, <dose>`` with string ids and date keys (summed per key)."""
+    import pandas as pd
+
+    if dose not in dosage.columns:
+        raise ConfigError([f"the dosage table has no {dose!r} column"])
+    dd = dosage[["hotspot_id", "trial_date", dose]].copy()
+    dd["hotspot_id"] = dd["hotspot_id"].astype(str)
+    dd["trial_date"] = pd.to_datetime(dd["trial_date"]).dt.date
+    return dd.groupby(["hotspot_id", "trial_date"], as_index=False)[dose].sum()
