@@ -75,21 +75,31 @@ def figure_html(fig: Figure, *, alt: str, dpi: int = 110) -> Markup:
     )
 
 
+P_VALUE_COLUMNS = frozenset({"p", "p adjusted", "p_value", "p_adjusted", "randomisation p",
+                             "adjusted p"})
+
+
 def table_html(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
                index: bool = False) -> Markup:
-    """A DataFrame as an escaped HTML table (numbers right-aligned)."""
+    """A DataFrame as an escaped HTML table (numbers right-aligned).
+
+    Columns named like p-values (:data:`P_VALUE_COLUMNS`) are shown as
+    p-values: three decimals, and ``< 0.001`` below that.
+    """
     import pandas as pd
 
     rows = []
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
+    is_p = [c.lower() in P_VALUE_COLUMNS for c in cols]
     head = "".join(f"<th>{escape(c)}</th>" for c in cols)
     for idx, rec in zip(df.index, df.itertuples(index=False), strict=True):
         cells = [idx] if index else []
         cells += list(rec)
         tds = []
-        for v in cells:
+        for v, p_col in zip(cells, is_p, strict=True):
             if isinstance(v, int | float) and not isinstance(v, bool) and not pd.isna(v):
-                tds.append(f'<td class="n">{escape(fmt_num(v, digits))}</td>')
+                text = fmt_p(v) if p_col else fmt_num(v, digits)
+                tds.append(f'<td class="n">{escape(text)}</td>')
             else:
                 tds.append(f"<td>{escape('' if _isna(v) else v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")

@@ -228,3 +228,13 @@ def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
     assert "conditional Poisson" in nd["label"] and nd["n_defined"] == 300
     assert (1 + nd["n_exceed"]) / (1 + nd["n_defined"]) == pytest.approx(fam["p_value"],
                                                                         abs=1e-12)
+
+
+def test_table_html_formats_p_value_columns():
+    import pandas as pd
+
+    from rct.reports.render import table_html
+
+    html = str(table_html(pd.DataFrame({"estimate": [0.000999, 0.5], "p": [0.000999, 0.0062]})))
+    assert "<td class=\"n\">&lt; 0.001</td>" in html and "<td class=\"n\">0.006</td>" in html
+    assert "<td class=\"n\">0.000999</td>" in html  # other columns keep significant figures
