@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 _FINE = 8  # fine cells per coarse cell side
@@ -29,6 +30,20 @@ _KEYS = (
     "ex1",
     "ey1",
 )
+
+
+def _can_cache() -> bool:
+    try:
+        from numba.core.caching import CompileResultCacheImpl
+
+        CompileResultCacheImpl(_probe)
+        return True
+    except Exception:  # no writable __pycache__ nor user cache dir
+        return False
+
+
+def _probe() -> None:  # pragma: no cover - only inspected
+    return None
 
 
 def _empty(n: int) -> dict[str, np.ndarray]:
@@ -67,6 +82,114 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
     return a[keep, 0], a[keep, 1], b[keep, 0], b[keep, 1], poly[keep].astype(np.int64)
 
 
+@numba.njit(cache=_can_cache(), nogil=True)
+def _classify_cells(
+    c_lo,
+    r_lo,
+    ncol,
+    nrow,
+    x0,
+    y0,
+    fcs,
+    margin,
+    eptr,
+    eorder,
+    ex0,
+    ey0,
+    ex1,
+    ey1,
+    band_base,
+    band_ptr,
+    band_edges,
+    total,
+):  # pragma: no cover
+    """Fine cells of each polygon's bounding range that are boundary or fully inside.
+
+    *Boundary*: some edge of the polygon may meet the cell grown by the margin.
+    Each edge marks, row by row, the cells its piece within the row (grown by
+    twice the margin) spans: a superset of the cells it meets, which is safe
+    (a boundary cell only costs an exact crossing test per point).  *Fully
+    inside*: not boundary, and the centre inside by the crossing number of a
+    horizontal ray over the edges in the centre's row band; every edge is then
+    more than half a cell from the centre, so the float test is exact.
+    Returns (polygon, column, row, full) per kept cell.
+    """
+    n = c_lo.shape[0]
+    cp = np.empty(total, np.int64)
+    gx = np.empty(total, np.int64)
+    gy = np.empty(total, np.int64)
+    full = np.empty(total, np.bool_)
+    m2 = 2.0 * margin
+    k = 0
+    for p in range(n):
+        nc = ncol[p]
+        nr = nrow[p]
+        if nc <= 0 or nr <= 0:
+            continue
+        bnd = np.zeros(nr * nc, np.bool_)
+        for q in range(eptr[p], eptr[p + 1]):
+            e = eorder[q]
+            ax = ex0[e]
+            ay = ey0[e]
+            bx = ex1[e]
+            by = ey1[e]
+            rlo = max(int(np.floor((min(ay, by) - m2 - y0) / fcs)) - r_lo[p], 0)
+            rhi = min(int(np.floor((max(ay, by) + m2 - y0) / fcs)) - r_lo[p], nr - 1)
+            for rr in range(rlo, rhi + 1):
+                blo = y0 + (r_lo[p] + rr) * fcs - m2
+                bhi = y0 + (r_lo[p] + rr + 1) * fcs + m2
+                if ay == by:
+                    xa = min(ax, bx)
+                    xb = max(ax, bx)
+                else:
+                    t0 = (blo - ay) / (by - ay)
+                    t1 = (bhi - ay) / (by - ay)
+                    if t0 > t1:
+                        t0, t1 = t1, t0
+                    t0 = max(t0, 0.0)
+                    t1 = min(t1, 1.0)
+                    if t0 > t1:
+                        continue
+                    xa = ax + t0 * (bx - ax)
+                    xb = ax + t1 * (bx - ax)
+                    if xa > xb:
+                        xa, xb = xb, xa
+                clo = max(int(np.floor((xa - m2 - x0) / fcs)) - c_lo[p], 0)
+                chi = min(int(np.floor((xb + m2 - x0) / fcs)) - c_lo[p], nc - 1)
+                for cc in range(clo, chi + 1):
+                    bnd[rr * nc + cc] = True
+        for rr in range(nr):
+            row = r_lo[p] + rr
+            cy = y0 + row * fcs + fcs / 2
+            b = band_base[p] + rr
+            for cc in range(nc):
+                col = c_lo[p] + cc
+                if bnd[rr * nc + cc]:
+                    inside = False
+                    is_full = False
+                else:
+                    cx = x0 + col * fcs + fcs / 2
+                    inside = False
+                    for j in range(band_ptr[b], band_ptr[b + 1]):
+                        e = band_edges[j]
+                        ay = ey0[e]
+                        by = ey1[e]
+                        if (ay > cy) != (by > cy):
+                            ax = ex0[e]
+                            xint = ax + (cy - ay) * (ex1[e] - ax) / (by - ay)
+                            if xint > cx:
+                                inside = not inside
+                    if not inside:
+                        continue
+                    is_full = True
+                cp[k] = p
+                gx[k] = col
+                gy[k] = row
+                full[k] = is_full
+                k += 1
+    return cp[:k], gx[:k], gy[:k], full[:k]
+
+
 def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
     import shapely
 
@@ -100,23 +223,49 @@ def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
     bx = np.where(valid[:, None], bounds, 0.0)
     c_lo, c_hi = fcol(bx[:, 0] - margin), fcol(bx[:, 2] + margin)
     r_lo, r_hi = frow(bx[:, 1] - margin), frow(bx[:, 3] + margin)
-    ncol = np.where(valid, c_hi - c_lo + 1, 0)
-    nrow = np.where(valid, r_hi - r_lo + 1, 0)
-    ncell = ncol * nrow
-    cp = np.repeat(np.arange(n), ncell)
-    k = np.arange(ncell.sum()) - np.repeat(np.cumsum(ncell) - ncell, ncell)
-    gx = c_lo[cp] + k % ncol[cp]
-    gy = r_lo[cp] + k // ncol[cp]
-    cx0 = x0 + gx * fcs
-    cy0 = y0 + gy * fcs
-    boxes = shapely.box(cx0 - margin, cy0 - margin, cx0 + fcs + margin, cy0 + fcs + margin)
-    rings = shapely.boundary(geoms)
-    shapely.prepare(rings)
-    boundary = shapely.intersects(rings[cp], boxes)
-    centre_in = shapely.contains_xy(geoms[cp], cx0 + fcs / 2, cy0 + fcs / 2)
-    full = ~boundary & centre_in
-    keep = boundary | full
-    cp, gx, gy, full = cp[keep], gx[keep], gy[keep], full[keep]
+    ncol = np.where(valid, c_hi - c_lo + 1, 0).astype(np.int64)
+    nrow = np.where(valid, r_hi - r_lo + 1, 0).astype(np.int64)
+    # row bands: edges of polygon p crossing fine row r (with margin)
+    row0 = np.where(valid, r_lo, 0).astype(np.int64)
+    nrows = nrow.astype(np.int64)
+    band_base = np.zeros(n, np.int64)
+    band_base[1:] = np.cumsum(nrows)[:-1]
+    e_lo = np.maximum(frow(np.minimum(ey0, ey1) - margin), row0[epoly])
+    e_hi = np.minimum(frow(np.maximum(ey0, ey1) + margin), row0[epoly] + nrows[epoly] - 1)
+    e_n = np.maximum(e_hi - e_lo + 1, 0)
+    eid = np.repeat(np.arange(len(ex0)), e_n)
+    erow = e_lo[eid] + np.arange(e_n.sum()) - np.repeat(np.cumsum(e_n) - e_n, e_n)
+    band = band_base[epoly[eid]] + (erow - row0[epoly[eid]])
+    order = np.argsort(band, kind="stable")
+    band_edges = eid[order].astype(np.int64)
+    band_ptr = np.zeros(int(nrows.sum()) + 1, np.int64)
+    np.cumsum(np.bincount(band, minlength=int(nrows.sum())), out=band_ptr[1:])
+    # classify each polygon's fine cells: boundary (an edge may pass within the margin),
+    # fully inside (no edge near, centre inside) or outside (dropped)
+    eorder = np.argsort(epoly, kind="stable")
+    eptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(epoly, minlength=n), out=eptr[1:])
+    ex0, ey0, ex1, ey1 = (np.ascontiguousarray(v, dtype=np.float64) for v in (ex0, ey0, ex1, ey1))
+    cp, gx, gy, full = _classify_cells(
+        c_lo.astype(np.int64),
+        r_lo.astype(np.int64),
+        ncol,
+        nrow,
+        float(x0),
+        float(y0),
+        float(fcs),
+        float(margin),
+        eptr,
+        eorder.astype(np.int64),
+        ex0,
+        ey0,
+        ex1,
+        ey1,
+        band_base,
+        band_ptr,
+        band_edges,
+        int((ncol * nrow).sum()),
+    )
     cell = gy * nfx + gx
     order = np.lexsort((cp, cell))
     cell, cp, full, gx, gy = cell[order], cp[order], full[order], gx[order], gy[order]
@@ -141,23 +290,7 @@ def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
     cl_full = full[in_list].astype(np.bool_)
     cl_ptr = np.zeros(len(list_cells) + 1, np.int64)
     np.cumsum(cnt[list_cells], out=cl_ptr[1:])
-    # row bands: edges of polygon p crossing fine row r (with margin)
-    row0 = np.where(valid, r_lo, 0).astype(np.int64)
-    nrows = nrow.astype(np.int64)
-    band_base = np.zeros(n, np.int64)
-    band_base[1:] = np.cumsum(nrows)[:-1]
-    e_lo = np.maximum(frow(np.minimum(ey0, ey1) - margin), row0[epoly])
-    e_hi = np.minimum(frow(np.maximum(ey0, ey1) + margin), row0[epoly] + nrows[epoly] - 1)
-    e_n = np.maximum(e_hi - e_lo + 1, 0)
-    eid = np.repeat(np.arange(len(ex0)), e_n)
-    erow = e_lo[eid] + np.arange(e_n.sum()) - np.repeat(np.cumsum(e_n) - e_n, e_n)
-    band = band_base[epoly[eid]] + (erow - row0[epoly[eid]])
-    order = np.argsort(band, kind="stable")
-    band_edges = eid[order].astype(np.int64)
-    band_ptr = np.zeros(int(nrows.sum()) + 1, np.int64)
-    np.cumsum(np.bincount(band, minlength=int(nrows.sum())), out=band_ptr[1:])
     g = np.array([x0, y0, 1.0 / fcs, float(nfx), float(nfy), float(ncx)])
-    ex0, ey0, ex1, ey1 = (np.ascontiguousarray(v) for v in (ex0, ey0, ex1, ey1))
     values = (
         g,
         coarse,

@@ -65,9 +65,18 @@ from typing import Any
 import numba
 import numpy as np
 
-from rct._pip_grid import _FINE, _KEYS, build_arrays
+from rct import _pip_grid
+from rct._pip_grid import _KEYS, build_arrays
 
-_SHIFT = np.uint64(3)  # log2(_FINE)
+# Fine cells per coarse cell side.  Written here, not imported, on purpose: numba's
+# on-disk cache is invalidated only when *this* file changes, and the kernels below
+# compile the value in; the grid builder must agree (checked at import).
+_FINE = 8
+if _FINE != _pip_grid._FINE:  # pragma: no cover - a developer changed one side only
+    raise ImportError(f"rct.pip._FINE = {_FINE} differs from rct._pip_grid._FINE = "
+                      f"{_pip_grid._FINE}; change both (numba caches compile it in)")
+
+_SHIFT = np.uint64(_FINE.bit_length() - 1)  # log2(_FINE)
 _MASK = np.uint64(_FINE - 1)
 
 __all__ = ["PolygonIndex", "locate", "locate_all"]
@@ -121,7 +130,7 @@ def _orient(ax, ay, bx, by, px, py):  # pragma: no cover - compiled
     return 2
 
 
-@numba.njit(cache=_CACHE)
+@numba.njit(cache=_CACHE, inline="always")
 def _in_poly(p, gy, px, py, a):  # pragma: no cover
     """0 outside, 1 inside or on the boundary, 2 uncertain (``a``: the index arrays)."""
     row0, nrows, band_base, band_ptr, band_edges = a[6], a[7], a[8], a[9], a[10]
@@ -178,6 +187,41 @@ def _cell_code(px, py, g, coarse, fine):  # pragma: no cover
     return fine[np.int64(blk) * (_FINE * _FINE) + np.int64(sub)], np.int64(gy)
 
 
+@numba.njit(cache=_CACHE, inline="always")
+def _first_polygon(px, py, g, coarse, fine, cl_ptr, cl_poly, cl_full, a, multi):  # pragma: no cover
+    """Lowest polygon containing the point; -1 none, -2 uncertain, -3 (multi) several.
+
+    The arrays are passed unpacked (``a`` whole as well, for :func:`_in_poly`):
+    unpacking the tuple per point costs more than the test of most points.
+    """
+    code, gy = _cell_code(px, py, g, coarse, fine)
+    if code >= -1:
+        return code
+    j = -code - 2
+    res = -1
+    hits = 0
+    unc = False
+    for k in range(cl_ptr[j], cl_ptr[j + 1]):
+        p = cl_poly[k]
+        if cl_full[k]:
+            t = 1
+        else:
+            t = _in_poly(p, gy, px, py, a)
+        if t == 1:
+            if hits == 0:
+                res = p
+            hits += 1
+            if not multi or hits > 1:
+                break
+        elif t == 2:
+            unc = True
+    if unc:
+        return -2
+    if hits > 1:
+        return -3
+    return res
+
+
 @numba.njit(parallel=True, cache=_CACHE, nogil=True)
 def _locate_kernel(xs, ys, a, multi):  # pragma: no cover
     """Lowest polygon containing each point; -1 none, -2 uncertain, -3 (multi) several."""
@@ -185,99 +229,115 @@ def _locate_kernel(xs, ys, a, multi):  # pragma: no cover
     n = xs.shape[0]
     out = np.empty(n, dtype=np.int32)
     for i in numba.prange(n):
-        px = xs[i]
-        py = ys[i]
-        code, gy = _cell_code(px, py, g, coarse, fine)
-        if code >= -1:
-            out[i] = code
-            continue
-        j = -code - 2
-        res = -1
-        hits = 0
-        unc = False
-        for k in range(cl_ptr[j], cl_ptr[j + 1]):
-            p = cl_poly[k]
-            if cl_full[k]:
-                t = 1
-            else:
-                t = _in_poly(p, gy, px, py, a)
-            if t == 1:
-                if hits == 0:
-                    res = p
-                hits += 1
-                if not multi or hits > 1:
-                    break
-            elif t == 2:
-                unc = True
-        if unc:
-            out[i] = -2
-        elif hits > 1:
-            out[i] = -3
-        else:
-            out[i] = res
+        out[i] = _first_polygon(xs[i], ys[i], g, coarse, fine, cl_ptr, cl_poly, cl_full, a, multi)
     return out
 
 
 @numba.njit(parallel=True, cache=_CACHE, nogil=True)
-def _count_kernel(xs, ys, a):  # pragma: no cover
+def _locate_where(xs, ys, where, a):  # pragma: no cover
+    """:func:`_locate_kernel` (``multi=True``) for the points with ``where``; -1 elsewhere."""
     g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
     n = xs.shape[0]
     out = np.empty(n, dtype=np.int32)
     for i in numba.prange(n):
-        px = xs[i]
-        py = ys[i]
-        code, gy = _cell_code(px, py, g, coarse, fine)
-        if code == -1:
-            out[i] = 0
+        if where[i]:
+            out[i] = _first_polygon(
+                xs[i], ys[i], g, coarse, fine, cl_ptr, cl_poly, cl_full, a, True
+            )
+        else:
+            out[i] = -1
+    return out
+
+
+@numba.njit(cache=_CACHE, inline="always")
+def _count_point(px, py, a):  # pragma: no cover
+    """Number of polygons containing the point; -1 uncertain."""
+    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
+    code, gy = _cell_code(px, py, g, coarse, fine)
+    if code == -1:
+        return 0
+    if code >= 0:
+        return 1
+    j = -code - 2
+    c = 0
+    unc = False
+    for k in range(cl_ptr[j], cl_ptr[j + 1]):
+        p = cl_poly[k]
+        if cl_full[k]:
+            c += 1
             continue
-        if code >= 0:
-            out[i] = 1
-            continue
-        j = -code - 2
-        c = 0
-        unc = False
-        for k in range(cl_ptr[j], cl_ptr[j + 1]):
-            p = cl_poly[k]
-            if cl_full[k]:
-                c += 1
-                continue
-            t = _in_poly(p, gy, px, py, a)
-            if t == 1:
-                c += 1
-            elif t == 2:
-                unc = True
-        out[i] = -1 if unc else c
+        t = _in_poly(p, gy, px, py, a)
+        if t == 1:
+            c += 1
+        elif t == 2:
+            unc = True
+    return -1 if unc else c
+
+
+@numba.njit(cache=_CACHE, inline="always")
+def _fill_point(i, px, py, o, a, pt, pg):  # pragma: no cover
+    """Write point ``i``'s (point, polygon) pairs from slot ``o`` on."""
+    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
+    code, gy = _cell_code(px, py, g, coarse, fine)
+    if code >= 0:
+        pt[o] = i
+        pg[o] = code
+        return
+    j = -code - 2
+    for k in range(cl_ptr[j], cl_ptr[j + 1]):
+        p = cl_poly[k]
+        hit = cl_full[k]
+        if not hit:
+            hit = _in_poly(p, gy, px, py, a) == 1
+        if hit:
+            pt[o] = i
+            pg[o] = p
+            o += 1
+
+
+@numba.njit(parallel=True, cache=_CACHE, nogil=True)
+def _count_kernel(xs, ys, a):  # pragma: no cover
+    n = xs.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    for i in numba.prange(n):
+        out[i] = _count_point(xs[i], ys[i], a)
+    return out
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _count_serial(xs, ys, a):  # pragma: no cover
+    """:func:`_count_kernel` in one thread, for a few points (no thread start-up)."""
+    n = xs.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        out[i] = _count_point(xs[i], ys[i], a)
     return out
 
 
 @numba.njit(parallel=True, cache=_CACHE, nogil=True)
 def _fill_kernel(xs, ys, counts, offsets, a):  # pragma: no cover
-    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
     total = offsets[-1]
     pt = np.empty(total, dtype=np.int64)
     pg = np.empty(total, dtype=np.int32)
     for i in numba.prange(xs.shape[0]):
-        if counts[i] <= 0:
-            continue
-        px = xs[i]
-        py = ys[i]
-        code, gy = _cell_code(px, py, g, coarse, fine)
-        o = offsets[i]
-        if code >= 0:
-            pt[o] = i
-            pg[o] = code
-            continue
-        j = -code - 2
-        for k in range(cl_ptr[j], cl_ptr[j + 1]):
-            p = cl_poly[k]
-            hit = cl_full[k]
-            if not hit:
-                hit = _in_poly(p, gy, px, py, a) == 1
-            if hit:
-                pt[o] = i
-                pg[o] = p
-                o += 1
+        if counts[i] > 0:
+            _fill_point(i, xs[i], ys[i], offsets[i], a, pt, pg)
     return pt, pg
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _fill_serial(xs, ys, counts, offsets, a):  # pragma: no cover
+    """:func:`_fill_kernel` in one thread, for a few points."""
+    total = offsets[-1]
+    pt = np.empty(total, dtype=np.int64)
+    pg = np.empty(total, dtype=np.int32)
+    for i in range(xs.shape[0]):
+        if counts[i] > 0:
+            _fill_point(i, xs[i], ys[i], offsets[i], a, pt, pg)
+    return pt, pg
+
+
+_SERIAL_BELOW = 20_000  # points: fewer run in one thread
 
 
 @numba.njit(cache=_CACHE, nogil=True)
@@ -427,15 +487,36 @@ class PolygonIndex:
         if self.n == 0 or len(xs) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
         first = _locate_kernel(xs, ys, self._kargs(), True)
-        single, single_poly, special = _compact(first)  # special: several polygons, or uncertain
+        return self._pairs(xs, ys, *_compact(first))
+
+    def _first_where(self, xs: np.ndarray, ys: np.ndarray, where: np.ndarray) -> np.ndarray:
+        """The fast kernel's verdict (``multi=True``) where ``where`` (-1 elsewhere), for
+        :meth:`_pairs`.  (Other modules must not call the kernels from their own cached
+        numba functions: numba's cache would not see a change to this module.)"""
+        if self.n == 0:
+            return np.full(len(xs), -1, dtype=np.int32)
+        return _locate_where(xs, ys, where, self._kargs())
+
+    def _pairs(
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        single: np.ndarray,
+        single_poly: np.ndarray,
+        special: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`locate_all` from the fast kernel's verdicts, compacted (see ``_compact``):
+        the points in exactly one polygon, with it, and the special points (several
+        polygons, or uncertain), all sorted by point."""
         if not len(special):
             return single, single_poly
         # the few special points: count and fill every pair, then GEOS for uncertain ones
         sx, sy = xs[special], ys[special]
-        counts = _count_kernel(sx, sy, self._kargs())
+        few = len(sx) < _SERIAL_BELOW
+        counts = (_count_serial if few else _count_kernel)(sx, sy, self._kargs())
         offsets = np.zeros(len(sx) + 1, dtype=np.int64)
         np.cumsum(np.maximum(counts, 0), out=offsets[1:])
-        spt, spg = _fill_kernel(sx, sy, counts, offsets, self._kargs())
+        spt, spg = (_fill_serial if few else _fill_kernel)(sx, sy, counts, offsets, self._kargs())
         unc = np.flatnonzero(counts < 0)
         if len(unc):
             pi, gi = self._exact_pairs(sx[unc], sy[unc])

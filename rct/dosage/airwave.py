@@ -3,27 +3,34 @@
 Pipeline (any number of CSV/Parquet files, any size):
 
 1. **map**, per chunk (a CSV chunk or a Parquet row-group batch; with
-   ``engine="dask"`` per partition on the cluster): row-level checks, a
-   64-bit key per valid ping, point in (buffered) hot-spot polygon with
-   :mod:`rct.pip`;
+   ``engine="dask"`` per partition on the cluster): row-level checks and a
+   64-bit key per valid ping (one parallel numba pass over the raw columns:
+   radio dictionary indices, int64 nanoseconds, float coordinates -- no
+   pandas), point in (buffered) hot-spot polygon for the valid pings with
+   :mod:`rct.pip`, the keys bucketed on their top 8 bits;
 2. **reduce**, once: duplicate keys -> re-read just those rows and classify
    them (duplicate ping / radio in two places at once); sessionise each
    radio's pings per hot spot into visits; split at trial-day boundaries;
-   aggregate per hot spot and trial day.
+   aggregate per hot spot and trial day (numba passes in
+   :mod:`rct.dosage.airwave_sessions`).
 
 The reduce step sees the concatenation of the map results, in global row
 order, so the table is identical whatever the chunk size, the number of
-files or the engine (tested).
+files or the engine (tested).  The next chunk is read in a background
+thread while one is mapped, and the first one already while the polygon
+index is built.
 
 Memory: one chunk's working set (about 250 MB for the default 1 million
-rows), plus 8 bytes per ping read (the 64-bit keys used to find
-duplicates; freed before sessionising) plus about 28 bytes per ping inside a
-hot spot.  Measured: about 17 bytes per extra ping with 6 % of pings in hot
-spots, so 100 million pings stay near 2 GB; the pings themselves are never
-all held.  (Not done: spilling the keys to disk for billions of pings.)
-Duplicates are found without sorting all keys at once: each chunk's keys
-are bucketed on their top 8 bits, then each bucket is sorted alone.  Only when some
-key occurs twice are the files read a second time, for those rows alone.
+rows, mostly the reader's), plus 8 bytes per valid ping (the 64-bit keys
+used to find duplicates; freed before sessionising) plus 28 bytes per
+(ping, hot spot) pair inside a hot spot: about 10 bytes per ping with 6 %
+of pings in hot spots.  The benchmark's two-point estimate (5 vs 10 million
+pings) is noisy, 11-17 bytes per extra ping, about 1.8 GiB for 100 million
+pings; the pings themselves are never all held.  (Not done:
+spilling the keys to disk for billions of pings.)  Duplicates are found
+without sorting all keys at once: each bucket is gathered from every chunk
+and sorted alone.  Only when some key occurs twice are the files read a
+second time, for those rows alone.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rct.dosage.airwave_kernels import duplicate_candidates as _duplicate_candidates
 from rct.dosage.airwave_read import (
     ROW_SHIFT,
     ChunkResult,
@@ -195,24 +203,31 @@ class _Context:
         return Pseudonymiser(self.key, prefix="radio-", length=12)
 
 
-def _run_chunks(units: list[Unit], ctx: _Context) -> Any:
+def _chunks(units: list[Unit], chunk_rows: int) -> Any:
+    return ((u, *c) for u in units for c in iter_chunks(u, chunk_rows=chunk_rows))
+
+
+def _run_chunks(units: list[Unit], ctx: _Context, reader: prefetch | None = None) -> Any:
     """The map step over every chunk of ``units``, in order, one :class:`ChunkResult` each.
 
-    The next chunk is read in a background thread while this one is processed.
+    The next chunk is read in a background thread (``reader``, started by the
+    caller or here) while this one is processed.
     """
     ps = ctx.pseudonymiser()
     cache: dict = {}
-    chunks = ((u, *c) for u in units for c in iter_chunks(u, chunk_rows=ctx.chunk_rows))
-    for unit, chunk, off, cols in prefetch(chunks):
-        yield map_chunk(
-            chunk,
-            unit=unit,
-            offset=off,
-            columns=cols,
-            index=ctx.indexes[coords_of(cols)],
-            pseudonymiser=ps,
-            cache=cache,
-        )
+    if reader is None:
+        reader = prefetch(_chunks(units, ctx.chunk_rows))
+    with reader:
+        for unit, chunk, off, cols in reader:
+            yield map_chunk(
+                chunk,
+                unit=unit,
+                offset=off,
+                columns=cols,
+                index=ctx.indexes[coords_of(cols)],
+                pseudonymiser=ps,
+                cache=cache,
+            )
 
 
 def run_unit(unit: Unit, ctx: _Context) -> ChunkResult:
@@ -261,25 +276,24 @@ def scan_unit(unit: Unit, ctx: _Context, dup_keys: np.ndarray) -> Any:
 
 
 def _concat(parts: list[ChunkResult]) -> ChunkResult:
-    """Concatenate map results, emptying ``parts`` as it goes (peak: the total + one part)."""
+    """Concatenate map results, emptying ``parts`` (peak: the parts + one output column)."""
     import pandas as pd
 
     names = {"row": np.int64, "radio": np.int64, "t": np.int64, "hotspot": np.int32}
-    out = {k: np.empty(sum(len(getattr(p, k)) for p in parts), dtype=d) for k, d in names.items()}
-    pos = dict.fromkeys(names, 0)
-    q, n_read, runs = [], 0, []
-    parts.reverse()
-    while parts:
-        p = parts.pop()
-        n_read += p.n_read
-        runs.extend(p.keys if isinstance(p.keys, list) else [p.keys])
-        if p.quarantine is not None and len(p.quarantine):
-            q.append(p.quarantine)
-        for k in names:
-            a = getattr(p, k)
-            out[k][pos[k] : pos[k] + len(a)] = a
-            pos[k] += len(a)
-        del p, a
+    cols = [{k: getattr(p, k) for k in names} for p in parts]
+    q = [p.quarantine for p in parts if p.quarantine is not None and len(p.quarantine)]
+    n_read = sum(p.n_read for p in parts)
+    runs = [r for p in parts for r in (p.keys if isinstance(p.keys, list) else [p.keys])]
+    parts.clear()
+    out = {}
+    for k, d in names.items():  # one column at a time, each part's piece freed once copied
+        out[k] = np.empty(sum(len(c[k]) for c in cols), dtype=d)
+        pos = 0
+        for c in cols:
+            a = c.pop(k)
+            out[k][pos : pos + len(a)] = a
+            pos += len(a)
+            del a
     return ChunkResult(
         n_read=n_read, quarantine=pd.concat(q, ignore_index=True) if q else None, keys=runs, **out
     )
@@ -393,6 +407,20 @@ def airwave_presence(
 
         key, _ = load_or_create_key(key_file)
     units = plan_units(pings, rows_per_unit=opts.chunk_rows if engine == "dask" else None)
+    if engine == "default":  # read the first chunk while the polygon index is built
+        with prefetch(_chunks(units, opts.chunk_rows)) as reader:
+            ctx = _Context(
+                indexes=_indexes(units, gdf, opts.buffer_m), key=key, chunk_rows=opts.chunk_rows
+            )
+            return _reduce(
+                list(_run_chunks(units, ctx, reader)),
+                units,
+                ctx,
+                gdf,
+                opts,
+                scan=lambda d: [scan_unit(u, ctx, d) for u in units],
+                engine="default",
+            )
     ctx = _Context(indexes=_indexes(units, gdf, opts.buffer_m), key=key, chunk_rows=opts.chunk_rows)
     if engine == "dask":
         from rct.dosage.airwave_dask import DaskRunner
@@ -476,25 +504,6 @@ def _indexes(units: list[Unit], gdf: Any, buffer_m: float) -> dict[str, Any]:
     return {k: PolygonIndex.build(gdf, buffer_m=buffer_m, crs=crs[k]) for k in sorted(kinds)}
 
 
-def _duplicate_candidates(runs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Keys occurring more than once across ``runs``, sorted.
-
-    Each run holds keys grouped by their top 8 bits with the bucket offsets
-    (:func:`~rct.dosage.airwave_read.partition_keys`).  Keys are well mixed,
-    so the 256 buckets are even: each is gathered from every run, sorted and
-    scanned alone.  No array as large as all the keys is built or sorted.
-    """
-    out = []
-    for b in range(256):
-        pieces = [k[off[b] : off[b + 1]] for k, off in runs]
-        part = np.concatenate(pieces) if pieces else np.zeros(0, np.uint64)
-        part.sort()
-        same = part[1:] == part[:-1]
-        if same.any():
-            out.append(np.unique(part[1:][same]))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.uint64)
-
-
 def _classify(found: list[Any], tolerance_m: float) -> Any:
     """Quarantine rows among pings sharing radio and timestamp (see Notes of airwave_presence)."""
     import pandas as pd
@@ -531,18 +540,26 @@ def _reduce(
 
     if isinstance(mapped, list):
         mapped = _concat(mapped)  # empties the caller's list as it goes
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # reading is over: hand cached chunks back
     n_read = mapped.n_read
     quarantine = [mapped.quarantine] if mapped.quarantine is not None else []
     n_row_bad = 0 if mapped.quarantine is None else len(mapped.quarantine)
     row, radio, t, hot = mapped.row, mapped.radio, mapped.t, mapped.hotspot
-    dups = _duplicate_candidates(mapped.keys)
-    mapped.keys.clear()  # the largest arrays: free them before sessionising
+    runs = mapped.keys
     del mapped
+    from rct.dosage.airwave_sessions import presence_table
+
+    ids = gdf["hotspot_id"].to_numpy()
+    dups = _duplicate_candidates(runs)
+    runs.clear()  # the largest arrays: freed before sessionising (memory bound)
     if len(dups):
         bad = _classify(scan(dups), opts.tolerance_m)
         if bad is not None and len(bad):
             drop = np.isin(row, bad["_row"].to_numpy())
-            row, radio, t, hot = row[~drop], radio[~drop], t[~drop], hot[~drop]
+            if drop.any():
+                row, radio, t, hot = row[~drop], radio[~drop], t[~drop], hot[~drop]
             bad = bad.drop(columns=["_row", "_radio", "_t", "_x", "_y"])
             quarantine.append(
                 bad[
@@ -568,9 +585,7 @@ def _reduce(
         text = [c for c in q.columns if pd.api.types.is_string_dtype(q[c].dtype)]
         for c in text:
             q[c] = q[c].astype(object).where(q[c].notna(), None)
-    from rct.dosage.airwave_sessions import presence_table
-
-    table = presence_table(hot, radio, t, gdf["hotspot_id"].to_numpy(), opts)
+    table = presence_table(hot, radio, t, ids, opts)
     # pairs are grouped by ping (sorted by row within each chunk; rows differ across chunks)
     n_in = int(len(row) and 1 + np.count_nonzero(row[1:] != row[:-1]))
     return AirwavePresence(

@@ -19,9 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
+from rct.dosage.airwave_kernels import (  # noqa: F401 - re-exported
+    _can_cache,
+    _check_rows,
+    compact_first,
+    mix_keys,
+    partition_good,
+    partition_keys,
+)
 from rct.errors import DataError
 
 __all__ = [
@@ -211,53 +218,75 @@ def iter_chunks(unit: Unit, *, chunk_rows: int) -> Iterator[tuple[Any, int, dict
             raise DataError(f"cannot read CSV: {exc}", file=unit.path) from exc
 
 
-def prefetch(items: Iterator[Any], *, depth: int = 1) -> Iterator[Any]:
+class prefetch:  # noqa: N801 - used like a function
     """Iterate ``items`` while a background thread produces the next ``depth`` ahead.
 
     Reading and decoding the next chunk (pyarrow releases the GIL) overlaps the
-    work on the current one.  Exceptions in the producer are re-raised here.
+    work on the current one.  The thread starts at once, so the first chunk is
+    read while the caller does other set-up (e.g. builds the polygon index).
+    Exceptions in the producer are re-raised here; :meth:`close` (or leaving a
+    ``with`` block) stops the producer.
     """
-    import queue
-    import threading
 
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    def __init__(self, items: Iterator[Any], *, depth: int = 2) -> None:
+        import queue
+        import threading
 
-    def produce() -> None:
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = object()
+        self._thread = threading.Thread(
+            target=self._produce, args=(items,), name="rct-prefetch", daemon=True
+        )
+        self._thread.start()
+
+    def _produce(self, items: Iterator[Any]) -> None:
+        import queue
+
         try:
             for item in items:
-                while not stop.is_set():
+                while not self._stop.is_set():
                     try:
-                        q.put((True, item), timeout=0.1)
+                        self._q.put((True, item), timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            q.put((True, done))
+            self._q.put((True, self._done))
         except BaseException as exc:  # handed to the consumer
-            q.put((False, exc))
+            self._q.put((False, exc))
 
-    thread = threading.Thread(target=produce, name="rct-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = q.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            while True:
+                ok, item = self._q.get()
+                if not ok:
+                    raise item
+                if item is self._done:
+                    return
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __enter__(self) -> prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --------------------------------------------------------------------------- map
-def radio_codes(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(code int64, missing bool) per ping; code = the 48-bit pseudonym as an integer.
+def radio_index(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(index int32 per ping, -1 missing; code int64 per index): radio codes, un-gathered.
 
-    One HMAC per distinct radio (cached across chunks).
+    ``code`` is the 48-bit pseudonym as an integer (-1 for a blank ID); the
+    code of ping ``i`` is ``code[index[i]]`` (-1 where ``index[i] < 0``).  One
+    HMAC per distinct radio (cached across chunks); the per-ping gather is
+    left to the caller (the map kernel does it on the fly).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -276,12 +305,12 @@ def radio_codes(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarra
     dictionary = arr.dictionary.to_pylist()
     idx = arr.indices
     if idx.null_count:
-        missing = np.asarray(idx.is_null())
-        idx_np = np.asarray(idx.fill_null(0))
-    else:
-        missing = np.zeros(len(idx), dtype=bool)
-        idx_np = idx.to_numpy()
+        idx = pc.fill_null(idx, -1)
+    index = np.asarray(idx.to_numpy(zero_copy_only=False))
+    if index.dtype != np.int32:
+        index = index.astype(np.int32)
     codes = np.empty(max(len(dictionary), 1), dtype=np.int64)
+    codes[0] = -1
     for j, v in enumerate(dictionary):
         s = None if v is None else str(v).strip()
         if not s:
@@ -292,9 +321,23 @@ def radio_codes(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarra
             c = int(pseudonymiser(s)[-12:], 16)
             cache[s] = c
         codes[j] = c
-    out = codes[idx_np] if len(dictionary) else np.full(len(idx_np), -1, np.int64)
-    if missing.any():
-        out[missing] = -1
+    return index, codes
+
+
+def gather_codes(index: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``codes[index]``, -1 where ``index < 0``."""
+    out = codes[np.maximum(index, 0)]
+    if len(index) and index.min() < 0:
+        out[index < 0] = -1
+    return out
+
+
+def radio_codes(values: Any, pseudonymiser: Any, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(code int64, missing bool) per ping; code = the 48-bit pseudonym as an integer.
+
+    One HMAC per distinct radio (cached across chunks).
+    """
+    out = gather_codes(*radio_index(values, pseudonymiser, cache))
     return out, out < 0
 
 
@@ -334,72 +377,6 @@ def times_ns(col: Any) -> tuple[np.ndarray, Any]:
     return ns, r
 
 
-def _can_cache() -> bool:
-    try:
-        from numba.core.caching import CompileResultCacheImpl
-
-        CompileResultCacheImpl(_probe)
-        return True
-    except Exception:  # read-only package and no writable user cache: compile each run
-        return False
-
-
-def _probe() -> None:  # pragma: no cover - only inspected
-    return None
-
-
-@numba.njit(parallel=True, cache=_can_cache(), nogil=True)
-def _check_and_key(radio, t, x, y, has_t, x0, y0, x1, y1, tmin, tmax):  # pragma: no cover
-    """Per row: good (radio, time, plausible, in the box) and the 64-bit key."""
-    n = t.shape[0]
-    good = np.empty(n, dtype=np.bool_)
-    keys = np.empty(n, dtype=np.uint64)
-    for i in numba.prange(n):
-        xi = x[i]
-        yi = y[i]
-        ti = t[i]
-        good[i] = (
-            radio[i] >= 0
-            and has_t[i]
-            and ti >= tmin
-            and ti < tmax
-            and xi >= x0
-            and xi <= x1
-            and yi >= y0
-            and yi <= y1
-        )
-        z = np.uint64(radio[i]) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(ti)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        keys[i] = z ^ (z >> np.uint64(31))
-    return good, keys
-
-
-@numba.njit(cache=_can_cache(), nogil=True)
-def partition_keys(keys):  # pragma: no cover
-    """Counting sort of keys by their top 8 bits: (keys grouped by bucket, 257 offsets)."""
-    counts = np.zeros(257, dtype=np.int64)
-    for k in keys:
-        counts[(k >> np.uint64(56)) + 1] += 1
-    offsets = np.cumsum(counts)
-    pos = offsets[:-1].copy()
-    out = np.empty_like(keys)
-    for k in keys:
-        b = k >> np.uint64(56)
-        out[pos[b]] = k
-        pos[b] += 1
-    return out, offsets
-
-
-def mix_keys(radio: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """64-bit hash of (radio, timestamp): equal pings give equal keys (collisions are re-checked)."""
-    with np.errstate(over="ignore"):
-        z = radio.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ t.astype(np.uint64)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
 def _column(chunk: Any, name: str) -> Any:
     return chunk.column(name) if hasattr(chunk, "schema") else chunk[name]
 
@@ -432,7 +409,7 @@ def map_chunk(
 ) -> ChunkResult:
     """Row-level checks, keys and hot-spot pairs for one chunk (see :class:`ChunkResult`)."""
     n = chunk.num_rows if hasattr(chunk, "num_rows") else len(chunk)
-    radio, no_radio = radio_codes(_column(chunk, columns["radio_id"]), pseudonymiser, cache)
+    ridx, rcode = radio_index(_column(chunk, columns["radio_id"]), pseudonymiser, cache)
     t, t_reason = times_ns(_column(chunk, columns["timestamp"]))
     lonlat = coords_of(columns) == "lonlat"
     xcol, ycol = ("lon", "lat") if lonlat else ("x", "y")
@@ -440,13 +417,21 @@ def map_chunk(
     y = _floats(_column(chunk, columns[ycol]))
     box = GB_LONLAT if lonlat else GB_BNG
     has_t = np.ones(n, dtype=bool) if t_reason is None else (t_reason == None)  # noqa: E711
-    good, keys = _check_and_key(radio, t, x, y, has_t, box[0], box[1], box[2], box[3], T_MIN, T_MAX)
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    good, keys = _check_rows(
+        ridx, rcode, t, x, y, has_t, box[0], box[1], box[2], box[3], T_MIN, T_MAX
+    )
+    first = index._first_where(x, y, good)  # point in polygon for the good rows
+    keys, offsets = partition_good(keys, good)
+    single, single_poly, special = compact_first(first)
+    del first
+    # every (good row, polygon) pair, sorted by row (bad rows are in no polygon)
+    src, gi = index._pairs(x, y, single, single_poly, special)
     base = (np.int64(unit.file_index) << np.int64(ROW_SHIFT)) + offset
     quarantine = None
-    if good.all():
-        pi, gi = index.locate_all(x, y)
-        src = pi
-    else:
+    if offsets[-1] != n:  # some rows bad
+        radio = gather_codes(ridx, rcode)
+        no_radio = radio < 0
         finite = np.isfinite(x) & np.isfinite(y)
         in_gb = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
         plausible = (t >= T_MIN) & (t < T_MAX)
@@ -465,17 +450,13 @@ def map_chunk(
         quarantine = bad_rows(
             chunk, bad, reason[bad], unit=unit, offset=offset, columns=columns, radio=radio
         )
-        keep = np.flatnonzero(good)
-        keys = keys[keep]
-        pi, gi = index.locate_all(x[keep], y[keep])
-        src = keep[pi]
     return ChunkResult(
         n_read=n,
-        keys=partition_keys(keys),
+        keys=(keys, offsets),
         row=base + src,
-        radio=radio[src],
+        radio=gather_codes(ridx[src], rcode),
         t=t[src],
-        hotspot=gi.astype(np.int32),
+        hotspot=gi.astype(np.int32, copy=False),
         quarantine=quarantine,
     )
 

@@ -1,7 +1,14 @@
 """Sessionise accepted in-hot-spot pings into visits and aggregate per hot spot and trial day.
 
-Pure numpy on arrays of (hot spot, radio, time); see the Notes of
-:func:`rct.dosage.airwave.airwave_presence` for the definitions.
+Arrays of (hot spot, radio, time) in, the per-hot-spot-day table out; see the
+Notes of :func:`rct.dosage.airwave.airwave_presence` for the definitions.
+:func:`presence_table` orders the pings by (hot spot, radio, time) with a
+counting sort on the (hot spot, radio) group and a per-group check that the
+times are in order (they usually are: files are written in time
+order), then cuts visits, splits them at day boundaries and aggregates in
+two linear numba passes; only the visit pieces (far fewer than pings) are
+sorted, for the union of intervals.  Everything is integer nanoseconds, so
+the results are exact.
 """
 
 from __future__ import annotations
@@ -9,7 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numba
 import numpy as np
+
+from rct.dosage.airwave_kernels import _can_cache
 
 __all__ = ["sessionise", "presence_table", "day_boundaries"]
 
@@ -83,6 +93,210 @@ def _ns(s: Any) -> np.ndarray:
     )
 
 
+_CACHE = _can_cache()
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _group_sort(hot, rd, t, n_radio, group, n_groups):  # pragma: no cover
+    """(hot spot * 2**32 + radio, time) ordered by (hot spot, radio, time).
+
+    A counting sort on the group ``hot * n_radio + rd`` (or on ``group`` when
+    given, non-empty), then each group's times sorted (usually they are
+    already: files come in time order).  Group numbers are made on the fly, so
+    the only arrays as long as the input are the two returned.
+    """
+    n = t.shape[0]
+    dense = group.shape[0] == 0
+    ptr = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        g = np.int64(hot[i]) * n_radio + rd[i] if dense else group[i]
+        ptr[g + 1] += 1
+    for g in range(n_groups):
+        ptr[g + 1] += ptr[g]
+    pos = ptr[:-1].copy()
+    ks = np.empty(n, dtype=np.int64)
+    ts = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        g = np.int64(hot[i]) * n_radio + rd[i] if dense else group[i]
+        ks[pos[g]] = (np.int64(hot[i]) << 32) + rd[i]
+        ts[pos[g]] = t[i]
+        pos[g] += 1
+    for g in range(n_groups):
+        lo = ptr[g]
+        hi = ptr[g + 1]
+        for k in range(lo + 1, hi):
+            if ts[k] < ts[k - 1]:
+                ts[lo:hi].sort()
+                break
+    return ks, ts
+
+
+@numba.njit(cache=_CACHE, inline="always")
+def _day(bounds, x):  # pragma: no cover
+    """``searchsorted(bounds, x, side="right") - 1``."""
+    return np.searchsorted(bounds, x, side="right") - 1
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _visit_pieces(g, ts, n_hot, gap, tail, bounds, nd):  # pragma: no cover
+    """Cut visits and split them at day boundaries.
+
+    ``g`` (hot spot * 2**32 + radio) and ``ts`` are in (hot spot, radio, time)
+    order.  Returns per-cell ping counts (cell = hot * nd + day) and, per visit
+    piece in (hot spot, radio, start) order: cell, radio, start and end (ns).
+    Within a (hot spot, radio) times only grow, so the day is searched once per
+    group and then stepped.
+    """
+    n = g.shape[0]
+    pings = np.zeros(n_hot * nd, dtype=np.int64)
+    n_pieces = 0
+    prev = np.int64(-1)
+    d = 0
+    i = 0
+    while i < n:  # pass 1: count pieces (and pings per cell)
+        gi = g[i]
+        h = gi >> 32
+        start = ts[i]
+        if gi != prev:  # a new (hot spot, radio): search; later visits step on from the last ping
+            d = _day(bounds, start)
+            prev = gi
+        while start >= bounds[d + 1]:
+            d += 1
+        d0 = d
+        pings[h * nd + d] += 1
+        last = start
+        j = i + 1
+        while j < n:
+            tj = ts[j]
+            if g[j] != gi or tj - last > gap:
+                break
+            last = tj
+            while tj >= bounds[d + 1]:
+                d += 1
+            pings[h * nd + d] += 1
+            j += 1
+        end = last + tail
+        stop = end - 1 if end > last else last
+        d1 = d
+        while stop >= bounds[d1 + 1]:
+            d1 += 1
+        n_pieces += d1 - d0 + 1
+        i = j
+    cell = np.empty(n_pieces, dtype=np.int64)
+    radio = np.empty(n_pieces, dtype=np.int64)
+    ps = np.empty(n_pieces, dtype=np.int64)
+    pe = np.empty(n_pieces, dtype=np.int64)
+    k = 0
+    prev = -1
+    i = 0
+    while i < n:  # pass 2: the pieces
+        gi = g[i]
+        h = gi >> 32
+        r = gi & 0xFFFFFFFF
+        start = ts[i]
+        if gi != prev:
+            d = _day(bounds, start)
+            prev = gi
+        while start >= bounds[d + 1]:
+            d += 1
+        last = start
+        j = i + 1
+        while j < n:
+            if g[j] != gi or ts[j] - last > gap:
+                break
+            last = ts[j]
+            j += 1
+        end = last + tail
+        stop = end - 1 if end > last else last
+        dd = d
+        while True:
+            a = max(start, bounds[dd])
+            cell[k] = h * nd + dd
+            radio[k] = r
+            ps[k] = a
+            pe[k] = max(min(end, bounds[dd + 1]), a)
+            k += 1
+            if stop < bounds[dd + 1]:
+                break
+            dd += 1
+        i = j
+    return pings, cell, radio, ps, pe
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _cell_sums(cell, radio, ps, pe, n_cells):  # pragma: no cover
+    """Per cell: visits, distinct radios, radio ns (sum) -- pieces in (hot, radio) runs."""
+    visits = np.zeros(n_cells, dtype=np.int64)
+    radios = np.zeros(n_cells, dtype=np.int64)
+    radio_ns = np.zeros(n_cells, dtype=np.int64)
+    seen = np.full(n_cells, -1, dtype=np.int64)
+    for k in range(cell.shape[0]):
+        c = cell[k]
+        visits[c] += 1
+        radio_ns[c] += pe[k] - ps[k]
+        if seen[c] != radio[k]:  # a radio's pieces in a hot spot are consecutive
+            seen[c] = radio[k]
+            radios[c] += 1
+    return visits, radios, radio_ns
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def _union_ns(cell, ps, pe, n_cells):  # pragma: no cover
+    """Length of the union of the pieces ``[ps, pe)`` per cell.
+
+    Pieces are bucketed by cell (counting sort), each cell's pieces sorted by
+    start; then a running maximum of the ends gives each piece's new coverage
+    ``max(0, end - max(start, reach))`` (as :func:`rct.dosage.intervals.interval_union`).
+    """
+    m = cell.shape[0]
+    ptr = np.zeros(n_cells + 1, dtype=np.int64)
+    for k in range(m):
+        ptr[cell[k] + 1] += 1
+    for c in range(n_cells):
+        ptr[c + 1] += ptr[c]
+    pos = ptr[:-1].copy()
+    s = np.empty(m, dtype=np.int64)
+    e = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        c = cell[k]
+        s[pos[c]] = ps[k]
+        e[pos[c]] = pe[k]
+        pos[c] += 1
+    out = np.zeros(n_cells, dtype=np.int64)
+    for c in range(n_cells):
+        lo = ptr[c]
+        hi = ptr[c + 1]
+        if hi == lo:
+            continue
+        if hi - lo <= 32:  # insertion sort of the few pieces, by start
+            for q in range(lo + 1, hi):
+                a = s[q]
+                b = e[q]
+                r = q - 1
+                while r >= lo and s[r] > a:
+                    s[r + 1] = s[r]
+                    e[r + 1] = e[r]
+                    r -= 1
+                s[r + 1] = a
+                e[r + 1] = b
+        else:
+            o = np.argsort(s[lo:hi]) + lo
+            s[lo:hi] = s[o]
+            e[lo:hi] = e[o]
+        reach = s[lo]
+        total = 0
+        for q in range(lo, hi):
+            a = s[q]
+            b = e[q]
+            low = max(a, reach)
+            if b > low:
+                total += b - low
+            if b > reach:
+                reach = b
+        out[c] = total
+    return out
+
+
 def presence_table(
     hot: np.ndarray, radio: np.ndarray, t: np.ndarray, hotspot_ids: np.ndarray, opts: Any
 ) -> Any:
@@ -90,7 +304,6 @@ def presence_table(
     import pandas as pd
 
     from rct.dosage.airwave import AIRWAVE_COLUMNS
-    from rct.dosage.intervals import interval_union
 
     if len(t) == 0:
         out = pd.DataFrame(
@@ -104,52 +317,38 @@ def presence_table(
             }
         )
         return out
-    v = sessionise(hot, radio, t, gap_ns=opts.gap_ns, tail_ns=opts.tail_ns)
-    dates, bounds = day_boundaries(int(t.min()), int(v["end"].max()), opts.day_starts)
+    t = np.ascontiguousarray(t, dtype=np.int64)
+    rd = pd.factorize(radio)[0].astype(np.int32)
+    n_radio = int(rd.max()) + 1
+    n_hot = int(hot.max()) + 1
+    n_groups = n_hot * n_radio
+    group = np.zeros(0, dtype=np.int64)  # dense groups, numbered on the fly
+    if n_groups > 4 * len(t) + 1_000_000:  # sparse groups: number them densely first
+        group = pd.factorize(hot.astype(np.int64) * n_radio + rd)[0].astype(np.int64)
+        n_groups = int(group.max()) + 1
+    gs, ts = _group_sort(hot, rd, t, n_radio, group, n_groups)
+    del group, rd
+    tail = opts.tail_ns
+    dates, bounds = day_boundaries(int(t.min()), int(t.max()) + tail, opts.day_starts)
     nd = len(dates)
-
-    def day_of(x: np.ndarray) -> np.ndarray:
-        return np.searchsorted(bounds, x, side="right") - 1
-
-    # pings by the day they fall in
-    ping_hd = hot.astype(np.int64) * nd + day_of(t)
-    # visit pieces: from the day of the first ping to the day of the last ping (or end)
-    ds = day_of(v["start"])
-    stop = np.where(v["end"] > v["last"], v["end"] - 1, v["last"])
-    de = day_of(np.maximum(stop, v["last"]))
-    k = de - ds + 1
-    vi = np.repeat(np.arange(len(ds)), k)
-    day = ds[vi] + (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k))
-    ps = np.maximum(v["start"][vi], bounds[day])
-    pe = np.maximum(np.minimum(v["end"][vi], bounds[day + 1]), ps)
-    piece_hd = v["hotspot"][vi].astype(np.int64) * nd + day
-    # dense group numbers via a table over all (hot spot, day) cells: no hashing or sorting
-    n_cells = int(v["hotspot"].max()) * nd + nd if len(ds) else 0
-    present = np.bincount(piece_hd, minlength=n_cells) > 0
-    keys = np.flatnonzero(present)
-    g = (np.cumsum(present) - 1)[piece_hd]
-    ng = len(keys)
-    visits = np.bincount(g, minlength=ng)
-    radio_ns = pd.Series(pe - ps).groupby(g).sum().reindex(range(ng), fill_value=0).to_numpy()
-    presence_ns = interval_union(g, ps, pe, n_groups=ng).length
-    rdense = pd.factorize(v["radio"])[0][vi].astype(np.int64)
-    width = int(rdense.max()) + 1
-    pair = pd.unique(g.astype(np.int64) * width + rdense)
-    radios = np.bincount(pair // width, minlength=ng)
-    ping_counts = np.bincount(ping_hd, minlength=n_cells)
-    pings = ping_counts[keys].astype(np.int64)
-    if ping_counts.sum() != pings.sum():  # pragma: no cover - by construction
+    ping_cells, cell, prd, ps, pe = _visit_pieces(gs, ts, n_hot, opts.gap_ns, tail, bounds, nd)
+    del gs, ts
+    n_cells = len(ping_cells)
+    visits, radios, radio_ns = _cell_sums(cell, prd, ps, pe, n_cells)
+    presence_ns = _union_ns(cell, ps, pe, n_cells)
+    keys = np.flatnonzero(visits > 0)
+    pings = ping_cells[keys]
+    if ping_cells.sum() != pings.sum():  # pragma: no cover - by construction
         raise AssertionError("a ping fell on a day without its visit")
     hs = keys // nd
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "hotspot_id": np.asarray(hotspot_ids, dtype=object)[hs],
             "trial_date": np.asarray(dates, dtype=object)[keys % nd],
-            "pings": pings,
-            "radios": radios.astype(np.int64),
-            "presence_minutes": presence_ns / _NS_MIN,
-            "radio_minutes": radio_ns / _NS_MIN,
-            "visits": visits.astype(np.int64),
+            "pings": pings.astype(np.int64),
+            "radios": radios[keys],
+            "presence_minutes": presence_ns[keys] / _NS_MIN,
+            "radio_minutes": radio_ns[keys] / _NS_MIN,
+            "visits": visits[keys],
         }
     )
-    return table

@@ -399,3 +399,22 @@ def test_partitioned_parquet_directory_equals_single_file(sim, tmp_path):
     got = _run(parts, chunk_rows=700)
     pd.testing.assert_frame_equal(got.table, one.table)
     assert got.reasons() == one.reasons() and got.n_read == one.n_read
+
+
+@pytest.mark.parametrize("n", [0, 5, 100_003])
+def test_parallel_partition_keeps_good_keys_in_their_buckets(n):
+    from rct.dosage.airwave_read import compact_first, partition_good
+
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, 2**63, n).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    good = rng.random(n) < 0.9
+    out, off = partition_good(keys, good)
+    assert off[0] == 0 and off[-1] == good.sum() == len(out)
+    bucket = (out >> np.uint64(56)).astype(np.int64)
+    np.testing.assert_array_equal(bucket, np.repeat(np.arange(256), np.diff(off)))
+    np.testing.assert_array_equal(np.sort(out), np.sort(keys[good]))
+    first = rng.integers(-3, 5, n).astype(np.int32)  # polygon, -1 none, < -1 special
+    single, poly, special = compact_first(first)
+    np.testing.assert_array_equal(single, np.flatnonzero(first >= 0))
+    np.testing.assert_array_equal(poly, first[first >= 0])
+    np.testing.assert_array_equal(special, np.flatnonzero(first < -1))
