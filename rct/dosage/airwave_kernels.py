@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["partition_good", "compact_first", "partition_keys", "mix_keys", "duplicate_candidates"]
+__all__ = ["partition_good", "partition_keys", "mix_keys", "duplicate_candidates"]
 
 
 def _can_cache() -> bool:
@@ -111,36 +111,6 @@ def partition_good(keys, good):  # pragma: no cover
         lo = min(n, b * step)
         _scatter_block(keys, good, lo, min(n, lo + step), pos[b * 256 : (b + 1) * 256], out)
     return out, offsets
-
-
-@numba.njit(cache=_can_cache(), nogil=True)
-def compact_first(first):  # pragma: no cover
-    """The point-in-polygon verdicts compacted (as ``rct.pip._compact``): rows in one
-    polygon with it, and rows needing a closer look (several polygons, or uncertain)."""
-    n = first.shape[0]
-    ns = 0
-    nx = 0
-    for i in range(n):
-        f = first[i]
-        if f >= 0:
-            ns += 1
-        elif f < -1:
-            nx += 1
-    single = np.empty(ns, dtype=np.int64)
-    poly = np.empty(ns, dtype=np.int32)
-    special = np.empty(nx, dtype=np.int64)
-    js = 0
-    jx = 0
-    for i in range(n):
-        f = first[i]
-        if f >= 0:
-            single[js] = i
-            poly[js] = f
-            js += 1
-        elif f < -1:
-            special[jx] = i
-            jx += 1
-    return single, poly, special
 
 
 @numba.njit(cache=_can_cache(), nogil=True)

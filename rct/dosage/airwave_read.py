@@ -24,12 +24,12 @@ import numpy as np
 from rct.dosage.airwave_kernels import (  # noqa: F401 - re-exported
     _can_cache,
     _check_rows,
-    compact_first,
     mix_keys,
     partition_good,
     partition_keys,
 )
 from rct.errors import DataError
+from rct.pip import _compact  # point-in-polygon verdicts -> single hits + special rows
 
 __all__ = [
     "ALIASES",
@@ -423,7 +423,7 @@ def map_chunk(
     )
     first = index._first_where(x, y, good)  # point in polygon for the good rows
     keys, offsets = partition_good(keys, good)
-    single, single_poly, special = compact_first(first)
+    single, single_poly, special = _compact(first)
     del first
     # every (good row, polygon) pair, sorted by row (bad rows are in no polygon)
     src, gi = index._pairs(x, y, single, single_poly, special)
