@@ -36,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
 
     warnings.simplefilter("ignore")
-    from rct.evaluate.run import evaluate_trial_files
+    from rct.plan.evaluate import evaluate_trial_files
     from rct.reports import design_report, evaluation_report, monitor_report
     from tests.reports.conftest import build_trial
 

@@ -18,7 +18,7 @@ Licence v3.0):
    planned tests should be near alpha (5 %).  Two library calls do that:
    :func:`rct.power.empirical_power` with no effect (``irr=1``: its ``size``
    is the placebo rejection rate over 2,000 randomisations and random
-   two-month windows) and :func:`rct.evaluate.run.evaluate_parallel` on
+   two-month windows) and :func:`rct.plan.evaluate.evaluate_parallel` on
    fresh assignments drawn from the design itself (``design.draw``).
 
 One placebo trial rejects a true null with probability alpha, so a single
@@ -92,11 +92,11 @@ def main(out_dir: str | Path | None = None, *, seed: int = 2019, n_placebo: int 
     from rct.config import load_trial
     from rct.errors import RCTWarning
     from rct.evaluate.outcomes import ingest_crimes
-    from rct.evaluate.run import design_from_trial, evaluate_parallel, evaluate_trial
     from rct.hotspots import build_hotspots
     from rct.io.atomic import write_text
     from rct.io.crimes import read_crimes
     from rct.io.hotspots import write_hotspots
+    from rct.plan.evaluate import design_from_trial, evaluate_parallel, evaluate_trial
     from rct.power import empirical_power
     from rct.randomise.manifest import randomise_parallel_file
 

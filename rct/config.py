@@ -73,6 +73,7 @@ __all__ = [
     "Files",
     "Analysis",
     "DosageSpec",
+    "PowerSpec",
     "load_trial",
     "DESIGN_TYPES",
     "PARALLEL_SCHEMES",
@@ -83,7 +84,17 @@ __all__ = [
 DESIGN_TYPES = ("parallel", "crossover")
 PARALLEL_SCHEMES = ("complete", "block", "pairs", "rerandomise")
 CROSSOVER_SCHEMES = ("daily",)
-ESTIMATORS = ("auto", "dim", "lin", "negbin", "poisson", "quasipoisson", "panel", "panel-poisson")
+#: [analysis] estimator: the primary test (see rct.plan: "auto" = rate ratio in both designs)
+ESTIMATORS = ("auto", "rate-ratio", "difference", "lin", "dim", "panel", "panel-poisson")
+#: [analysis] estimator -> the primary test it names (rct.plan.PRIMARY_TESTS), per design
+ESTIMATORS_BY_DESIGN: dict[str, dict[str, str]] = {
+    "crossover": {"auto": "rate-ratio", "rate-ratio": "rate-ratio", "panel-poisson": "rate-ratio",
+                  "difference": "difference", "panel": "difference"},
+    "parallel": {"auto": "rate-ratio", "rate-ratio": "rate-ratio", "difference": "difference",
+                 "dim": "difference", "lin": "lin"},
+}
+#: names the old trial files used for model-based estimators, refused with a pointer
+_RETIRED_ESTIMATORS = ("negbin", "poisson", "quasipoisson")
 MULTIPLICITY = ("holm", "bh", "none")
 HARM_NAMES = ("cchi", "cchi-subgroup", "ons")
 
@@ -94,6 +105,8 @@ _OUTPUTS = {
     "outcomes": "outcomes.parquet",
     "results": "results.json",
 }
+# the registered plan (``rct plan``) sits beside the trial file unless [files] plan says otherwise
+_PLAN_FILE = "plan.json"
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,8 @@ class DesignSpec:
     n_treated: int | None = None
     ratio: tuple[int, ...] | None = None
     block_column: str | None = None
+    blocks_from: str | None = None
+    n_blocks: int | None = None
     rank_column: str | None = None
     covariates: tuple[str, ...] = ()
     threshold: float | None = None
@@ -162,6 +177,7 @@ class Files:
     airwave_presence: Path = Path("out/airwave_presence.parquet")
     outcomes: Path = Path("out/outcomes.parquet")
     results: Path = Path("out/results.json")
+    plan: Path = Path("plan.json")
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,7 @@ class Analysis:
     crime_types: tuple[str, ...] = ()
     carryover_days: int = 0
     seed: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -194,6 +211,22 @@ class DosageSpec:
     gap_minutes: float = 5.0
     cap_per_day: int | None = None
     pseudonym_key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """``[power]``: the assumptions of the design's power calculation (part of the plan)."""
+
+    rate: float | None = None
+    dispersion: float = 0.0
+    heterogeneity: float = 0.0
+    reduction: float = 0.15
+    power: float = 0.8
+
+    def to_kwargs(self) -> dict[str, Any]:
+        return {"rate": self.rate, "dispersion": self.dispersion,
+                "heterogeneity": self.heterogeneity, "reduction": self.reduction,
+                "power": self.power}
 
 
 @dataclass(frozen=True)
@@ -216,6 +249,7 @@ class Trial:
     files: Files = field(default_factory=Files)
     analysis: Analysis = field(default_factory=Analysis)
     dosage: DosageSpec = field(default_factory=DosageSpec)
+    power: PowerSpec = field(default_factory=PowerSpec)
 
     @property
     def root(self) -> Path:
@@ -275,6 +309,7 @@ _SECTIONS: dict[str, type] = {
     "files": Files,
     "analysis": Analysis,
     "dosage": DosageSpec,
+    "power": PowerSpec,
 }
 
 
@@ -329,7 +364,8 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
     files = _files(raw.get("files", {}), root, p)
     analysis = _analysis(raw.get("analysis", {}), p)
     dosage = _dosage(raw.get("dosage", {}), root, p)
-    _cross_checks(design, windows, files, p)
+    power = _power(raw.get("power", {}), p)
+    _cross_checks(design, windows, files, analysis, p)
 
     if p.items:
         raise ConfigError(p.items, file=path)
@@ -342,6 +378,7 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
         files=files,
         analysis=analysis,
         dosage=dosage,
+        power=power,
     )
     if check_files:
         inputs = [
@@ -473,6 +510,8 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
         n_treated=_positive(_get(d, "n_treated", int, s, p), "n_treated", s, p),
         ratio=ratio,
         block_column=_get(d, "block_column", str, s, p),
+        blocks_from=_get(d, "blocks_from", str, s, p),
+        n_blocks=_positive(_get(d, "n_blocks", int, s, p), "n_blocks", s, p),
         rank_column=_get(d, "rank_column", str, s, p),
         covariates=_strings(d, "covariates", s, p),
         threshold=_positive(_get(d, "threshold", (int, float), s, p), "threshold", s, p),
@@ -482,8 +521,25 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
         for key in ("per_day", "start", "days"):
             if key not in d:
                 p.add(s, f"{key} is required for a crossover design")
-    if kind == "parallel" and scheme == "block" and not spec.block_column and not spec.covariates:
-        p.add(s, 'scheme = "block" needs block_column (or covariates to form quantile blocks)')
+    if kind == "parallel" and scheme == "block" and not spec.block_column and not spec.blocks_from:
+        p.add(s, 'scheme = "block" needs block_column, or blocks_from and n_blocks (quantile '
+                 "blocks)")
+    if (spec.blocks_from is None) != (spec.n_blocks is None):
+        p.add(s, "blocks_from and n_blocks go together (quantile blocks of one column)")
+    if spec.block_column and spec.blocks_from:
+        p.add(s, "give block_column or blocks_from, not both")
+    if kind == "crossover":
+        for key in ("n_treated", "ratio", "block_column", "blocks_from", "n_blocks",
+                    "rank_column", "threshold", "acceptance"):
+            if key in d:
+                p.add(s, f"{key} applies to parallel designs only")
+    else:
+        for key in ("per_day", "days", "equal_coverage", "block_weekday", "max_consecutive",
+                    "washout"):
+            if key in d:
+                p.add(s, f"{key} applies to crossover designs only")
+        if scheme == "pairs" and not spec.rank_column:
+            p.add(s, 'scheme = "pairs" needs rank_column (hot spots are paired by rank)')
     if kind == "parallel" and scheme == "rerandomise" and not spec.covariates:
         p.add(s, 'scheme = "rerandomise" needs covariates')
     return spec
@@ -541,7 +597,10 @@ def _files(d: dict, root: Path, p: _Problems) -> Files:
     for key, default in _OUTPUTS.items():
         v = _get(d, key, str, s, p)
         outputs[key] = (root / v).resolve() if v else out_dir / default
+    plan_v = _get(d, "plan", str, s, p)
+    plan_path = (root / (plan_v or _PLAN_FILE)).resolve()
     return Files(
+        plan=plan_path,
         hotspots=one("hotspots"),
         allocation=one("allocation"),
         patrols=many("patrols"),
@@ -564,17 +623,60 @@ def _analysis(d: dict, p: _Problems) -> Analysis:
     carry = _get(d, "carryover_days", int, s, p, 0)
     if not 0 <= carry <= 14:
         p.add(s, f"carryover_days = {carry!r} must be between 0 and 14")
+    estimator = _get(d, "estimator", str, s, p, "auto")
+    if estimator in _RETIRED_ESTIMATORS:
+        p.add(s, f"estimator = {estimator!r}: the pre-registered test is a randomisation test; "
+                 'use "rate-ratio" (model-based count models are reported as robustness checks)')
+        estimator = "auto"
+    elif estimator not in ESTIMATORS:
+        p.add(s, f"estimator = {estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        estimator = "auto"
+    labels = d.get("labels", {})
+    if not (isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())):
+        p.add(s, f"labels = {labels!r} must be a table of outcome = \"label\"")
+        labels = {}
+    primary = _get(d, "primary", str, s, p, "harm")
+    secondary = _strings(d, "secondary", s, p) if "secondary" in d else ("crimes",)
+    for name in labels:
+        if name not in (primary, *secondary):
+            p.add(s, f"labels has {name!r}, which is not the primary or a secondary outcome")
+    types = _strings(d, "crime_types", s, p)
+    if len(set(types)) != len(types):
+        p.add(s, f"crime_types = {list(types)!r} lists a type twice")
     return Analysis(
-        primary=_get(d, "primary", str, s, p, "harm"),
-        secondary=_strings(d, "secondary", s, p) if "secondary" in d else ("crimes",),
-        estimator=_choice(d, "estimator", ESTIMATORS, s, p, "auto"),
+        primary=primary,
+        secondary=secondary,
+        estimator=estimator,
         alpha=alpha,
         ri_draws=draws,
         multiplicity=_choice(d, "multiplicity", MULTIPLICITY, s, p, "holm"),
-        crime_types=_strings(d, "crime_types", s, p),
+        crime_types=types,
         carryover_days=carry,
         seed=_get(d, "seed", int, s, p),
+        labels=dict(labels),
     )
+
+
+def _power(d: dict, p: _Problems) -> PowerSpec:
+    s = "power"
+    num = (int, float)
+    rate = _get(d, "rate", num, s, p)
+    if rate is not None and not 0 < rate <= 1000:
+        p.add(s, f"rate = {rate!r} must be a positive number of crimes per hot-spot-day")
+        rate = None
+    out: dict[str, Any] = {"rate": None if rate is None else float(rate)}
+    for key, lo, hi, default in (("dispersion", 0.0, 100.0, 0.0),
+                                 ("heterogeneity", 0.0, 100.0, 0.0),
+                                 ("reduction", 0.0, 1.0, 0.15), ("power", 0.0, 1.0, 0.8)):
+        v = _get(d, key, num, s, p, default)
+        strict = key in ("reduction", "power")
+        ok = (lo < v < hi) if strict else (lo <= v <= hi)
+        if not ok:
+            p.add(s, f"{key} = {v!r} must be {'between' if strict else 'from'} {lo:g} "
+                     f"{'and' if strict else 'to'} {hi:g}")
+            v = default
+        out[key] = float(v)
+    return PowerSpec(**out)
 
 
 def _dosage(d: dict, root: Path, p: _Problems) -> DosageSpec:
@@ -600,7 +702,15 @@ def _dosage(d: dict, root: Path, p: _Problems) -> DosageSpec:
     )
 
 
-def _cross_checks(design: DesignSpec, windows: Windows, files: Files, p: _Problems) -> None:
+def _cross_checks(design: DesignSpec, windows: Windows, files: Files, analysis: Analysis,
+                  p: _Problems) -> None:
+    valid = ESTIMATORS_BY_DESIGN[design.type]
+    if analysis.estimator not in valid:
+        p.add("analysis", f"estimator = {analysis.estimator!r} is not available for a "
+                          f"{design.type} design; valid: {', '.join(valid)}")
+    if design.type == "parallel" and analysis.carryover_days:
+        p.add("analysis", f"carryover_days = {analysis.carryover_days} applies to crossover "
+                          "designs only")
     if design.type == "crossover" and design.start and design.days and windows.trial:
         if windows.trial[0] != design.start:
             p.add(

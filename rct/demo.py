@@ -16,8 +16,8 @@ anything.  The steps:
    :func:`rct.dosage.airwave.ingest_airwave`,
    :func:`rct.evaluate.outcomes.ingest_crimes`) -> ``rct ingest ...``;
 5. monitoring (:func:`rct.dosage.monitor.monitor_trial`) -> ``rct monitor``;
-6. evaluation (:func:`rct.evaluate.run.evaluate_trial`,
-   :func:`rct.evaluate.run.write_results`) -> ``rct evaluate``;
+6. evaluation (:func:`rct.plan.evaluate.evaluate_trial`,
+   :func:`rct.plan.evaluate.write_results`) -> ``rct evaluate``;
 7. the design, monitoring and evaluation reports (:mod:`rct.reports`)
    -> ``rct report ...``.
 
@@ -368,8 +368,8 @@ def _monitor(trial_path: Path, files: dict[str, Path], steps: _Steps) -> Any:
 
 def _evaluate(trial_path: Path, s: DemoSettings, files: dict[str, Path], steps: _Steps) -> Any:
     steps.start("evaluate")
-    evaluate_trial = _need("rct.evaluate.run", "evaluate_trial", "evaluate")
-    write_results = _need("rct.evaluate.run", "write_results", "evaluate")
+    evaluate_trial = _need("rct.plan.evaluate", "evaluate_trial", "evaluate")
+    write_results = _need("rct.plan.evaluate", "write_results", "evaluate")
     load_trial = _need("rct.config", "load_trial", "evaluate")
     results = evaluate_trial(trial_path, ri_draws=s.ri_draws)
     j, c = write_results(results, load_trial(trial_path).files.results)

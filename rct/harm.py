@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rct.errors import DataError, UnknownOffenceWarning
 
@@ -43,6 +43,8 @@ __all__ = [
     "CCHI_FORCES",
     "normalise_category",
     "normalise_offence_code",
+    "crime_type_mask",
+    "CRIME_TYPE_COLUMNS",
     "read_harm_csv",
 ]
 
@@ -83,6 +85,47 @@ def normalise_category(values: pd.Series | str) -> pd.Series | str:
     s = values.astype("string").str.strip().str.casefold()
     s = s.str.replace("&", " and ", regex=False).str.replace(r"\s+", " ", regex=True)
     return s.str.strip()
+
+
+#: columns a crime type is matched against, in this order (police.uk category first)
+CRIME_TYPE_COLUMNS: tuple[str, ...] = ("category", "offence_subgroup", "offence", "offence_code")
+
+
+def crime_type_mask(crimes: pd.DataFrame, types: Any) -> Any:
+    """Boolean mask of the crimes whose type is one of ``types``.
+
+    A crime matches when its police.uk ``category``, Home Office
+    ``offence_subgroup``, ``offence`` or ``offence_code`` equals one of the
+    types (case-, space- and ``&``-insensitive), so the same trial file works
+    for police.uk data and for force extracts.  Raises :class:`DataError`
+    naming any type that matches no crime (with the types the data have).
+    """
+    import numpy as np
+
+    from rct.errors import DataError
+
+    wanted = [types] if isinstance(types, str) else list(types)
+    keys = [normalise_category(str(w)) for w in wanted]
+    cols = [c for c in CRIME_TYPE_COLUMNS if c in crimes.columns]
+    if not cols:
+        raise DataError("crime types need a 'category', 'offence_subgroup', 'offence' or "
+                        f"'offence_code' column; the crimes have {list(crimes.columns)}",
+                        column="category")
+    mask = np.zeros(len(crimes), dtype=bool)
+    hit = dict.fromkeys(keys, False)
+    for c in cols:
+        v = normalise_category(crimes[c].astype("string"))
+        for k in keys:
+            m = (v == k).fillna(False).to_numpy(dtype=bool)
+            if m.any():
+                hit[k] = True
+                mask |= m
+    missing = [w for w, k in zip(wanted, keys, strict=True) if not hit[k]]
+    if missing:
+        have = sorted(set(crimes[cols[0]].dropna().astype(str)))[:20]
+        raise DataError(f"no crimes of type {missing}; the data's {cols[0]} values include "
+                        f"{have}", column=cols[0], value=missing[0])
+    return mask
 
 
 def normalise_offence_code(values: pd.Series | str) -> pd.Series | str:

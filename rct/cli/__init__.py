@@ -13,7 +13,7 @@ import warnings
 
 import typer
 
-from rct.cli import evaluate, hotspots, ingest, monitor, power, randomise, report, simulate
+from rct.cli import evaluate, hotspots, ingest, monitor, plan, power, randomise, report, simulate
 from rct.errors import RCTError
 
 app = typer.Typer(
@@ -24,13 +24,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+# pipeline order: choose hot spots, power, randomise, plan, ingest, monitor, evaluate, report
 app.add_typer(hotspots.app, name="hotspots")
-app.add_typer(randomise.app, name="randomise")
-app.add_typer(ingest.app, name="ingest")
 app.add_typer(power.app, name="power")
-app.add_typer(report.app, name="report")
+app.add_typer(randomise.app, name="randomise")
+plan.register(app)
+app.add_typer(ingest.app, name="ingest")
 monitor.register(app)
 evaluate.register(app)
+app.add_typer(report.app, name="report")
 simulate.register(app)
 
 

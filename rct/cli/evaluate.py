@@ -16,9 +16,13 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="results.json path (default: [files] results)."),
         draws: int | None = typer.Option(None, "--draws", help="Randomisation-inference draws (default: [analysis] ri_draws)."),
     ) -> None:
-        """Estimate effects with randomisation inference; write results.json and a tidy CSV."""
-        from rct.evaluate.run import evaluate_trial_files
+        """Run the analysis plan: the pre-registered test and the rest; write results.json + CSV.
+
+        Example: rct evaluate trial.toml   (prints the headline first)
+        """
+        from rct.cli.plan import _shown
+        from rct.plan.evaluate import evaluate_trial_files
 
         json_path, csv_path, summary = evaluate_trial_files(trial, out=out, ri_draws=draws)
         typer.echo(summary)
-        typer.echo(f"wrote {json_path} and {csv_path}")
+        typer.echo(f"wrote {_shown(json_path)} and {_shown(csv_path)}")

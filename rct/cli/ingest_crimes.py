@@ -23,6 +23,10 @@ def crimes(
     end: str | None = typer.Option(None, "--end", help="Last trial day or month (inclusive)."),
     force: str = typer.Option("Thames Valley", "--force", help="Force for force-specific harm weights."),
     kind: str = typer.Option("auto", "--kind", help="auto | police_uk | extract."),
+    crime_types: list[str] | None = typer.Option(
+        None, "--crime-types", help="Count only these crime types (police.uk category, Home "
+        "Office subgroup, offence or code; repeat or separate with commas); the trial file's "
+        "[analysis] crime_types must match."),
 ) -> None:
     """Count crimes and harm per hot spot and trial day (or month), with catchments."""
     from rct.evaluate.outcomes import ingest_crimes
@@ -32,6 +36,8 @@ def crimes(
     counts = ingest_crimes(
         files, hotspots=hotspots, out=out, harm=harm, force=force, kind=kind, buffer_m=buffer,
         catchment_m=catchment, day_starts=day_starts, period=period, start=start, end=end,
+        crime_types=[t.strip() for c in crime_types or [] for t in c.split(",") if t.strip()]
+        or None,
     )
     typer.echo(
         f"wrote {out}: {counts['rows_out']:,} rows ({counts['period']}); crimes read "

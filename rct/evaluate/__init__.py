@@ -54,13 +54,9 @@ _LAZY: dict[str, str] = {
     # multiplicity
     "adjust_pvalues": "rct.evaluate.multiplicity",
     "adjust_estimates": "rct.evaluate.multiplicity",
-    # outcomes and whole trials
+    # outcomes
     "build_outcomes": "rct.evaluate.outcomes",
     "ingest_crimes": "rct.evaluate.outcomes",
-    "evaluate_trial": "rct.evaluate.run",
-    "evaluate_crossover": "rct.evaluate.run",
-    "evaluate_parallel": "rct.evaluate.run",
-    "write_results": "rct.evaluate.run",
     "EstimatorWarning": "rct.evaluate._prep",
 }
 

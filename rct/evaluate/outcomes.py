@@ -113,6 +113,7 @@ def build_outcomes(
     start: Any = None,
     end: Any = None,
     group_column: str | None = "category",
+    crime_types: Any = None,
 ) -> Any:
     """Per hot spot × trial day (or month): crimes, harm, per-group and catchment counts.
 
@@ -141,6 +142,12 @@ def build_outcomes(
         default: the range of the crimes.
     group_column
         Column defining crime groups (slugged); ``None`` for no group columns.
+    crime_types
+        Count only crimes of these types (``[analysis] crime_types``; matched
+        by :func:`rct.harm.crime_type_mask` on category, subgroup, offence or
+        code); ``None`` counts every crime.  Recorded, with the harm index and
+        the other settings, in ``attrs["rct_outcomes"]`` (kept by Parquet), so
+        ``rct evaluate`` can check the table was built as the plan says.
 
     Returns
     -------
@@ -174,8 +181,17 @@ def build_outcomes(
     if buffer_m < 0 or (catchment_m is not None and catchment_m <= 0):
         raise ValueError("buffer_m must be >= 0 and catchment_m > 0")
     c = crimes.reset_index(drop=True)
+    counts: dict[str, Any] = {"crimes_read": len(c)}
+    types: list[str] | None = None
+    if crime_types is not None and len([crime_types] if isinstance(crime_types, str)
+                                       else list(crime_types)):
+        from rct.harm import crime_type_mask
+
+        types = [crime_types] if isinstance(crime_types, str) else [str(t) for t in crime_types]
+        keep = crime_type_mask(c, types)
+        counts["other_crime_types"] = int((~keep).sum())
+        c = c.loc[keep].reset_index(drop=True)
     n_read = len(c)
-    counts: dict[str, int] = {"crimes_read": n_read}
 
     # --- period of each crime
     if period == "day":
@@ -296,6 +312,14 @@ def build_outcomes(
     df = pd.DataFrame(out)
     df.attrs["counts"] = counts
     df.attrs["groups"] = gnames
+    harm_name = None if harm is None else (harm if isinstance(harm, str) else
+                                           getattr(harm, "name", "custom"))
+    if isinstance(harm_name, str) and harm_name.lower().endswith(".csv"):
+        harm_name = Path(harm_name).name
+    df.attrs["rct_outcomes"] = {
+        "crime_types": sorted(types) if types else None, "harm": harm_name,
+        "day_starts": day_starts, "period": period, "buffer_m": float(buffer_m),
+        "catchment_m": None if catchment_m is None else float(catchment_m)}
     return df
 
 
@@ -313,6 +337,7 @@ def ingest_crimes(
     period: Period | None = None,
     start: Any = None,
     end: Any = None,
+    crime_types: Any = None,
 ) -> dict[str, Any]:
     """Read crime files and hot spots, build outcomes, write them atomically.
 
@@ -333,7 +358,7 @@ def ingest_crimes(
         period = "day" if has_time else "month"
     df = build_outcomes(data, hs, harm=harm, force=force, buffer_m=buffer_m,
                         catchment_m=catchment_m, day_starts=day_starts, period=period,
-                        start=start, end=end)
+                        start=start, end=end, crime_types=crime_types)
     if period == "month":
         df["period"] = df["period"].astype(str)
     write_table(df, out)

@@ -70,6 +70,13 @@ class Estimate:
     details
         Extra numbers (first-stage F, dispersion, Monte Carlo error ...);
         read-only.
+    role
+        Its place in an analysis plan (set by :mod:`rct.plan`): ``"primary"``
+        (the one pre-registered test of the primary outcome), ``"secondary"``
+        (the same test of a secondary outcome), ``"robustness"`` (another
+        estimator of a planned outcome) or ``"exploratory"`` (displacement,
+        compliance, carryover, tests that assume Poisson variance); ``""``
+        outside a plan.
     """
 
     outcome: str
@@ -78,6 +85,7 @@ class Estimate:
     n: int
     alpha: float = 0.05
     details: Mapping[str, Any] = field(default_factory=dict)
+    role: str = ""
 
     def __post_init__(self) -> None:
         if not self.terms:
@@ -113,10 +121,11 @@ class Estimate:
                 "method": self.method,
                 "n": self.n,
                 "scale": t.scale,
+                "role": self.role,
             }
             for t in self.terms
         ]
-        return pd.DataFrame(rows, columns=[*TIDY_COLUMNS, "scale"])
+        return pd.DataFrame(rows, columns=[*TIDY_COLUMNS, "scale", "role"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,14 +135,22 @@ class Estimate:
             "alpha": float(self.alpha),
             "terms": [_clean(vars(t)) for t in self.terms],
             "details": _clean(dict(self.details)),
+            "role": self.role,
         }
+
+    def with_role(self, role: str) -> Estimate:
+        """A copy with ``role`` set (see the class docstring)."""
+        from dataclasses import replace
+
+        return replace(self, role=role)
 
     def summary(self) -> str:
         t = self.effect
         ci = f"{1 - self.alpha:.0%} CI {t.conf_low:.4g} to {t.conf_high:.4g}"
+        se = "" if not math.isfinite(t.std_error) else f"SE {t.std_error:.4g}; "
         return (
-            f"{self.outcome}: {t.term} = {t.estimate:.4g} (SE {t.std_error:.4g}; {ci}; "
-            f"p = {_fmt_p(t.p_value)}) — {self.method}, n = {self.n}"
+            f"{self.outcome}: {t.term} = {t.estimate:.4g} ({se}{ci}; "
+            f"{_fmt_p(t.p_value)}) — {self.method}, n = {self.n}"
         )
 
     def _repr_html_(self) -> str:
@@ -169,14 +186,29 @@ class EvaluationResults:
         import pandas as pd
 
         if not self.estimates:
-            return pd.DataFrame(columns=[*TIDY_COLUMNS, "scale", "p_adjusted", "primary"])
+            return pd.DataFrame(columns=[*TIDY_COLUMNS, "scale", "role", "p_adjusted",
+                                         "primary"])
         df = pd.concat([e.tidy() for e in self.estimates], ignore_index=True)
         df["p_adjusted"] = [
             self.adjusted_p.get((o, m, t), math.nan)
             for o, m, t in zip(df["outcome"], df["method"], df["term"], strict=True)
         ]
-        df["primary"] = df["outcome"] == self.primary
+        if (df["role"] != "").any():  # inside a plan: only the pre-registered test is primary
+            first = ~df.duplicated(["outcome", "method"])
+            df["primary"] = (df["role"] == "primary") & first
+        else:
+            df["primary"] = df["outcome"] == self.primary
         return df
+
+    @property
+    def headline(self) -> Any:
+        """The :class:`rct.plan.headline.Headline` of a plan's evaluation (None outside one)."""
+        h = self.meta.get("headline")
+        if h is None:
+            return None
+        from rct.plan.headline import Headline
+
+        return Headline.from_dict(dict(h))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,7 +223,14 @@ class EvaluationResults:
         }
 
     def summary(self) -> str:
-        return "\n".join(e.summary() for e in self.estimates)
+        """The headline first (inside a plan), then one line per estimate with its role."""
+        lines = []
+        h = self.meta.get("headline")
+        if h is not None:
+            lines.append(str(h.get("sentence")))
+        for e in self.estimates:
+            lines.append((f"[{e.role}] " if e.role else "") + e.summary())
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         return self.tidy().to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True)
@@ -203,8 +242,8 @@ class EvaluationResults:
 
 def _fmt_p(p: float) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "p not available"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _num(v: Any) -> Any:

@@ -212,7 +212,7 @@ def balance_section(s: Section, t: Trial, *, period: str = "baseline") -> None:
 def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
     import pandas as pd
 
-    from rct.evaluate.run import design_from_trial
+    from rct.plan.evaluate import design_from_trial
     from rct.randomise import balance
 
     gdf = hotspots(t)

@@ -6,7 +6,7 @@ effect, displacement, robustness and a reproducibility appendix.
 
 Effects come from ``results.json`` (``rct evaluate``; its
 :meth:`EvaluationResults.to_dict`), or from
-:func:`rct.evaluate.run.evaluate_trial` when there is none.  The complier
+:func:`rct.plan.evaluate.evaluate_trial` when there is none.  The complier
 effect, displacement / pre-post estimates and the randomisation distribution
 (a histogram in ``meta["randomisation_distribution"]``) are read from the
 results too: this module formats, it does not compute statistics.
@@ -113,11 +113,11 @@ def _results(t: Any, results: Any) -> tuple[dict[str, Any], str]:
     if p.exists():
         return (json.loads(p.read_text(encoding="utf-8")),
                 f"Results read from {common.rel(t, p)} (written by `rct evaluate`).")
-    from rct.evaluate.run import evaluate_trial
+    from rct.plan.evaluate import evaluate_trial
 
     res = evaluate_trial(t.path)
     return res.to_dict(), ("results.json was not found, so the trial was evaluated for this "
-                           "report (rct.evaluate.run.evaluate_trial); run `rct evaluate` to "
+                           "report (rct.plan.evaluate.evaluate_trial); run `rct evaluate` to "
                            "keep the results file.")
 
 

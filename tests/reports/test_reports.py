@@ -210,7 +210,7 @@ def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
                                                                tmp_path: Path) -> None:
     """Plan estimator panel-poisson: the figure draws its statistic with its own seed."""
     from rct.config import load_trial
-    from rct.evaluate.run import evaluate_trial_files
+    from rct.plan.evaluate import evaluate_trial_files
     from rct.reports.evaluation import null_distribution, results_tidy
 
     root = tmp_path / "cp"

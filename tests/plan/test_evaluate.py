@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rct.evaluate.run import (
+from rct.plan.evaluate import (
     DesignApproximationWarning,
     evaluate_crossover,
     evaluate_parallel,
@@ -67,18 +67,30 @@ def test_evaluate_cli_crossover_writes_results(tmp_path):
     tidy = pd.read_csv(tmp_path / "out" / "results.csv")
     assert res["primary"] == "crimes" and res["adjustment"] == "holm"
     assert set(tidy["outcome"]) == {"crimes", "harm", "log1p_harm"}  # harm also on log scale
-    ri = tidy[tidy["method"].str.startswith("randomisation inference: two-way FE")]
-    assert len(ri) == 2 and ri["p_adjusted"].notna().all()
-    # the primary keeps its own p; the secondary family (harm alone here) is Holm-adjusted
-    p = ri.set_index("outcome")["p_value"]
-    pa = ri.set_index("outcome")["p_adjusted"]
-    assert pa["crimes"] == pytest.approx(p["crimes"]) and pa["harm"] == pytest.approx(p["harm"])
-    others = tidy[~tidy["method"].str.startswith("randomisation inference: two-way FE")]
-    assert others["p_adjusted"].isna().all()  # sensitivity analyses are not in the family
+    # one pre-registered test per outcome: the conditional Poisson rate ratio's RI
+    planned = tidy[tidy["role"].isin(["primary", "secondary"])].set_index("outcome")
+    assert list(planned.index) == ["crimes", "harm"]
+    assert planned["method"].str.startswith(
+        "randomisation inference: conditional Poisson rate ratio").all()
+    assert (planned["scale"] == "ratio").all()
+    # exactly one row is flagged primary: the pre-registered test of the primary outcome
+    assert tidy["primary"].sum() == 1 and tidy.loc[tidy["primary"], "role"].item() == "primary"
+    # the primary is tested at alpha; the secondary family (harm alone here) is Holm-adjusted
+    assert np.isnan(planned.loc["crimes", "p_adjusted"])
+    assert planned.loc["harm", "p_adjusted"] == pytest.approx(planned.loc["harm", "p_value"])
+    others = tidy[~tidy["role"].isin(["primary", "secondary"])]
+    assert others["p_adjusted"].isna().all()  # robustness analyses are not in the family
+    assert set(others["role"]) == {"robustness", "exploratory"}
     # a 40 % reduction with 360 hot-spot-days: the FE estimate is negative and significant
     fe = tidy[(tidy.outcome == "crimes") & tidy.method.str.startswith("crossover OLS")].iloc[0]
     assert fe["estimate"] < 0 and fe["p_value"] < 0.05
-    assert res["meta"]["ri_design"] == "re-derived design object"
+    assert res["meta"]["ri_design"].startswith("the trial's own randomisation design")
+    # the headline is the primary test, in words, with its numbers
+    h = res["meta"]["headline"]
+    prim = planned.loc["crimes"]
+    assert h["estimate"] == pytest.approx(prim["estimate"])
+    assert h["p_value"] == pytest.approx(prim["p_value"])
+    assert f"{100 * (1 - prim['estimate']):.1f} % lower" in h["sentence"]
 
 
 def test_evaluate_trial_results_match_direct_calls(tmp_path):
@@ -148,14 +160,17 @@ def test_holm_over_secondary_outcomes(tmp_path):
     out = out.assign(crimes2=np.random.default_rng(3).poisson(0.5, len(out)))
     res = evaluate_crossover(out, alloc, design=design, outcomes_to_test=("crimes", "harm", "crimes2"),
                              ri_draws=200, seed=2)
-    fam = [e for e in res if e.method.startswith("randomisation inference: two-way FE")]
+    fam = [e for e in res if e.role == "secondary"]
+    assert [e.outcome for e in fam] == ["harm", "crimes2"]
     p = {e.outcome: e.effect.p_value for e in fam}
     # (outcome, method, term) is unique; (outcome, method) is not when an estimate has several terms
     tidy = res.tidy().set_index(["outcome", "method", "term"]).sort_index()
     adj = adjust_pvalues([p["harm"], p["crimes2"]], method="holm")
-    assert tidy.loc[("harm", fam[1].method, fam[1].effect.term), "p_adjusted"] == pytest.approx(adj[0])
-    assert tidy.loc[("crimes2", fam[2].method, fam[2].effect.term), "p_adjusted"] == pytest.approx(
+    assert tidy.loc[("harm", fam[0].method, fam[0].effect.term), "p_adjusted"] == pytest.approx(adj[0])
+    assert tidy.loc[("crimes2", fam[1].method, fam[1].effect.term), "p_adjusted"] == pytest.approx(
         adj[1])
+    # the primary outcome is not in the family
+    assert set(res.adjusted_p) == {(e.outcome, e.method, e.effect.term) for e in fam}
 
 
 def test_parallel_trial_toml_with_baseline_window(tmp_path):
@@ -218,7 +233,7 @@ ri_draws = 500
 
 def test_crossover_trial_with_carryover_and_dosage(tmp_path):
     """carryover_days > 0 and a dosage table: carryover RI and the complier effect are written."""
-    from rct.evaluate.run import evaluate_trial_files
+    from rct.plan.evaluate import evaluate_trial_files
 
     design, alloc, out = _crossover_trial(tmp_path)
     rng = np.random.default_rng(3)
@@ -248,8 +263,9 @@ def test_crossover_trial_with_carryover_and_dosage(tmp_path):
     assert ri_iv["terms"][0]["term"] == "dose" and ri_iv["terms"][0]["p_value"] is not None
     # the report's histogram: the primary headline test, its p and observed statistic
     dist = res["meta"]["randomisation_distribution"]
-    fam = [a for a in res["adjusted_p"] if a["outcome"] == "crimes"][0]
-    head = by[("crimes", fam["method"])]
-    assert dist["method"] == fam["method"] and dist["p_value"] == head["terms"][0]["p_value"]
+    head = [e for e in res["estimates"] if e["role"] == "primary"]
+    assert len(head) == 1
+    head = head[0]
+    assert dist["method"] == head["method"] and dist["p_value"] == head["terms"][0]["p_value"]
     assert (1 + dist["n_exceed"]) / (1 + dist["n_defined"]) == pytest.approx(dist["p_value"])
     assert sum(dist["counts"]) == dist["n_defined"] == 300

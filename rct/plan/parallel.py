@@ -1,4 +1,4 @@
-"""The parallel-design analysis plan (:func:`evaluate_parallel`; see :mod:`rct.evaluate.run`)."""
+"""The parallel-design analysis plan (:func:`evaluate_parallel`; see :mod:`rct.plan.evaluate`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from rct.errors import RCTWarning
+from rct.errors import DataError, RCTWarning
 from rct.evaluate.results import Estimate, EvaluationResults
-from rct.evaluate.run_common import (
+from rct.plan.common import (
     ApproximateDesign,
     DesignApproximationWarning,
     _distribution,
@@ -37,6 +37,7 @@ def evaluate_parallel(
     multiplicity: str = "holm",
     treatment: str = "arm",
     dose: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> EvaluationResults:
     """Run the parallel-design plan on one row per hot spot (trial-window totals).
 
@@ -49,11 +50,15 @@ def evaluate_parallel(
     blocks
         Block/pair column when the design was blocked.
     estimator
-        ``auto``/``dim``, ``lin``, ``negbin``, ``poisson``, ``quasipoisson``: the
-        family member (its randomisation test).
+        The primary test: ``"auto"``/``"rate-ratio"`` (randomisation test of
+        the log ratio of means), ``"difference"``/``"dim"`` (of the difference
+        in means) or ``"lin"`` (of Lin's covariate-adjusted difference; needs a
+        baseline).
     dose
         Column of received dose per hot spot (e.g. trial-window presence
         minutes): adds the complier effect on the primary outcome.
+    labels
+        Outcome -> reader's label, for the headline.
 
     Notes
     -----
@@ -63,15 +68,20 @@ def evaluate_parallel(
     :func:`~rct.evaluate.prepost.rirr_units`, the displacement quotient, and
     their hot-spot-level randomisation tests
     (:func:`~rct.evaluate.prepost.wdd_ri`, :func:`~rct.evaluate.prepost.rirr_ri`).
+    Every estimate carries its ``role``; only the pre-registered test of the
+    primary outcome is ``"primary"``.  Tests that assume Poisson variance are
+    exploratory.
     """
+    from rct.config import ESTIMATORS_BY_DESIGN
     from rct.evaluate.counts import count_model
     from rct.evaluate.harm_effects import log_ratio_statistic
     from rct.evaluate.parallel import difference_in_means, dim_statistic, lin_statistic, lm_lin
     from rct.evaluate.ri import align_to_design, as_statistic
 
-    valid = ("auto", "dim", "lin", "negbin", "poisson", "quasipoisson")
+    valid = ESTIMATORS_BY_DESIGN["parallel"]
     if estimator not in valid:
-        raise ValueError(f"parallel estimator must be one of {valid}, got {estimator!r}")
+        raise ValueError(f"parallel estimator must be one of {tuple(valid)}, got {estimator!r}")
+    test = valid[estimator]
     baseline = dict(baseline or {})
     df = units.copy()
     df["hotspot_id"] = df["hotspot_id"].astype(str)
@@ -92,53 +102,65 @@ def evaluate_parallel(
     base_seed = _ri_seed(seed, "parallel")
     estimates: list[Estimate] = []
     family: list[Estimate] = []
+    main: dict[str, Estimate] = {}
     n = len(df)
     for j, outcome in enumerate(outcomes_to_test):
+        planned = "primary" if outcome == primary else "secondary"
         y = align_to_design(design, df, outcome)
-        dim = difference_in_means(df, outcome=outcome, treatment=treatment, blocks=blocks, alpha=alpha)
+        b = baseline.get(outcome)
+        nonneg = bool((df[outcome] >= 0).all())
+        if test == "rate-ratio" and not nonneg:
+            raise DataError(f"the rate-ratio test needs non-negative outcomes; {outcome!r} has "
+                            "negative values (choose estimator = \"difference\")",
+                            column=outcome)
+        if test == "lin" and b is None:
+            raise DataError(f"the Lin test needs a baseline of {outcome!r} ([windows] baseline)",
+                            column=outcome)
+        dim = difference_in_means(df, outcome=outcome, treatment=treatment, blocks=blocks,
+                                  alpha=alpha)
         dim_stat = as_statistic(dim_statistic, name="difference in means", linear=True,
                                 order="yz", blocks=bcodes)
-        ri_dim = _ri(design, y, dim_stat, outcome=outcome, n=n, draws=ri_draws, seed=base_seed + j,
-                     effect="additive", alpha=alpha, label="difference in means")
-        estimates += [dim, ri_dim]
-        member = ri_dim
-        b = baseline.get(outcome)
+        ri = {"difference": _ri(design, y, dim_stat, outcome=outcome, n=n, draws=ri_draws,
+                                seed=base_seed + j, effect="additive", alpha=alpha,
+                                label="difference in means")}
+        robust: list[Estimate] = [dim]
         if b is not None:
-            lin = lm_lin(df, outcome=outcome, covariates=[b], treatment=treatment, blocks=blocks,
-                         alpha=alpha)
+            robust.append(lm_lin(df, outcome=outcome, covariates=[b], treatment=treatment,
+                                 blocks=blocks, alpha=alpha))
             x = df[[b]].to_numpy(dtype=float)
             lin_stat = as_statistic(lambda Z, yy, x=x: lin_statistic(yy, x, Z), name="Lin",
                                     linear=True)
-            ri_lin = _ri(design, y, lin_stat, outcome=outcome, n=n, draws=ri_draws,
-                         seed=base_seed + 100 + j, effect="additive", alpha=alpha,
-                         label="Lin covariate-adjusted difference")
-            estimates += [lin, ri_lin]
-            if estimator == "lin":
-                member = ri_lin
+            ri["lin"] = _ri(design, y, lin_stat, outcome=outcome, n=n, draws=ri_draws,
+                            seed=base_seed + 100 + j, effect="additive", alpha=alpha,
+                            label="Lin covariate-adjusted difference")
         if outcome.startswith("harm"):  # heavy-tailed: bootstrap intervals and log scale
             from rct.evaluate.harm_effects import harm_difference
 
-            estimates.append(harm_difference(df, rng=base_seed + 300 + j, outcome=outcome,
-                                             treatment=treatment, blocks=blocks, alpha=alpha))
-        if (df[outcome] >= 0).all():
+            robust.append(harm_difference(df, rng=base_seed + 300 + j, outcome=outcome,
+                                          treatment=treatment, blocks=blocks, alpha=alpha))
+        if nonneg:
             for fam in ("quasipoisson", "negbin"):
                 try:
-                    estimates.append(count_model(df, outcome=outcome, treatment=treatment,
-                                                 family=fam, baseline=b, blocks=blocks, alpha=alpha))
+                    robust.append(count_model(df, outcome=outcome, treatment=treatment,
+                                              family=fam, baseline=b, blocks=blocks, alpha=alpha))
                 except Exception as exc:  # a count model that cannot be fitted is reported, not fatal
-                    warnings.warn(f"{fam} model for {outcome!r} failed: {exc}", RCTWarning, stacklevel=2)
+                    warnings.warn(f"{fam} model for {outcome!r} failed: {exc}", RCTWarning,
+                                  stacklevel=2)
             lr_stat = as_statistic(log_ratio_statistic, name="log ratio of means", order="yz",
                                    blocks=bcodes)
-            ri_lr = _ri(design, y, lr_stat, outcome=outcome, n=n, draws=ri_draws,
-                        seed=base_seed + 200 + j, effect="multiplicative", alpha=alpha,
-                        label="ratio of means (= Poisson rate ratio without covariates)")
-            estimates.append(ri_lr)
-            if estimator in ("negbin", "poisson", "quasipoisson"):
-                member = ri_lr
-        family.append(member)
-        estimates += _parallel_displacement(df, design, outcome, b, bcodes, treatment=treatment,
-                                            blocks=blocks, draws=ri_draws,
-                                            seed=base_seed + 500 + 10 * j, alpha=alpha)
+            ri["rate-ratio"] = _ri(design, y, lr_stat, outcome=outcome, n=n, draws=ri_draws,
+                                   seed=base_seed + 200 + j, effect="multiplicative",
+                                   alpha=alpha,
+                                   label="ratio of means (= Poisson rate ratio without "
+                                         "covariates)")
+        main[outcome] = ri.pop(test).with_role(planned)
+        if planned == "secondary":
+            family.append(main[outcome])
+        estimates.append(main[outcome])
+        estimates += [e.with_role("robustness") for e in (*ri.values(), *robust)]
+        estimates += [e.with_role("exploratory") for e in _parallel_displacement(
+            df, design, outcome, b, bcodes, treatment=treatment, blocks=blocks, draws=ri_draws,
+            seed=base_seed + 500 + 10 * j, alpha=alpha)]
     if dose is not None and dose in df.columns:
         from rct.evaluate.complier import complier_effect, complier_ri
 
@@ -148,19 +170,26 @@ def evaluate_parallel(
                       align_to_design(design, df, primary), align_to_design(design, df, dose),
                       blocks=bcodes, outcome=primary, dose_name=dose, draws=ri_draws,
                       rng=base_seed + 400, alpha=alpha)
-        estimates += [e for e in (iv, ri_iv) if e is not None]
+        estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]
     meta = {"design": "parallel", "hotspots": n,
-            "ri_design": "approximate (permutation)" if approx else "re-derived design object",
+            "ri_design": ("approximate: arms permuted" + (" within blocks" if blocks else "")
+                          if approx else
+                          "the trial's own randomisation design, re-derived from its manifest"),
             "ri_draws": ri_draws, "ri_seed": base_seed, "estimator": estimator,
-            "family": "randomisation p-value of the plan's estimator, one per outcome"}
+            "primary_test": test,
+            "family": "the pre-registered test of each secondary outcome"}
     label = {"lin": "Lin covariate-adjusted difference (treatment − control, per hot spot)",
-             "negbin": "log ratio of means (treatment / control hot spots)",
-             "poisson": "log ratio of means (treatment / control hot spots)",
-             "quasipoisson": "log ratio of means (treatment / control hot spots)"}.get(
-        estimator, "difference in means (treatment − control, per hot spot)")
-    dist = _distribution(family, primary, label)
+             "rate-ratio": "log ratio of means (treatment / control hot spots)"}.get(
+        test, "difference in means (treatment − control, per hot spot)")
+    dist = _distribution([main[primary]], primary, label)
     if dist is not None:
         meta["randomisation_distribution"] = dist
+    from rct.plan.headline import headline_from
+    from rct.plan.plan import outcome_label
+
+    meta["headline"] = headline_from(
+        main[primary], label=outcome_label(primary, labels=labels),
+        design_type="parallel").to_dict()
     return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
 
 

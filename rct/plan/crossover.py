@@ -1,4 +1,4 @@
-"""The crossover analysis plan (:func:`evaluate_crossover`; see :mod:`rct.evaluate.run`)."""
+"""The crossover analysis plan (:func:`evaluate_crossover`; see :mod:`rct.plan.evaluate`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from rct.errors import ConfigError, DesignError
 from rct.evaluate.results import Estimate, EvaluationResults
-from rct.evaluate.run_common import (
+from rct.plan.common import (
     ApproximateDesign,
     DesignApproximationWarning,
     _distribution,
@@ -38,6 +38,7 @@ def evaluate_crossover(
     treated_arm: str = "treatment",
     dosage: Any = None,
     dose: str = "presence_minutes",
+    labels: dict[str, str] | None = None,
 ) -> EvaluationResults:
     """Run the crossover analysis plan on an outcomes panel and a schedule.
 
@@ -53,16 +54,30 @@ def evaluate_crossover(
     outcomes_to_test
         Outcome columns; the first is primary unless ``primary`` is given.
     estimator
-        ``"auto"``/``"panel"`` (FE OLS is the family member) or ``"panel-poisson"``.
+        The primary test: ``"auto"``/``"rate-ratio"``/``"panel-poisson"``
+        (randomisation test of the conditional Poisson rate ratio with hot-spot
+        strata) or ``"difference"``/``"panel"`` (of the two-way FE OLS
+        coefficient).
     ri_draws, seed
         Monte Carlo draws for randomisation inference and their seed.
+    multiplicity
+        Adjustment of the secondary outcomes' tests (the primary is tested at α).
     carryover_days
         Lags (days) for the carryover model and its randomisation test (0 = none).
     dosage, dose
         Dosage table per ``hotspot_id`` × ``trial_date`` (patrol dosage or
         Airwave presence) and its dose column: adds the complier effect of the
         dose on the primary outcome (missing hot-spot-days count as dose 0).
+    labels
+        Outcome -> reader's label, for the headline.
+
+    Returns
+    -------
+    EvaluationResults
+        Every estimate carries its ``role`` (primary / secondary / robustness
+        / exploratory); ``meta["headline"]`` is the primary test in words.
     """
+    from rct.config import ESTIMATORS_BY_DESIGN
     from rct.evaluate.crossover import (
         ConditionalPoissonLogRR,
         TwoWayFE,
@@ -75,9 +90,10 @@ def evaluate_crossover(
     )
     from rct.evaluate.ri import align_to_design
 
-    valid = ("auto", "panel", "panel-poisson")
+    valid = ESTIMATORS_BY_DESIGN["crossover"]
     if estimator not in valid:
-        raise ValueError(f"crossover estimator must be one of {valid}, got {estimator!r}")
+        raise ValueError(f"crossover estimator must be one of {tuple(valid)}, got {estimator!r}")
+    test = valid[estimator]
     panel = crossover_panel(outcomes, allocation, treated_arm=treated_arm)
     approx = design is None
     if approx:
@@ -102,41 +118,50 @@ def evaluate_crossover(
     base_seed = _ri_seed(seed, "crossover")
     estimates: list[Estimate] = []
     family: list[Estimate] = []
+    main: dict[str, Estimate] = {}
     n = len(panel)
     for j, outcome in enumerate(outcomes_to_test):
+        planned = "primary" if outcome == primary else "secondary"
         y = align_to_design(design, panel, outcome)
-        fe = crossover_fe(panel, outcome=outcome, alpha=alpha)
         ri_fe = _ri(design, y, fe_stat, outcome=outcome, n=n, draws=ri_draws, seed=base_seed + j,
                     effect="additive", alpha=alpha, label="two-way FE OLS coefficient",
                     term="tasked")
-        pois = crossover_poisson(panel, outcome=outcome, alpha=alpha)
         ri_cp = _ri(design, y, cp_stat, outcome=outcome, n=n, draws=ri_draws,
                     seed=base_seed + 1000 + j, effect="multiplicative", alpha=alpha,
                     label="conditional Poisson rate ratio (hot-spot strata)", term="tasked")
-        estimates += [fe, ri_fe, pois, ri_cp]
+        chosen, other = (ri_cp, ri_fe) if test == "rate-ratio" else (ri_fe, ri_cp)
+        main[outcome] = chosen.with_role(planned)
+        estimates += [main[outcome], other.with_role("robustness")]
+        if planned == "secondary":
+            family.append(main[outcome])
+        estimates.append(crossover_poisson(panel, outcome=outcome, alpha=alpha)
+                         .with_role("robustness"))
+        estimates.append(crossover_fe(panel, outcome=outcome, alpha=alpha).with_role("robustness"))
         if outcome.startswith("harm"):  # heavy-tailed: also the FE effect on log(1 + harm)
             logged = panel.assign(**{f"log1p_{outcome}": np.log1p(panel[outcome].clip(lower=0))})
-            estimates.append(crossover_fe(logged, outcome=f"log1p_{outcome}", alpha=alpha))
-        family.append(ri_cp if estimator == "panel-poisson" else ri_fe)
-        estimates.append(thames_valley_ttest(panel, outcome=outcome, alpha=alpha))
+            estimates.append(crossover_fe(logged, outcome=f"log1p_{outcome}", alpha=alpha)
+                             .with_role("robustness"))
+        estimates.append(thames_valley_ttest(panel, outcome=outcome, alpha=alpha)
+                         .with_role("robustness"))
         if np.allclose(panel[outcome], np.round(panel[outcome])):
-            estimates.append(thames_valley_chisq(panel, outcome=outcome, alpha=alpha))
+            estimates.append(thames_valley_chisq(panel, outcome=outcome, alpha=alpha)
+                             .with_role("exploratory"))
         if carryover_days > 0:
             from rct.evaluate.crossover import carryover_ri
 
             estimates.append(crossover_carryover(panel, outcome=outcome, lags=carryover_days,
-                                                 alpha=alpha))
+                                                 alpha=alpha).with_role("exploratory"))
             estimates.append(carryover_ri(design, y, lags=carryover_days, outcome=outcome,
                                           draws=ri_draws, rng=base_seed + 2000 + j,
-                                          alpha=alpha))
+                                          alpha=alpha).with_role("exploratory"))
         ring = f"catchment_{outcome}"
         if ring in panel.columns and panel[ring].notna().all():  # displacement / diffusion
             yr = align_to_design(design, panel, ring)
-            estimates.append(crossover_fe(panel, outcome=ring, alpha=alpha))
+            estimates.append(crossover_fe(panel, outcome=ring, alpha=alpha).with_role("exploratory"))
             estimates.append(_ri(design, yr, fe_stat, outcome=ring, n=n, draws=ri_draws,
                                  seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
                                  label="two-way FE OLS coefficient (catchment ring)",
-                                 term="tasked"))
+                                 term="tasked").with_role("exploratory"))
     if dosage is not None:
         from rct.evaluate.complier import complier_effect, complier_ri
 
@@ -150,25 +175,33 @@ def evaluate_crossover(
                       align_to_design(design, dpanel, primary),
                       align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
                       dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha)
-        estimates += [e for e in (iv, ri_iv) if e is not None]
+        estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]
     meta = {
         "design": "crossover",
         "hotspots": int(panel["hotspot_id"].nunique()),
         "days": int(panel["trial_date"].nunique()),
         "hotspot_days": n,
         "tasked_days": int(panel["tasked"].sum()),
-        "ri_design": "approximate (within-day permutation)" if approx else "re-derived design object",
+        "ri_design": ("approximate: schedules permuted within days" if approx
+                      else "the trial's own randomisation design, re-derived from its manifest"),
         "ri_draws": ri_draws,
         "ri_seed": base_seed,
-        "family": "randomisation p-value of the plan's estimator, one per outcome",
+        "family": "the pre-registered test of each secondary outcome",
         "estimator": estimator,
+        "primary_test": test,
         "carryover_days": int(carryover_days),
     }
-    label = ("conditional Poisson log rate ratio (hot-spot strata)" if estimator == "panel-poisson"
+    label = ("conditional Poisson log rate ratio (hot-spot strata)" if test == "rate-ratio"
              else "two-way FE OLS coefficient (tasked − untasked, per hot-spot-day)")
-    dist = _distribution(family, primary, label)
+    dist = _distribution([main[primary]], primary, label)
     if dist is not None:
         meta["randomisation_distribution"] = dist
+    from rct.plan.headline import headline_from
+    from rct.plan.plan import outcome_label
+
+    meta["headline"] = headline_from(
+        main[primary], label=outcome_label(primary, labels=labels),
+        design_type="crossover").to_dict()
     return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
 
 

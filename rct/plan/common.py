@@ -1,4 +1,4 @@
-"""Shared pieces of the evaluation plans (:mod:`rct.evaluate.run`).
+"""Shared pieces of the evaluation plans (:mod:`rct.plan.evaluate`).
 
 The fallback design for randomisation inference when the real one cannot be
 re-derived (:class:`ApproximateDesign`, :class:`DesignApproximationWarning`),
