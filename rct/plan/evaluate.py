@@ -262,9 +262,9 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
     else:
         hs = None
         if f.hotspots is not None and Path(f.hotspots).exists():
-            from rct.io.hotspots import read_hotspots
+            from rct.randomise.manifest import read_units
 
-            hs = pd.DataFrame(read_hotspots(f.hotspots).drop(columns="geometry"))
+            hs = read_units(f.hotspots)  # randomisation needs no geometry
         design = design_from_trial(trial, allocation, hs)
         rings = tuple(f"catchment_{o}" for o in names if f"catchment_{o}" in outcomes.columns)
         units, baseline = _parallel_units(outcomes, allocation, names, trial.windows, extra=rings)
@@ -310,6 +310,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _type_keys(types: Any) -> set[str]:
+    from rct.harm import normalise_category
+
+    return {normalise_category(str(t)) for t in types}
+
+
 def _check_outcomes_built_as_planned(trial: Any, outcomes: Any, path: Path) -> None:
     """The outcomes table must count the plan's crime types with the plan's harm index."""
     built = dict(getattr(outcomes, "attrs", {}).get("rct_outcomes") or {})
@@ -322,7 +328,7 @@ def _check_outcomes_built_as_planned(trial: Any, outcomes: Any, path: Path) -> N
                 f"[analysis] crime_types = {want!r}, but {path.name} does not record which crime "
                 "types it counts (it counts every type it was given): re-run `rct ingest crimes "
                 "... --crime-types " + ",".join(want) + "`")
-        elif sorted(have) != want:
+        elif _type_keys(have) != _type_keys(want):
             problems.append(f"[analysis] crime_types = {want!r}, but {path.name} counts "
                             f"{sorted(have) or 'every crime type'}: re-run `rct ingest crimes "
                             "... --crime-types " + ",".join(want) + "`")

@@ -125,8 +125,12 @@ def evaluate_parallel(
                                 label="difference in means")}
         robust: list[Estimate] = [dim]
         if b is not None:
-            robust.append(lm_lin(df, outcome=outcome, covariates=[b], treatment=treatment,
-                                 blocks=blocks, alpha=alpha))
+            lin = (lm_lin(df, outcome=outcome, covariates=[b], treatment=treatment,
+                          blocks=blocks, alpha=alpha) if test == "lin" else
+                   _safe(lm_lin, f"Lin regression for {outcome!r}", df, outcome=outcome,
+                         covariates=[b], treatment=treatment, blocks=blocks, alpha=alpha))
+            if lin is not None:
+                robust.append(lin)
             x = df[[b]].to_numpy(dtype=float)
             lin_stat = as_statistic(lambda Z, yy, x=x: lin_statistic(yy, x, Z), name="Lin",
                                     linear=True)
@@ -136,8 +140,11 @@ def evaluate_parallel(
         if outcome.startswith("harm"):  # heavy-tailed: bootstrap intervals and log scale
             from rct.evaluate.harm_effects import harm_difference
 
-            robust.append(harm_difference(df, rng=base_seed + 300 + j, outcome=outcome,
-                                          treatment=treatment, blocks=blocks, alpha=alpha))
+            hd = _safe(harm_difference, f"harm difference for {outcome!r}", df,
+                       rng=base_seed + 300 + j, outcome=outcome, treatment=treatment,
+                       blocks=blocks, alpha=alpha)
+            if hd is not None:
+                robust.append(hd)
         if nonneg:
             for fam in ("quasipoisson", "negbin"):
                 try:

@@ -63,7 +63,13 @@ def quantile_blocks(vals: np.ndarray, k: int) -> tuple[np.ndarray, list[str]]:
     return block.astype(np.int64), [f"q{j + 1:0{width}d}" for j in range(k)]
 
 
-def matched_sets(rank: np.ndarray, outer: np.ndarray, size: int) -> tuple[np.ndarray, list[str]]:
+def matched_sets(rank: np.ndarray, outer: np.ndarray, size: int, *,
+                 merge_leftover: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Consecutive sets of ``size`` units by descending rank within each outer block.
+
+    ``merge_leftover``: units left over at the bottom of an outer block join
+    its last full set (e.g. a matched triple) instead of forming a set alone.
+    """
     n = len(rank)
     # within each outer block, descending rank, ties by canonical id: stable sort on (outer, -rank)
     order = np.lexsort((-rank, outer))
@@ -72,8 +78,12 @@ def matched_sets(rank: np.ndarray, outer: np.ndarray, size: int) -> tuple[np.nda
     n_sets = 0
     for ob in np.unique(outer):
         members = order[outer[order] == ob]
-        for s in range(0, len(members), size):
-            block[members[s : s + size]] = n_sets
+        starts = list(range(0, len(members), size))
+        if merge_leftover and len(starts) > 1 and len(members) % size:
+            starts = starts[:-1]  # the leftover joins the last full set
+        for i, s in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else len(members)
+            block[members[s:end]] = n_sets
             n_sets += 1
     width = len(str(n_sets))
     labels = [f"{'pair' if size == 2 else 'set'}{j + 1:0{width}d}" for j in range(n_sets)]

@@ -358,6 +358,8 @@ def _rebuild(design_d: dict[str, Any], hotspots: Path) -> Any:
         from rct.randomise.parallel import parallel
 
         params.pop("scheme", None)
+        if design_d["scheme"] == "pairs":  # made before pairs_leftover existed: sets alone
+            params.setdefault("pairs_leftover", "alone")
         return parallel(units, scheme=design_d["scheme"], seed=seed, **params)
     if design_d["design"] == "crossover":
         from rct.randomise.crossover import crossover

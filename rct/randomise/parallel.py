@@ -311,6 +311,7 @@ def parallel(
     acceptance: float | None = None,
     max_candidates: int = 10_000_000,
     id_column: str = "hotspot_id",
+    pairs_leftover: Literal["merge", "alone"] = "merge",
 ) -> ParallelDesign:
     """Randomise hot spots to arms for the whole trial.
 
@@ -339,6 +340,12 @@ def parallel(
         acceptance probability (threshold = chi-squared quantile).
     max_candidates
         Give up (DesignError) after this many rejected candidates.
+    pairs_leftover
+        Matched pairs with units left over (an odd number of hot spots):
+        ``"merge"`` (default) joins them to the lowest-ranked full set, so a
+        matched triple has both arms and every set can be analysed;
+        ``"alone"`` leaves them in a set of their own (allocations made before
+        this option existed; every unit still has probability ``r_a / R``).
 
     Returns
     -------
@@ -351,8 +358,10 @@ def parallel(
     ``r_a / R`` exactly.  Quantile blocks rank ``blocks_from`` ascending (ties by
     id) and cut into ``n_blocks`` groups whose sizes differ by at most one.
     Matched pairs (as in the Sacramento hot-spots trial) rank
-    by ``rank_column`` descending, ties by id; an odd unit left over forms its own
-    block under the remainder rule.  Re-randomisation: Morgan & Rubin (2012);
+    by ``rank_column`` descending, ties by id; with an odd number of hot spots
+    the lowest-ranked one joins the last pair as a matched triple (one or two
+    of its three treated, by the remainder rule, so every hot spot keeps
+    probability 1/2 and every set has both arms for the within-pair analysis).  Re-randomisation: Morgan & Rubin (2012);
     see :class:`~rct.randomise.rerandomise.MahalanobisScorer`.
     """
     if scheme not in SCHEMES:
@@ -383,6 +392,10 @@ def parallel(
         "max_candidates": int(max_candidates),
         "id_column": id_column,
     }
+    if scheme == "pairs":
+        if pairs_leftover not in ("merge", "alone"):
+            raise choice_error("pairs_leftover", pairs_leftover, ("merge", "alone"))
+        params["pairs_leftover"] = pairs_leftover
 
     # -- blocks ------------------------------------------------------------------
     labels: list[str]
@@ -392,7 +405,8 @@ def parallel(
         rank = numeric(df, rank_column)
         digest["rank"] = [repr(float(v)) for v in rank]
         outer = column_blocks(df, block_column, digest) if block_column else np.zeros(n, int)
-        block_of, labels = matched_sets(rank, outer, sum(ratio_t))
+        block_of, labels = matched_sets(rank, outer, sum(ratio_t),
+                                        merge_leftover=pairs_leftover == "merge")
     elif block_column is not None or blocks_from is not None:
         if scheme == "complete":
             raise DesignError("scheme 'complete' takes no blocks; use scheme='block'")
