@@ -276,9 +276,11 @@ def _randomise(s: DemoSettings, out: Path, files: dict[str, Path], steps: _Steps
     path = out / "schedule.csv"
     # force: a re-run of the demo replaces its own earlier schedule (see _prepare)
     randomise(out / "hotspots.geojson", out=path, seed=s.randomisation_seed, force=True,
-              start=s.start.isoformat(), days=s.days, per_day=s.per_day, day_starts="06:00")
+              start=s.start.isoformat(), days=s.days, per_day=s.per_day, day_starts="06:00",
+              tasking=out / "tasking.csv")
     files["schedule"] = path
     files["schedule_manifest"] = manifest_path(path)
+    files["tasking"] = out / "tasking.csv"
     steps.done()
 
 
@@ -316,9 +318,13 @@ def _simulate(s: DemoSettings, out: Path, files: dict[str, Path],
     shutil.rmtree(stage, ignore_errors=True)
     # the trial file names the randomisation seed actually used, so `rct evaluate`
     # re-derives this schedule for randomisation inference
-    trial_path = write_text(out / "trial.toml", trial_toml(trial, allocation="schedule.csv",
-                                                          randomisation_seed=s.randomisation_seed))
+    trial_path = write_text(out / "trial.toml", trial_toml(
+        trial, allocation="schedule.csv", randomisation_seed=s.randomisation_seed,
+        ri_draws=s.ri_draws or 1000))
     files["trial"] = trial_path
+    # register the analysis plan before any outcome is seen (`rct plan trial.toml`)
+    register_plan = _need("rct.plan.register", "register_plan", "simulate")
+    _, files["plan"] = register_plan(trial_path, force=True)
     steps.done()
     return {"spec": spec.to_dict(), **dict(trial.truth)}, trial_path
 
@@ -371,7 +377,7 @@ def _evaluate(trial_path: Path, s: DemoSettings, files: dict[str, Path], steps: 
     evaluate_trial = _need("rct.plan.evaluate", "evaluate_trial", "evaluate")
     write_results = _need("rct.plan.evaluate", "write_results", "evaluate")
     load_trial = _need("rct.config", "load_trial", "evaluate")
-    results = evaluate_trial(trial_path, ri_draws=s.ri_draws)
+    results = evaluate_trial(trial_path)  # ri_draws is the trial file's (see _simulate)
     j, c = write_results(results, load_trial(trial_path).files.results)
     files["results"] = Path(j)
     files["results_csv"] = Path(c)
@@ -408,6 +414,7 @@ def _figures(built: Any, mon: Any, results: Any, truth: dict[str, Any],
     model = prim[ratio & ~ri].iloc[0]  # the Poisson fixed-effects rate ratio
     ri_ratio = prim[ratio & ri].iloc[0]  # its randomisation-inference twin
     plan = prim["p_adjusted"].dropna() if "p_adjusted" in prim else prim["p_value"].iloc[:0]
+    headline = results.headline
     patrols = mon.uplift_for("patrols").table.set_index("measure").loc["presence_minutes"]
     radio = mon.uplift_for("airwave").table.set_index("measure").loc["presence_minutes"]
     comp = mon.compliance.summary.set_index("metric")
@@ -439,6 +446,10 @@ def _figures(built: Any, mon: Any, results: Any, truth: dict[str, Any],
         "ri_p": float(ri_ratio["p_value"]),
         "ri_method": str(ri_ratio["method"]),
         "plan_p_adjusted": float(plan.iloc[0]) if len(plan) else float("nan"),
+        "headline": headline.sentence,
+        "headline_estimate": headline.estimate,
+        "headline_p": headline.p_value,
+        "plan_sha256": str(results.meta.get("plan_sha256")),
         "true_irr": float(truth["irr"]),
         "true_crimes_tasked": int(truth["trial_crimes_tasked"]),
         "true_crimes_untasked": int(truth["trial_crimes_untasked"]),
@@ -460,8 +471,7 @@ def _summary(f: Mapping[str, Any], s: DemoSettings) -> tuple[str, str, str]:
         f"min; {100 * f['dosed_share']:.0f} % of tasked days reached {f['target_minutes']:g} min"
     )
     effect = (
-        f"effect on {f['primary']}: rate ratio {f['irr']:.2f} (95% CI {f['irr_conf_low']:.2f} to "
-        f"{f['irr_conf_high']:.2f}; Poisson FE), randomisation p = {f['ri_p']:.3f}; "
-        f"true rate ratio {f['true_irr']:.2f}"
+        f"effect: {f['headline']} (Simulated truth: {100 * (1 - f['true_irr']):.1f} % lower, "
+        f"rate ratio {f['true_irr']:.2f}.)"
     )
     return design, dosage, effect

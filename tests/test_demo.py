@@ -46,7 +46,7 @@ def test_exit_code_and_printed_paths(demo):
         path = demo["out"] / f"{kind}_report.html"
         assert any(line.strip().endswith(str(path)) for line in lines), demo["stdout"]
     # the three summary lines
-    assert sum(line.startswith(("design:", "dosage:", "effect on")) for line in lines) == 3
+    assert sum(line.startswith(("design:", "dosage:", "effect:")) for line in lines) == 3
 
 
 def test_files_exist(demo):
@@ -136,9 +136,23 @@ def test_effect_agrees_with_truth(demo):
     assert abs(math.log(f["irr"] / t["irr"])) < 0.4
     assert 1 / 201 <= f["ri_p"] <= 1.0
     assert "200 draws" in f["ri_method"]
-    # the printed summary carries the same numbers
-    effect = next(s for s in demo["summary"]["summary"] if s.startswith("effect on"))
-    assert f"{f['irr']:.2f}" in effect and f"{t['irr']:.2f}" in effect
+    # the printed summary is the evaluation's one headline, beside the truth
+    effect = next(s for s in demo["summary"]["summary"] if s.startswith("effect:"))
+    res = json.loads((demo["out"] / "out" / "results.json").read_text())
+    assert res["meta"]["headline"]["sentence"] in effect
+    assert f"{100 * (1 - t['irr']):.1f} % lower" in effect
+    assert effect in demo["stdout"]
+
+
+def test_demo_writes_what_the_readme_says(demo):
+    """The daily tasking list and the registered plan are written; the plan is as registered."""
+    import hashlib
+
+    assert (demo["out"] / "tasking.csv").is_file()
+    plan = demo["out"] / "plan.json"
+    res = json.loads((demo["out"] / "out" / "results.json").read_text())
+    assert hashlib.sha256(plan.read_bytes()).hexdigest() == res["meta"]["plan_sha256"]
+    assert res["meta"]["registration"]["status"] == "registered"
 
 
 def test_results_json_primary_is_crimes(demo):

@@ -13,7 +13,18 @@ import warnings
 
 import typer
 
-from rct.cli import evaluate, hotspots, ingest, monitor, plan, power, randomise, report, simulate
+from rct.cli import (
+    data,
+    evaluate,
+    hotspots,
+    ingest,
+    monitor,
+    plan,
+    power,
+    randomise,
+    report,
+    simulate,
+)
 from rct.errors import RCTError
 
 app = typer.Typer(
@@ -34,6 +45,7 @@ monitor.register(app)
 evaluate.register(app)
 app.add_typer(report.app, name="report")
 simulate.register(app)
+data.register(app)
 
 
 def _print_version(value: bool) -> None:

@@ -20,9 +20,9 @@ def register(app: typer.Typer) -> None:
 
         Example: rct evaluate trial.toml   (prints the headline first)
         """
-        from rct.cli.plan import _shown
+        from rct.cli._common import shown
         from rct.plan.evaluate import evaluate_trial_files
 
         json_path, csv_path, summary = evaluate_trial_files(trial, out=out, ri_draws=draws)
         typer.echo(summary)
-        typer.echo(f"wrote {_shown(json_path)} and {_shown(csv_path)}")
+        typer.echo(f"wrote {shown(json_path)} and {shown(csv_path)}")

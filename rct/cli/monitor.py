@@ -34,6 +34,7 @@ def monitor(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuarantineWarning)  # reported in the notes
         report, written = monitor_trial(trial, as_of=as_of, out_dir=out_dir)
+    from rct.cli._common import shown
+
     typer.echo(report.summary())
-    for path in written.values():
-        typer.echo(f"wrote {path}")
+    typer.echo("wrote " + ", ".join(shown(Path(p)) for p in written.values()))

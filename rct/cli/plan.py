@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         Example: rct plan trial.toml   (then publish the printed SHA-256, which is
         also what `sha256sum plan.json` prints)
         """
+        from rct.cli._common import shown
         from rct.config import load_trial
         from rct.plan.plan import plan_from_trial
         from rct.plan.register import check_registration, register_plan
@@ -40,12 +41,6 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
             return
         p, path = register_plan(t, out=out, force=force)
-        typer.echo(f"wrote {_shown(path)}")
+        typer.echo(f"wrote {shown(path)}")
         typer.echo(f"plan SHA-256 (publish this; = sha256sum {path.name}): {p.sha256}")
 
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

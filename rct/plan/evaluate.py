@@ -144,6 +144,8 @@ def _design_from_manifest(trial: Any, mpath: Path) -> Any:
     for key, mkey in _MANIFEST_KEYS.items():
         if key not in given or (key == "covariates" and spec.scheme != "rerandomise"):
             continue  # covariates of other schemes are for balance, not the draw
+        if mkey is not None and mkey not in params:
+            continue  # not a parameter of this design (e.g. day_starts of a parallel one)
         mine = raw.get(key)
         theirs = d.get("seed") if mkey is None else params.get(mkey)
         if isinstance(theirs, list) or isinstance(mine, list):

@@ -141,10 +141,14 @@ def results_tidy(rd: dict[str, Any]) -> Any:
                          "method": e["method"], "n": e["n"],
                          "scale": term.get("scale", "difference"),
                          "p_adjusted": _f(adj.get(key)),
-                         "family": key in adj, "headline": i == 0})
+                         "role": e.get("role", ""),
+                         "family": (e.get("role") in ("primary", "secondary")) if e.get("role")
+                         else key in adj,
+                         "headline": i == 0})
     df = pd.DataFrame(rows)
     if len(df):
-        df["primary"] = df["outcome"] == rd.get("primary")
+        df["primary"] = (df["role"] == "primary") if (df["role"] != "").any() \
+            else df["outcome"] == rd.get("primary")
     return df
 
 

@@ -62,8 +62,13 @@ def _write_hotspots(gdf, path: Path) -> Path:
 
 
 def trial_toml(trial: SimulatedTrial, *, allocation: str = "schedule.csv",
-               randomisation_seed: int | None = None) -> str:
-    """The ``trial.toml`` of a simulated trial (see :mod:`rct.config`)."""
+               randomisation_seed: int | None = None, ri_draws: int = 1000) -> str:
+    """The ``trial.toml`` of a simulated trial (see :mod:`rct.config`).
+
+    The simulated crimes are all violence against the person and sexual
+    offences (the national violent-offence mix), so the outcomes are labelled
+    as violent crime; the power assumptions are the simulation's own.
+    """
     s = trial.spec
     base_end = s.start - dt.timedelta(days=1)
     seed = s.seed + 1 if randomisation_seed is None else randomisation_seed
@@ -99,9 +104,15 @@ primary = "crimes"
 secondary = ["harm"]
 estimator = "auto"
 alpha = 0.05
-ri_draws = 1000
+ri_draws = {ri_draws}
 multiplicity = "holm"
 seed = {s.seed}
+labels = {{ crimes = "Violent crime", harm = "Violent-crime harm (CCHI)" }}
+
+[power]
+rate = {s.base_rate:g}
+reduction = {1 - s.effect:g}
+power = 0.8
 
 [dosage]
 target_minutes = 15
