@@ -391,10 +391,11 @@ def plan_from_trial(trial: Any) -> AnalysisPlan:
         if d.scheme in ("block", "pairs"):
             covs = (*covs, "randomisation blocks (analysed within blocks)")
     robustness = _robustness(d.type, key, a)
+    # the allocation's manifest is not hashed here: it records when it was made, so
+    # its bytes differ between identical re-runs; `rct randomise verify` checks it
     files = {
         "hotspots": _file_entry(t, t.files.hotspots),
         "allocation": _file_entry(t, t.files.allocation),
-        "allocation_manifest": _file_entry(t, _manifest_of(t.files.allocation)),
         "harm": harm if t.files.harm in HARM_INDEX_NAMES else _file_entry(t, Path(t.files.harm)),
     }
     design = {k: v for k, v in t.to_dict()["design"].items() if v not in (None, [], ())}
@@ -442,14 +443,6 @@ def _rel(t: Any, p: Any) -> str | None:
         return p.resolve().relative_to(t.root.resolve()).as_posix()
     except ValueError:
         return p.name
-
-
-def _manifest_of(allocation: Path | None) -> Path | None:
-    if allocation is None:
-        return None
-    from rct.randomise.manifest import manifest_path
-
-    return manifest_path(allocation)
 
 
 def _file_entry(t: Any, p: Path | None) -> dict[str, Any] | None:
