@@ -76,6 +76,7 @@ _LAZY: dict[str, str] = {
     "evaluate_trial": "rct.evaluate",
     "Estimate": "rct.evaluate",
     "EvaluationResults": "rct.evaluate",
+    "meta_analysis": "rct.evaluate",
     "crossover_power": "rct.power",
     "parallel_power": "rct.power",
     "simulate_power": "rct.power",

@@ -13,7 +13,7 @@ import warnings
 
 import typer
 
-from rct.cli import evaluate, hotspots, ingest, monitor, power, randomise, report, simulate
+from rct.cli import evaluate, hotspots, ingest, meta, monitor, power, randomise, report, simulate
 from rct.errors import RCTError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(report.app, name="report")
 monitor.register(app)
 evaluate.register(app)
 simulate.register(app)
+meta.register(app)
 
 
 def _print_version(value: bool) -> None:

@@ -62,6 +62,11 @@ _LAZY: dict[str, str] = {
     "evaluate_parallel": "rct.evaluate.run",
     "write_results": "rct.evaluate.run",
     "EstimatorWarning": "rct.evaluate._prep",
+    # meta-analysis of trials
+    "meta_analysis": "rct.evaluate.meta",
+    "effects_from_results": "rct.evaluate.meta",
+    "effects_from_counts": "rct.evaluate.meta",
+    "MetaAnalysisWarning": "rct.evaluate.meta",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,0 +1,67 @@
+# Reference values for rct.evaluate.meta_analysis (metafor::rma, predict.rma, weights).
+# Re-run from the repository root:
+#   Rscript tests/reference/evaluate/metafor_meta.R
+# Writes the data sets (metafor_*.csv) and metafor_meta.json beside this script.
+suppressPackageStartupMessages({ library(metafor); library(jsonlite) })
+here <- "tests/reference/evaluate"
+
+# 1. BCG vaccine trials (metafor's dat.bcg), log risk ratios from escalc(measure = "RR").
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+bcg$label <- paste(bcg$author, bcg$year)
+# 2. A small set whose Q (0.16 on 4 df) is below its df: DL and REML tau^2 truncate at 0.
+zero <- data.frame(label = paste("study", 1:5),
+                   yi = c(-0.10, -0.05, -0.12, -0.08, -0.02),
+                   vi = c(0.04, 0.05, 0.03, 0.06, 0.045))
+# 3. Hot-spot-like crossover trials: crimes on tasked / untasked hot-spot-days and the
+#    number of such days; log incidence-rate ratios from escalc(measure = "IRR").
+set.seed(20250418)
+k <- 8
+days_t <- c(720, 630, 2023, 1200, 900, 540, 1500, 810)
+days_c <- c(1080, 1260, 2023, 1200, 1350, 540, 1500, 1215)
+rate <- c(0.21, 0.09, 0.18, 0.25, 0.12, 0.30, 0.15, 0.20)
+irr <- exp(rnorm(k, log(0.85), 0.20))
+hot <- data.frame(label = paste("trial", LETTERS[1:k]),
+                  events_treated = rpois(k, rate * irr * days_t), exposure_treated = days_t,
+                  events_control = rpois(k, rate * days_c), exposure_control = days_c)
+hot <- escalc(measure = "IRR", x1i = events_treated, t1i = exposure_treated,
+              x2i = events_control, t2i = exposure_control, data = hot)
+
+fit1 <- function(d, method, test, level = 95, control = list()) {
+  r <- rma(yi, vi, data = d, method = method, test = test, level = level, control = control)
+  p <- predict(r)
+  list(method = method, test = test, level = level,
+       threshold = if (is.null(control$threshold)) 1e-5 else control$threshold,
+       call = paste0("rma(yi, vi, method = \"", method, "\", test = \"", test, "\", level = ",
+                     level, if (length(control)) paste0(", control = list(threshold = ",
+                     control$threshold, ")") else "", ")"),
+       beta = c(r$beta), se = r$se, zval = r$zval, pval = r$pval, ci_lb = r$ci.lb,
+       ci_ub = r$ci.ub, tau2 = r$tau2, se_tau2 = r$se.tau2,
+       I2 = r$I2, H2 = r$H2, QE = r$QE, QEp = r$QEp, s2w = r$s2w,
+       dfs = r$ddf,
+       pi_lb = if (is.null(p$pi.lb)) NA else p$pi.lb,
+       pi_ub = if (is.null(p$pi.ub)) NA else p$pi.ub,  # FE: predict() gives no PI
+       weights = unname(weights(r)))
+}
+fits <- function(d) {
+  out <- list()
+  for (m in c("FE", "DL", "REML")) for (t in c("z", "knha")) {
+    out[[paste(m, t, sep = "_")]] <- suppressWarnings(fit1(d, m, t))
+  }
+  out$REML_z_level90 <- fit1(d, "REML", "z", level = 90)
+  out$REML_z_tight <- fit1(d, "REML", "z", control = list(threshold = 1e-10))
+  out
+}
+sets <- list(bcg = bcg, zero_tau = zero, hotspot = hot)
+ref <- list(versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor"))))
+for (nm in names(sets)) {
+  d <- sets[[nm]]
+  ref$datasets[[nm]] <- list(label = d$label, yi = c(d$yi), vi = c(d$vi), fits = fits(d))
+}
+write.csv(data.frame(bcg)[, c("label", "tpos", "tneg", "cpos", "cneg", "yi", "vi")],
+          file.path(here, "metafor_bcg.csv"), row.names = FALSE)
+write.csv(data.frame(hot)[, c("label", "events_treated", "exposure_treated", "events_control",
+                              "exposure_control", "yi", "vi")],
+          file.path(here, "metafor_hotspot.csv"), row.names = FALSE)
+write.csv(zero, file.path(here, "metafor_zero_tau.csv"), row.names = FALSE)
+writeLines(toJSON(ref, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
+           file.path(here, "metafor_meta.json"))
