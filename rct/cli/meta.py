@@ -60,40 +60,47 @@ def _inputs(inputs: list[Path]) -> Any:
     return [str(p) for p in inputs]
 
 
-def _fmt(v: float, digits: int = 3) -> str:
-    return "n/a" if v is None or v != v else f"{v:.{digits}g}"
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _pct(r: float) -> str:
+    pct = 100 * (r - 1)
+    return f"{abs(pct):.1f}% {'fewer' if pct < 0 else 'more'}"
 
 
 def summary_lines(est: Any) -> list[str]:
     """The plain-words table `rct meta` prints for a meta-analysis :class:`Estimate`."""
     d = est.details
     ratio = d["scale"] == "log_ratio"
+
+    def fmt(v: float) -> str:
+        return f"{v:.2f}" if ratio else f"{v:.4g}"
+
     level = f"{1 - est.alpha:.0%}"
-    lines = [f"{est.method}, {d['k']} trials"
-             + (" (log rate ratios; shown as ratios)" if ratio else "")]
+    lines = [f"{est.method[0].upper()}{est.method[1:]}, {d['k']} trials"
+             + (" (log rate ratios, shown as rate ratios)" if ratio else "")]
     width = max(8, *(len(s["label"]) for s in d["studies"]))
     head = "rate ratio" if ratio else "estimate"
-    lines.append(f"  {'trial':<{width}}  {head:>10}  {level + ' CI':>17}  {'weight':>7}")
+    lines.append(f"  {'trial':<{width}}  {head:>10}  {level + ' CI':>16}  {'weight':>7}")
     for s in d["studies"]:
         e, lo, hi = ((s["ratio"], s["ratio_low"], s["ratio_high"]) if ratio
                      else (s["yi"], s["conf_low"], s["conf_high"]))
-        lines.append(f"  {s['label']:<{width}}  {_fmt(e):>10}  "
-                     f"{_fmt(lo) + ' to ' + _fmt(hi):>17}  {s['weight']:6.1f}%")
+        lines.append(f"  {s['label']:<{width}}  {fmt(e):>10}  "
+                     f"{fmt(lo) + ' to ' + fmt(hi):>16}  {s['weight']:6.1f}%")
     t = est.terms[1] if ratio else est.effect
-    p = est.effect.p_value
-    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    lines.append(f"  {'pooled':<{width}}  {_fmt(t.estimate):>10}  "
-                 f"{_fmt(t.conf_low) + ' to ' + _fmt(t.conf_high):>17}  ({ptxt})")
+    lines.append(f"  {'pooled':<{width}}  {fmt(t.estimate):>10}  "
+                 f"{fmt(t.conf_low) + ' to ' + fmt(t.conf_high):>16}  ({_p(est.effect.p_value)})")
     if ratio:
-        pct = 100 * (t.estimate - 1)
-        lines.append(f"The pooled rate ratio {_fmt(t.estimate)} means {abs(pct):.1f}% "
-                     f"{'fewer' if pct < 0 else 'more'} crimes with the extra patrols.")
+        lines.append(f"Pooled rate ratio {fmt(t.estimate)}: {_pct(t.estimate)} crimes on average "
+                     f"with the extra patrols ({level} CI {_pct(t.conf_low)} to "
+                     f"{_pct(t.conf_high)}).")
     lo, hi = ((d["pi_low_ratio"], d["pi_high_ratio"]) if ratio else (d["pi_low"], d["pi_high"]))
-    lines.append(f"Prediction interval {_fmt(lo)} to {_fmt(hi)}: where the effect of a new, "
+    lines.append(f"Prediction interval {fmt(lo)} to {fmt(hi)}: where the effect of a new, "
                  "similar trial would be expected to fall.")
     lines.append(f"Between-trial variance tau^2 = {d['tau2']:.4g} (tau = {d['tau']:.3g}); "
                  f"I^2 = {d['I2']:.1f}% of the variation is between trials.")
-    lines.append(f"Heterogeneity: Q = {d['Q']:.3f} on {d['Q_df']} df, p = {d['Q_p']:.3g}.")
+    lines.append(f"Heterogeneity: Q = {d['Q']:.2f} on {d['Q_df']} df, {_p(d['Q_p'])}.")
     return lines
 
 

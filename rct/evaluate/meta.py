@@ -60,13 +60,15 @@ class MetaAnalysisWarning(RCTWarning):
 # ---------------------------------------------------------------------------
 
 
-def _reml_tau2(y: np.ndarray, v: np.ndarray, threshold: float, max_iter: int):
+def _reml_tau2(y: np.ndarray, v: np.ndarray, threshold: float, max_iter: int,
+               step_adjust: float = 1.0):
     """metafor's REML Fisher scoring for an intercept-only model, on ``(B, k)`` arrays.
 
-    Start: the Hedges (HE) estimate floored at 0; step ``(y'PPy - tr P) / tr(PP)``,
-    halved while it would take tau^2 below 0; stop when a step changes tau^2 by at most
-    ``threshold`` (non-convergence once more than ``max_iter`` steps were taken); then
-    metafor's check that the likelihood at tau^2 = 0 is not higher.
+    Start: the Hedges (HE) estimate floored at 0; step ``(y'PPy - tr P) / tr(PP)``
+    (times ``step_adjust``, metafor's ``stepadj``), halved while it would take tau^2
+    below 0; stop when a step changes tau^2 by at most ``threshold`` (non-convergence
+    once more than ``max_iter`` steps were taken); then metafor's check that the
+    likelihood at tau^2 = 0 is not higher.
     Returns ``(tau2, iterations, converged, reset_to_zero)``.
     """
     b, k = y.shape
@@ -85,6 +87,7 @@ def _reml_tau2(y: np.ndarray, v: np.ndarray, threshold: float, max_iter: int):
         tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
         with np.errstate(invalid="ignore", divide="ignore"):
             adj = (ypp - tr_p) / tr_pp
+        adj = adj * step_adjust
         adj[~np.isfinite(adj)] = 0.0
         adj[(ta + adj < 0) & (ta <= 0)] = 0.0  # halving from tau^2 = 0 ends at -0.0
         bad = ta + adj < 0
@@ -116,7 +119,8 @@ def _reml_loglik(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:
 
 
 def _fit(y: np.ndarray, v: np.ndarray, *, method: str, knha: bool, alpha: float,
-         threshold: float = 1e-5, max_iter: int = 100) -> dict[str, np.ndarray]:
+         threshold: float = 1e-5, max_iter: int = 100,
+         step_adjust: float = 1.0) -> dict[str, np.ndarray]:
     """Fit ``B`` intercept-only meta-analyses of ``k`` studies (``y``, ``v``: ``(B, k)``)."""
     from scipy import stats
 
@@ -134,7 +138,7 @@ def _fit(y: np.ndarray, v: np.ndarray, *, method: str, knha: bool, alpha: float,
     elif method == "DL":
         tau2 = np.maximum(0.0, (q - (k - 1)) / tr_p0)
     else:
-        tau2, iters, converged, reset = _reml_tau2(y, v, threshold, max_iter)
+        tau2, iters, converged, reset = _reml_tau2(y, v, threshold, max_iter, step_adjust)
     w = 1.0 / (v + tau2[:, None])
     sw = w.sum(axis=1)
     mu = (w * y).sum(axis=1) / sw
@@ -361,8 +365,13 @@ def _numbers(data: pd.DataFrame, column: str, where: object, *, positive: bool) 
         i = int(np.flatnonzero(bad)[0])
         need = "a positive finite number" if positive else "a finite non-negative number"
         raise DataError(f"value must be {need}", file=where, row=i + 1, column=column,
-                        value=data[column].iloc[i])
+                        value=_py(data[column].iloc[i]))
     return v
+
+
+def _py(x: Any) -> Any:
+    """A numpy scalar as the Python value (for readable error messages)."""
+    return x.item() if hasattr(x, "item") else x
 
 
 def _labels(data: pd.DataFrame, where: object) -> list[str]:
@@ -409,7 +418,7 @@ def _effect_table(effects: Any, *, correction: float, outcome: str | None,
                 if off.any():
                     i = int(np.flatnonzero(off)[0])
                     raise DataError(f"sei^2 = {sei[i] ** 2:.6g} differs from vi", file=where,
-                                    row=i + 1, column="vi", value=effects["vi"].iloc[i])
+                                    row=i + 1, column="vi", value=_py(effects["vi"].iloc[i]))
         else:
             vi = _numbers(effects, "sei", where, positive=True) ** 2
         source = (effects["source"].astype(str).tolist() if "source" in cols
@@ -433,7 +442,7 @@ def _numbers_finite(data: pd.DataFrame, column: str, where: object) -> np.ndarra
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError("value must be a finite number", file=where, row=i + 1, column=column,
-                        value=data[column].iloc[i])
+                        value=_py(data[column].iloc[i]))
     return v
 
 
@@ -454,6 +463,7 @@ def meta_analysis(
     correction: float = 0.0,
     threshold: float = 1e-5,
     max_iter: int = 100,
+    step_adjust: float = 1.0,
 ) -> Estimate:
     """Pool one effect per trial: fixed effect, DerSimonian–Laird or REML random effects.
 
@@ -479,10 +489,13 @@ def meta_analysis(
         Which estimate of each results file to pool (see :func:`effects_from_results`).
     correction
         Added to the counts of rows with a zero count (count tables only).
-    threshold, max_iter
+    threshold, max_iter, step_adjust
         REML convergence: stop when a Fisher-scoring step changes :math:`\\tau^2` by at
         most ``threshold`` (metafor's ``control$threshold``, 1e-5) within ``max_iter``
-        steps (``control$maxiter``, 100).
+        steps (``control$maxiter``, 100); each step is multiplied by ``step_adjust``
+        (``control$stepadj``, 1).  When the iterations do not converge (they can
+        oscillate when the maximum is near 0), metafor's remedies apply:
+        ``step_adjust=0.5``, a larger ``max_iter``, or ``method="DL"``.
 
     Returns
     -------
@@ -517,8 +530,8 @@ def meta_analysis(
     check_choice("scale", scale, SCALES)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    if not (threshold > 0 and max_iter >= 1):
-        raise ValueError("threshold must be > 0 and max_iter >= 1")
+    if not (threshold > 0 and max_iter >= 1 and 0 < step_adjust <= 1):
+        raise ValueError("threshold must be > 0, max_iter >= 1 and 0 < step_adjust <= 1")
     tab, where, outcome = _effect_table(effects, correction=correction, outcome=outcome,
                                         estimator=estimator)
     k = len(tab)
@@ -530,10 +543,12 @@ def meta_analysis(
     y, v = tab["yi"].to_numpy(dtype=float), tab["vi"].to_numpy(dtype=float)
     f = {key: val[0] for key, val in _fit(y[None, :], v[None, :], method=method, knha=knha,
                                            alpha=alpha, threshold=threshold,
-                                           max_iter=max_iter).items()}
+                                           max_iter=max_iter,
+                                           step_adjust=step_adjust).items()}
     if not f["converged"]:
         raise DataError(f"REML did not converge in {max_iter} Fisher-scoring steps; try "
-                        "method='DL' or a larger max_iter", file=where)
+                        "step_adjust=0.5, a larger max_iter, or method='DL' (as metafor "
+                        "advises)", file=where)
     if f["reset_to_zero"]:
         warnings.warn("REML Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
                       "(as metafor does)", MetaAnalysisWarning, stacklevel=2)
@@ -557,7 +572,8 @@ def meta_analysis(
         "weights": {s["label"]: s["weight"] for s in studies}, "studies": studies,
         "tau2_method": method, "knha": bool(knha), "knha_scale": float(f["s2w"]),
         "df": k - 1 if knha else None, "iterations": int(f["iterations"]),
-        "threshold": threshold if method == "REML" else None, "scale": scale,
+        "threshold": threshold if method == "REML" else None,
+        "step_adjust": step_adjust if method == "REML" else None, "scale": scale,
     }
     if scale == "log_ratio":
         r = math.exp(est.estimate)

@@ -26,14 +26,29 @@ hot <- data.frame(label = paste("trial", LETTERS[1:k]),
 hot <- escalc(measure = "IRR", x1i = events_treated, t1i = exposure_treated,
               x2i = events_control, t2i = exposure_control, data = hot)
 
+# 4. Ten trials whose REML maximum is near tau^2 = 0: Fisher scoring needs about 200 steps,
+#    so rma() stops at its default maxiter = 100 ("did not converge"); maxiter = 1000 fits.
+slow <- data.frame(label = paste("study", 1:10),
+                   yi = c(-0.219, -0.284, -0.126, 0.046, -0.394, -0.193, -0.198, 0.019,
+                          -0.244, -0.1),
+                   vi = c(0.0374, 0.0104, 0.0559, 0.0081, 0.0402, 0.0259, 0.0386, 0.0291,
+                          0.0447, 0.0467))
+
 fit1 <- function(d, method, test, level = 95, control = list()) {
-  r <- rma(yi, vi, data = d, method = method, test = test, level = level, control = control)
+  ctl <- if (length(control)) paste0(", control = list(", paste(names(control), unlist(control),
+                                     sep = " = ", collapse = ", "), ")") else ""
+  call <- paste0("rma(yi, vi, method = \"", method, "\", test = \"", test, "\", level = ",
+                 level, ctl, ")")
+  r <- tryCatch(rma(yi, vi, data = d, method = method, test = test, level = level,
+                    control = control), error = function(e) conditionMessage(e))
+  if (is.character(r)) return(list(method = method, test = test, level = level, call = call,
+                                    maxiter = if (is.null(control$maxiter)) 100 else control$maxiter,
+                                    error = r))
   p <- predict(r)
   list(method = method, test = test, level = level,
        threshold = if (is.null(control$threshold)) 1e-5 else control$threshold,
-       call = paste0("rma(yi, vi, method = \"", method, "\", test = \"", test, "\", level = ",
-                     level, if (length(control)) paste0(", control = list(threshold = ",
-                     control$threshold, ")") else "", ")"),
+       maxiter = if (is.null(control$maxiter)) 100 else control$maxiter,
+       stepadj = if (is.null(control$stepadj)) 1 else control$stepadj, call = call,
        beta = c(r$beta), se = r$se, zval = r$zval, pval = r$pval, ci_lb = r$ci.lb,
        ci_ub = r$ci.ub, tau2 = r$tau2, se_tau2 = r$se.tau2,
        I2 = r$I2, H2 = r$H2, QE = r$QE, QEp = r$QEp, s2w = r$s2w,
@@ -49,9 +64,12 @@ fits <- function(d) {
   }
   out$REML_z_level90 <- fit1(d, "REML", "z", level = 90)
   out$REML_z_tight <- fit1(d, "REML", "z", control = list(threshold = 1e-10))
+  out$REML_z_maxiter1000 <- fit1(d, "REML", "z", control = list(maxiter = 1000))
+  out$REML_knha_maxiter1000 <- fit1(d, "REML", "knha", control = list(maxiter = 1000))
+  out$REML_z_stepadj0.5 <- fit1(d, "REML", "z", control = list(stepadj = 0.5))
   out
 }
-sets <- list(bcg = bcg, zero_tau = zero, hotspot = hot)
+sets <- list(bcg = bcg, zero_tau = zero, hotspot = hot, slow_reml = slow)
 ref <- list(versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor"))))
 for (nm in names(sets)) {
   d <- sets[[nm]]
@@ -63,5 +81,6 @@ write.csv(data.frame(hot)[, c("label", "events_treated", "exposure_treated", "ev
                               "exposure_control", "yi", "vi")],
           file.path(here, "metafor_hotspot.csv"), row.names = FALSE)
 write.csv(zero, file.path(here, "metafor_zero_tau.csv"), row.names = FALSE)
+write.csv(slow, file.path(here, "metafor_slow_reml.csv"), row.names = FALSE)
 writeLines(toJSON(ref, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            file.path(here, "metafor_meta.json"))
