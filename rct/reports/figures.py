@@ -331,6 +331,8 @@ def meta_forest_plot(result, *, title: str | None = None, xlabel: str | None = N
     tx.set_xlim(0, 1)
 
     def fmt(v: float) -> str:
+        if ratio and 0 < abs(v) < 0.01:
+            return f"{v:.2g}"
         return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
 
     head = dict(fontsize=9, fontweight="bold", va="center")
