@@ -321,6 +321,32 @@ def test_results_from_real_count_model_estimate():
         assert yi == pytest.approx(log_term.estimate) and vi == pytest.approx(log_term.std_error**2)
 
 
+def test_results_from_real_crossover_poisson_estimate():
+    """crossover_poisson states its SE on the log scale; the t(G-1) CI gives the same SE."""
+    from scipy import stats
+
+    from rct.evaluate.crossover import crossover_poisson
+
+    rng = np.random.default_rng(11)
+    n, days = 20, 30
+    hs = np.repeat(np.arange(n), days)
+    day = np.tile(np.arange(days), n)
+    tasked = (rng.random(n * days) < 0.5).astype(int)
+    crimes = rng.poisson(0.4 * np.where(tasked == 1, 0.8, 1.0))
+    panel = pd.DataFrame({"hotspot_id": hs, "trial_date": day, "tasked": tasked,
+                          "crimes": crimes})
+    e = crossover_poisson(panel, outcome="crimes")
+    res = EvaluationResults((e,), primary="crimes", meta={"trial": "sim"}).to_dict()
+    tab = effects_from_results([res, res])
+    t = e.effect
+    assert tab["yi"].iloc[0] == pytest.approx(math.log(t.estimate), abs=1e-14)
+    assert tab["vi"].iloc[0] == pytest.approx(t.std_error**2, rel=1e-14)
+    q = stats.t.ppf(0.975, n - 1)
+    assert math.sqrt(tab["vi"].iloc[0]) == pytest.approx(
+        (math.log(t.conf_high) - math.log(t.conf_low)) / (2 * q), rel=1e-10)
+    assert list(tab["label"]) == ["sim", "sim (2)"]
+
+
 # -- simulation: interval coverage -------------------------------------------------------
 
 
