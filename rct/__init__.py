@@ -78,6 +78,7 @@ _LAZY: dict[str, str] = {
     "AnalysisPlan": "rct.plan",
     "Estimate": "rct.evaluate",
     "EvaluationResults": "rct.evaluate",
+    "meta_analysis": "rct.evaluate",
     "crossover_power": "rct.power",
     "parallel_power": "rct.power",
     "simulate_power": "rct.power",

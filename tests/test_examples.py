@@ -132,3 +132,54 @@ def test_placebo_rejection_rates_are_near_alpha(placebo):
     for est in ("rate-ratio", "diff-means"):
         assert placebo[f"size_ok {est}"], (est, placebo[f"size {est}"])
         assert abs(placebo[f"size {est}"] - 0.05) < 0.02
+
+
+# -- meta-analysis: UK hot-spot trials with published variances ---------------------------
+
+
+def test_meta_uk_hotspots_prints_the_library_figures():
+    """The script's printed pooled figures are the library's (rct.evaluate.meta_analysis)."""
+    from rct.evaluate.meta import meta_analysis
+
+    out = _run("meta_uk_hotspots")
+    mod = _load("meta_uk_hotspots")
+    tab = mod.effects()
+    lines = out.splitlines()
+    for name, method, knha in mod.FITS:
+        est = meta_analysis(tab, method=method, knha=knha)
+        r, d = est.term("pooled ratio"), est.details
+        line = next(ln for ln in lines if ln[:22].strip() == name)
+        f = line[22:].split()
+        assert f == [f"{r.estimate:.3f}", f"{r.conf_low:.3f}", "to", f"{r.conf_high:.3f}",
+                     f"{r.p_value:.3f}", f"{d['tau2']:.4f}", f"{d['I2']:.1f}%",
+                     f"{d['pi_low_ratio']:.3f}", "to", f"{d['pi_high_ratio']:.3f}"], name
+    # the trials without a derivable variance are listed, not pooled
+    for label in ("Southend-on-Sea (Essex)", "Bedfordshire (Op Rowan)", "Thames Valley 1",
+                  "Peterborough PCSOs"):
+        assert any(ln.strip().startswith(label) and "missing:" in ln for ln in lines)
+
+
+def test_meta_uk_hotspots_matches_metafor():
+    """main()'s figures against metafor on the same two effects (metafor_meta.R, "uk_published")."""
+    import json
+
+    ref = json.loads((Path(__file__).resolve().parent / "reference" / "evaluate"
+                      / "metafor_meta.json").read_text())["datasets"]["uk_published"]
+    mod = _load("meta_uk_hotspots")
+    tab = mod.effects()
+    # R: log((63/88)/(74/64)), 1/88+1/63+1/64+1/74; log(1.25), (log(1.25)/qnorm(0.95))^2
+    assert tab["yi"].tolist() == pytest.approx(ref["yi"], abs=1e-12)
+    assert tab["vi"].tolist() == pytest.approx(ref["vi"], abs=1e-12)
+    got = mod.main()
+    assert got["k"] == 2 and len(got["missing"]) == 4
+    for name, fit in (("fixed effect", "FE_z"), ("DerSimonian-Laird", "DL_z"), ("REML", "REML_z"),
+                      ("REML + Knapp-Hartung", "REML_knha")):
+        r, g = ref["fits"][fit], got["fits"][name]
+        # R: exp(c(b, ci.lb, ci.ub)) of rma(yi, vi, method = ..., test = ...); predict()
+        assert g["ratio"] == pytest.approx(math.exp(r["beta"]), rel=1e-9)
+        assert g["conf_low"] == pytest.approx(math.exp(r["ci_lb"]), rel=1e-9)
+        assert g["conf_high"] == pytest.approx(math.exp(r["ci_ub"]), rel=1e-9)
+        assert g["tau2"] == pytest.approx(r["tau2"], abs=1e-9)
+        assert g["I2"] == pytest.approx(r["I2"], abs=1e-9)
+        if r["pi_lb"] is not None:
+            assert g["pi_low"] == pytest.approx(math.exp(r["pi_lb"]), rel=1e-9)

@@ -18,6 +18,7 @@ from rct.cli import (
     evaluate,
     hotspots,
     ingest,
+    meta,
     monitor,
     plan,
     power,
@@ -45,6 +46,7 @@ monitor.register(app)
 evaluate.register(app)
 app.add_typer(report.app, name="report")
 simulate.register(app)
+meta.register(app)
 data.register(app)
 
 

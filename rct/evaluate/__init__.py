@@ -58,6 +58,11 @@ _LAZY: dict[str, str] = {
     "build_outcomes": "rct.evaluate.outcomes",
     "ingest_crimes": "rct.evaluate.outcomes",
     "EstimatorWarning": "rct.evaluate._prep",
+    # meta-analysis of trials
+    "meta_analysis": "rct.evaluate.meta",
+    "effects_from_results": "rct.evaluate.meta",
+    "effects_from_counts": "rct.evaluate.meta",
+    "MetaAnalysisWarning": "rct.evaluate.meta",
 }
 
 __all__ = sorted(_LAZY)

@@ -26,6 +26,7 @@ __all__ = [
     "presence_bars",
     "simulated_power_curves",
     "save_figure",
+    "meta_forest_plot",
 ]
 
 ARM_COLOURS = {"treatment": "#1b6ca8", "control": "#d1495b", "baseline": "#8a8a8a"}
@@ -247,4 +248,109 @@ def presence_bars(table: pd.DataFrame, *, measure: str = "presence_minutes",
         ax.set_xticks(range(4), labels=labels, fontsize=7)
         ax.set_title(str(r["source"]), fontsize=9)
         ax.set_ylabel(ylabel, fontsize=8)
+    return fig
+
+
+_RATIO_TICKS = ((0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 100.0),  # first choice
+                (0.75, 1.5, 0.2, 5.0, 0.33, 3.0, 0.67, 1.33, 0.05, 20.0, 0.02, 50.0))
+
+
+def _ratio_ticks(a: float, b: float) -> list[float]:
+    """Readable ratio ticks in ``[a, b]`` no closer than 1/9 of the log range."""
+    gap = np.log(b / a) / 9
+    chosen: list[float] = []
+    for t in (*_RATIO_TICKS[0], *_RATIO_TICKS[1]):
+        if a <= t <= b and all(abs(np.log(t / c)) >= gap for c in chosen):
+            chosen.append(t)
+    return sorted(chosen)
+
+
+def meta_forest_plot(result, *, title: str | None = None, xlabel: str | None = None) -> Figure:
+    """Forest plot of a meta-analysis (:func:`rct.evaluate.meta.meta_analysis`).
+
+    ``result`` is the :class:`~rct.evaluate.results.Estimate` or its ``to_dict()``.  One
+    row per trial (a square whose area is proportional to its weight, with its interval),
+    the pooled effect as a diamond spanning its interval, and the prediction interval as
+    a dashed line on the row below; a text column gives each estimate, interval and
+    weight.  Log rate ratios are drawn on a log axis labelled in ratios (0.5, 0.75, 1,
+    1.5 ...).
+    """
+    from matplotlib.patches import Polygon
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    det = d["details"]
+    studies = det["studies"]
+    ratio = det.get("scale") == "log_ratio"
+    pooled = d["terms"][1] if ratio else d["terms"][0]
+    k = len(studies)
+    keys = ("ratio", "ratio_low", "ratio_high") if ratio else ("yi", "conf_low", "conf_high")
+    est, lo, hi = (np.array([s[c] for s in studies], dtype=float) for c in keys)
+    pi = (det["pi_low_ratio"], det["pi_high_ratio"]) if ratio else (det["pi_low"], det["pi_high"])
+    w = np.array([s["weight"] for s in studies], dtype=float)
+    fig = _figure(8.0, 0.42 * k + 2.6)
+    grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.6), wspace=0.0)
+    ax = fig.add_subplot(grid[0, 0])
+    tx = fig.add_subplot(grid[0, 1], sharey=ax)
+    y = np.arange(k, 0, -1) + 0.5
+    blue, dark, red = "#1b6ca8", "#16324f", "#d1495b"
+    ax.hlines(y, lo, hi, color=dark, linewidth=1.3)
+    ax.scatter(est, y, marker="s", s=25 + 225 * w / w.max(), color=blue, edgecolor=dark,
+               zorder=3)
+    pe, pl, ph = pooled["estimate"], pooled["conf_low"], pooled["conf_high"]
+    ax.add_patch(Polygon([(pl, 0), (pe, 0.34), (ph, 0), (pe, -0.34)], closed=True,
+                         facecolor=dark, edgecolor=dark, zorder=4))
+    ax.hlines(-1, pi[0], pi[1], color=red, linewidth=1.8, linestyle=(0, (4, 2)))
+    ax.vlines(pi, -1.2, -0.8, color=red, linewidth=1.8)
+    null = 1.0 if ratio else 0.0
+    ax.axvline(null, color="grey", linestyle="--", linewidth=1, zorder=0)
+    lims = np.array([*lo, *hi, *pi, pl, ph, null], dtype=float)
+    lims = lims[np.isfinite(lims)]
+    if ratio:
+        ax.set_xscale("log")
+        a, b = lims.min() / 1.12, lims.max() * 1.12
+        ax.set_xlim(a, b)
+        ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(a, b)))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        pad = 0.08 * (lims.max() - lims.min() or 1.0)
+        ax.set_xlim(lims.min() - pad, lims.max() + pad)
+    ax.set_ylim(-1.7, k + 1.3)
+    ax.set_yticks([*y, 0, -1], labels=[s["label"] for s in studies]
+                  + ["Pooled", "Prediction interval"], fontsize=9)
+    ax.get_yticklabels()[-2].set_fontweight("bold")
+    ax.get_yticklabels()[-1].set_color(red)
+    ax.tick_params(axis="x", labelsize=9)
+    level = f"{1 - float(d.get('alpha', 0.05)):.0%}"
+    ax.set_xlabel(xlabel or (f"Rate ratio ({level} CI, log scale); below 1 = fewer crimes"
+                             if ratio else f"Estimate ({level} CI)"), fontsize=9)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    tx.axis("off")
+    tx.set_xlim(0, 1)
+
+    def fmt(v: float) -> str:
+        if ratio and 0 < abs(v) < 0.01:
+            return f"{v:.2g}"
+        return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
+
+    head = dict(fontsize=9, fontweight="bold", va="center")
+    tx.text(0.04, k + 0.9, f"{'Ratio' if ratio else 'Estimate'} [{level} CI]", **head)
+    tx.text(0.97, k + 0.9, "Weight", ha="right", **head)
+    rows = [(yy, f"{fmt(e)} [{fmt(a_)}, {fmt(b_)}]", f"{ww:.1f}%", {})
+            for yy, e, a_, b_, ww in zip(y, est, lo, hi, w, strict=True)]
+    rows += [(0, f"{fmt(pe)} [{fmt(pl)}, {fmt(ph)}]", "100%", {"fontweight": "bold"}),
+             (-1, f"[{fmt(pi[0])}, {fmt(pi[1])}]", "", {"color": red})]
+    for yy, left, right, kw in rows:
+        tx.text(0.04, yy, left, fontsize=9, va="center", **kw)
+        tx.text(0.97, yy, right, fontsize=9, ha="right", va="center", **kw)
+    method = str(d.get("method", ""))
+    how = "Fixed effect" if method.startswith("fixed") else (
+        f"Random effects ({det.get('tau2_method', '')}"
+        + (", Knapp-Hartung)" if det.get("knha") else ")"))
+    qp = det["Q_p"]
+    ax.set_title(title or f"{how}, {k} trials\ntau\u00b2 = {det['tau2']:.3g}, "
+                 f"I\u00b2 = {det['I2']:.0f}%, Q = {det['Q']:.2f} "
+                 f"(p {'< 0.001' if qp < 0.001 else f'= {qp:.3f}'})", fontsize=10, loc="left")
     return fig
