@@ -196,6 +196,7 @@ def complier_ri(
     exact_limit: int = 100_000,
     alpha: float = 0.05,
     ci: bool = True,
+    reference: tuple | None = None,
 ) -> Estimate:
     """Randomisation test and interval for the dose effect (assignment as instrument).
 
@@ -244,7 +245,7 @@ def complier_ri(
                             blocks=blocks)
     res = adjusted_randomisation_test(
         design, y, dose, stat, draws=draws, rng=rng, exact_limit=exact_limit, null=null,
-        alpha=alpha, ci=ci,
+        alpha=alpha, ci=ci, reference=reference,
         name=f"{getattr(stat, 'name', 'statistic')} of {outcome} - beta * {dose_name}")
     est = ri_estimate(res, outcome=outcome, term="dose", n=int(np.asarray(y).size),
                       method=f"randomisation inference: complier effect of {dose_name} "

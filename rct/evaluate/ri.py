@@ -171,6 +171,7 @@ def randomisation_test(
     alpha: float = 0.05,
     treated: int = 1,
     assignments: np.ndarray | None = None,
+    reference: tuple[np.ndarray, bool, np.ndarray | None] | None = None,
 ) -> RIResult:
     """Randomisation test of a sharp null, drawn from the design, with an inverted CI.
 
@@ -203,6 +204,10 @@ def randomisation_test(
         Arm code counted as treatment (others are control).
     assignments
         Use these assignments (shape ``(B, n_units)``) instead of drawing.
+    reference
+        ``(Z, exact, weights)`` from :func:`reference_assignments`, computed
+        once and shared by several tests of the same design (an evaluation
+        draws the design's assignments once and scores every statistic on them).
 
     Returns
     -------
@@ -251,9 +256,16 @@ def randomisation_test(
     if not np.all(np.isfinite(y)):
         raise ValueError("y has missing or infinite values")
 
-    Zall, exact, weights = reference_assignments(design, assignments=assignments, draws=draws,
-                                                 rng=rng, exact_limit=exact_limit,
-                                                 treated=treated, n_units=y.size)
+    if reference is not None:
+        Zall, exact, weights = reference
+        if Zall.ndim != 2 or Zall.shape[1] != y.size:
+            raise ValueError(f"reference assignments must have shape (B, {y.size}), "
+                             f"got {Zall.shape}")
+    else:
+        Zall, exact, weights = reference_assignments(design, assignments=assignments,
+                                                     draws=draws, rng=rng,
+                                                     exact_limit=exact_limit, treated=treated,
+                                                     n_units=y.size)
     B = Zall.shape[0]
     Zobs = z_obs[None, :]
     if null is None:
@@ -263,9 +275,19 @@ def randomisation_test(
     tau0 = null if effect == "additive" else math.log(null)
 
     linear = bool(getattr(stat, "linear", False)) and effect == "additive"
-    a = _batched(stat, Zall, y)
+    # a multiplicative statistic that can score every hypothesised ratio from one pass
+    family = None
+    if effect == "multiplicative" and hasattr(stat, "shift_family") and Zall.dtype == np.float64:
+        fam_all, fam_obs = stat.shift_family(Zall, y, z_obs), stat.shift_family(Zobs, y, z_obs)
+
+        def family(tau: float) -> tuple[np.ndarray, float]:
+            return fam_all(tau), float(fam_obs(tau)[0])
+
+    a = family(0.0)[0] if family is not None else _batched(stat, Zall, y)
     a_obs = float(stat(Zobs, y)[0])
-    if linear and (ci or tau0 != 0):
+    if family is not None:
+        T0, t0 = family(tau0)
+    elif linear and (ci or tau0 != 0):
         c = _batched(stat, Zall, z_obs)
         c_obs = float(stat(Zobs, z_obs)[0])
         T0 = a - tau0 * c
@@ -292,6 +314,12 @@ def randomisation_test(
 
             def pfun(tau: float) -> float:
                 return _p(a - tau * c, a_obs - tau * c_obs, "two-sided", exact, weights)
+
+        elif family is not None:
+
+            def pfun(tau: float) -> float:
+                T, t = family(tau)
+                return _p(T, t, "two-sided", exact, weights)
 
         else:
 
@@ -348,8 +376,12 @@ def adjusted_randomisation_test(
     treated: int = 1,
     assignments: np.ndarray | None = None,
     name: str | None = None,
+    reference: tuple[np.ndarray, bool, np.ndarray | None] | None = None,
 ) -> RIResult:
     """Randomisation test of ``beta = null`` in ``Y = Y(0) + beta X`` (X affected by assignment).
+
+    ``reference``: precomputed ``(Z, exact, weights)``, as for
+    :func:`randomisation_test`.
 
     For a dose ``x`` (e.g. presence minutes) that assignment changes, test the
     sharp null that the dose's effect is a constant ``beta0``: then the
@@ -393,9 +425,16 @@ def adjusted_randomisation_test(
                          f"{z_obs.size}")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))):
         raise ValueError("y or x has missing or infinite values")
-    Zall, exact, weights = reference_assignments(design, assignments=assignments, draws=draws,
-                                                 rng=rng, exact_limit=exact_limit,
-                                                 treated=treated, n_units=y.size)
+    if reference is not None:
+        Zall, exact, weights = reference
+        if Zall.ndim != 2 or Zall.shape[1] != y.size:
+            raise ValueError(f"reference assignments must have shape (B, {y.size}), "
+                             f"got {Zall.shape}")
+    else:
+        Zall, exact, weights = reference_assignments(design, assignments=assignments,
+                                                     draws=draws, rng=rng,
+                                                     exact_limit=exact_limit, treated=treated,
+                                                     n_units=y.size)
     Zobs = z_obs[None, :]
     a, c = _batched(stat, Zall, y), _batched(stat, Zall, x)
     a_obs, c_obs = float(stat(Zobs, y)[0]), float(stat(Zobs, x)[0])

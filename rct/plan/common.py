@@ -60,13 +60,22 @@ def _ri_seed(seed: int | None, text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
 
 
-def _ri(design, y, stat, *, outcome, n, draws, seed, effect, alpha, label, term="treatment"):
+def _ri(design, y, stat, *, outcome, n, draws, seed, effect, alpha, label, term="treatment",
+        reference=None):
+    """One randomisation test as an Estimate (on the evaluation's shared ``reference`` draws)."""
     from rct.evaluate.ri import randomisation_test, ri_estimate
 
     res = randomisation_test(design, y, stat, draws=draws, rng=np.random.default_rng(seed),
-                             effect=effect, alpha=alpha)
+                             effect=effect, alpha=alpha, reference=reference)
     return ri_estimate(res, outcome=outcome, n=n, term=term,
                        method=f"randomisation inference: {label}")
+
+
+def _reference(design, *, draws: int, seed: int) -> tuple:
+    """The design's assignments, drawn once per evaluation and scored by every statistic."""
+    from rct.evaluate.ri import reference_assignments
+
+    return reference_assignments(design, draws=int(draws), rng=np.random.default_rng(seed))
 
 
 def _distribution(family: list[Estimate], primary: str, label: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from rct.plan.common import (
     DesignApproximationWarning,
     _distribution,
     _finish,
+    _reference,
     _ri,
     _ri_seed,
     _safe,
@@ -120,15 +121,17 @@ def evaluate_crossover(
     family: list[Estimate] = []
     main: dict[str, Estimate] = {}
     n = len(panel)
+    ref = _reference(design, draws=ri_draws, seed=base_seed)  # one set of draws for every test
     for j, outcome in enumerate(outcomes_to_test):
         planned = "primary" if outcome == primary else "secondary"
         y = align_to_design(design, panel, outcome)
         ri_fe = _ri(design, y, fe_stat, outcome=outcome, n=n, draws=ri_draws, seed=base_seed + j,
                     effect="additive", alpha=alpha, label="two-way FE OLS coefficient",
-                    term="tasked")
+                    term="tasked", reference=ref)
         ri_cp = _ri(design, y, cp_stat, outcome=outcome, n=n, draws=ri_draws,
                     seed=base_seed + 1000 + j, effect="multiplicative", alpha=alpha,
-                    label="conditional Poisson rate ratio (hot-spot strata)", term="tasked")
+                    label="conditional Poisson rate ratio (hot-spot strata)", term="tasked",
+                    reference=ref)
         chosen, other = (ri_cp, ri_fe) if test == "rate-ratio" else (ri_fe, ri_cp)
         main[outcome] = chosen.with_role(planned)
         estimates += [main[outcome], other.with_role("robustness")]
@@ -161,7 +164,7 @@ def evaluate_crossover(
             estimates.append(_ri(design, yr, fe_stat, outcome=ring, n=n, draws=ri_draws,
                                  seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
                                  label="two-way FE OLS coefficient (catchment ring)",
-                                 term="tasked").with_role("exploratory"))
+                                 term="tasked", reference=ref).with_role("exploratory"))
     if dosage is not None:
         from rct.evaluate.complier import complier_effect, complier_ri
 
@@ -174,7 +177,8 @@ def evaluate_crossover(
         ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
                       align_to_design(design, dpanel, primary),
                       align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
-                      dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha)
+                      dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha,
+                      reference=ref)
         estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]
     meta = {
         "design": "crossover",

@@ -14,6 +14,7 @@ from rct.plan.common import (
     DesignApproximationWarning,
     _distribution,
     _finish,
+    _reference,
     _ri,
     _ri_seed,
     _safe,
@@ -104,6 +105,7 @@ def evaluate_parallel(
     family: list[Estimate] = []
     main: dict[str, Estimate] = {}
     n = len(df)
+    ref = _reference(design, draws=ri_draws, seed=base_seed)  # one set of draws for every test
     for j, outcome in enumerate(outcomes_to_test):
         planned = "primary" if outcome == primary else "secondary"
         y = align_to_design(design, df, outcome)
@@ -122,7 +124,7 @@ def evaluate_parallel(
                                 order="yz", blocks=bcodes)
         ri = {"difference": _ri(design, y, dim_stat, outcome=outcome, n=n, draws=ri_draws,
                                 seed=base_seed + j, effect="additive", alpha=alpha,
-                                label="difference in means")}
+                                label="difference in means", reference=ref)}
         robust: list[Estimate] = [dim]
         if b is not None:
             lin = (lm_lin(df, outcome=outcome, covariates=[b], treatment=treatment,
@@ -136,7 +138,7 @@ def evaluate_parallel(
                                     linear=True)
             ri["lin"] = _ri(design, y, lin_stat, outcome=outcome, n=n, draws=ri_draws,
                             seed=base_seed + 100 + j, effect="additive", alpha=alpha,
-                            label="Lin covariate-adjusted difference")
+                            label="Lin covariate-adjusted difference", reference=ref)
         if outcome.startswith("harm"):  # heavy-tailed: bootstrap intervals and log scale
             from rct.evaluate.harm_effects import harm_difference
 
@@ -159,7 +161,7 @@ def evaluate_parallel(
                                    seed=base_seed + 200 + j, effect="multiplicative",
                                    alpha=alpha,
                                    label="ratio of means (= Poisson rate ratio without "
-                                         "covariates)")
+                                         "covariates)", reference=ref)
         main[outcome] = ri.pop(test).with_role(planned)
         if planned == "secondary":
             family.append(main[outcome])
@@ -176,7 +178,7 @@ def evaluate_parallel(
         ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
                       align_to_design(design, df, primary), align_to_design(design, df, dose),
                       blocks=bcodes, outcome=primary, dose_name=dose, draws=ri_draws,
-                      rng=base_seed + 400, alpha=alpha)
+                      rng=base_seed + 400, alpha=alpha, reference=ref)
         estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]
     meta = {"design": "parallel", "hotspots": n,
             "ri_design": ("approximate: arms permuted" + (" within blocks" if blocks else "")
