@@ -464,23 +464,37 @@ def _iso_local(ns: np.ndarray) -> np.ndarray:
     return np.array([x[:-2] + ":" + x[-2:] for x in s])
 
 
-def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi) -> np.ndarray:
-    """Minutes with anyone present, per hot spot × trial day, on a whole-minute grid."""
+def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi,
+                      *, max_cells: int = 20_000_000) -> np.ndarray:
+    """Minutes with anyone present, per hot spot × trial day, on a whole-minute grid.
+
+    The grid (hot spots × minutes of the whole period) is built for blocks of
+    hot spots of at most ``max_cells`` cells, so memory stays bounded
+    (300 hot spots × 455 days would otherwise need several GB).
+    """
     origin = day_lo[0]
     total = int((day_hi[-1] - origin) // _MIN) + 1
-    grid = np.zeros((n, total + 1), dtype=np.int32)
-    a = ((intervals["start"].to_numpy() - origin) // _MIN).astype(np.int64)
-    b = ((intervals["end"].to_numpy() - origin) // _MIN).astype(np.int64)
-    a = np.clip(a, 0, total)
-    b = np.clip(b, 0, total)
-    hs = intervals["hs"].to_numpy()
-    np.add.at(grid, (hs, a), 1)
-    np.add.at(grid, (hs, b), -1)
-    present = np.cumsum(grid, axis=1)[:, :total] > 0
-    cum = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(present, axis=1)], axis=1)
+    a_all = np.clip(((intervals["start"].to_numpy() - origin) // _MIN).astype(np.int64), 0, total)
+    b_all = np.clip(((intervals["end"].to_numpy() - origin) // _MIN).astype(np.int64), 0, total)
+    hs_all = intervals["hs"].to_numpy()
     lo = ((day_lo - origin) // _MIN).astype(np.int64)
     hi = ((day_hi - origin) // _MIN).astype(np.int64)
-    return (cum[:, hi] - cum[:, lo]).astype(float)
+    out = np.zeros((n, len(lo)), dtype=float)
+    block = max(1, max_cells // (total + 1))
+    for first in range(0, n, block):  # blocks of hot spots, not rows
+        last = min(n, first + block)
+        sel = (hs_all >= first) & (hs_all < last)
+        grid = np.zeros((last - first, total + 1), dtype=np.int32)
+        hs = hs_all[sel] - first
+        np.add.at(grid, (hs, a_all[sel]), 1)
+        np.add.at(grid, (hs, b_all[sel]), -1)
+        np.cumsum(grid, axis=1, out=grid)
+        present = grid[:, :total] > 0
+        del grid
+        cum = np.zeros((last - first, total + 1), dtype=np.int32)
+        np.cumsum(present, axis=1, out=cum[:, 1:])
+        out[first:last] = cum[:, hi] - cum[:, lo]
+    return out
 
 
 def _add_mess(spec, rng, crimes, patrols, pings):

@@ -188,3 +188,23 @@ def test_offence_mix_is_the_national_subgroup_mix_and_every_crime_has_harm(small
         for name in ("cchi-subgroup", "ons"):
             w, unknown = harm_table(name).weigh(c)
             assert not unknown.any() and (w > 0).all()
+
+
+def test_presence_grid_in_blocks_equals_one_grid():
+    """The minute-grid truth is the same whether built at once or in blocks of hot spots."""
+    import numpy as np
+    import pandas as pd
+
+    from rct.simulate.trial import _presence_minutes
+
+    rng = np.random.default_rng(0)
+    minute = 60_000_000_000
+    day_lo = np.arange(10) * 1440 * minute
+    day_hi = day_lo + 1440 * minute
+    start = rng.integers(0, 10 * 1440, 400) * minute
+    iv = pd.DataFrame({"hs": rng.integers(0, 7, 400), "start": start,
+                       "end": start + rng.integers(1, 300, 400) * minute})
+    whole = _presence_minutes(iv, 7, day_lo, day_hi)
+    blocks = _presence_minutes(iv, 7, day_lo, day_hi, max_cells=3 * 15_000)
+    np.testing.assert_array_equal(whole, blocks)
+    assert whole.sum() > 0
