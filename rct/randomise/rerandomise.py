@@ -128,16 +128,14 @@ class MahalanobisScorer:
     def score(self, z: np.ndarray) -> np.ndarray:
         """``M`` for each row of ``z`` (shape ``(B, N)``, arm codes); float64 ``(B,)``.
 
-        A compiled (numba) loop over candidates, parallel over the batch, with a
-        fixed summation order (no fast-math), so results do not depend on the
-        BLAS library or CPU; :meth:`score_numpy` is the same statistic as one
-        matrix product per arm.
+        One ``(B, N) @ (N, k)`` matrix product per arm on the whitened
+        covariates (:meth:`score_numpy`).  A compiled loop was measured no
+        faster (``benchmarks/rerandomise.py``), so there is none.  BLAS may sum
+        in a machine-dependent order; acceptance within ``EXACT_BAND`` of the
+        threshold is decided in exact rational arithmetic (:meth:`accept`), so
+        the allocation does not depend on the machine.
         """
-        z = np.ascontiguousarray(np.atleast_2d(z), dtype=np.int8)
-        kernel = _numba_kernel()
-        if kernel is None:  # pragma: no cover - numba is a dependency
-            return self.score_numpy(z)
-        return kernel(z, self.w, self.n_arms)
+        return self.score_numpy(np.atleast_2d(z))
 
     def score_numpy(self, z: np.ndarray) -> np.ndarray:
         """:meth:`score` by matrix products (BLAS): one ``(B, N) @ (N, k)`` per arm."""
@@ -188,51 +186,6 @@ class MahalanobisScorer:
             y = _solve_exact(s, d)
             total += len(idx) * sum(d[j] * y[j] for j in range(k))
         return total
-
-
-_KERNEL: list[Any] = []
-
-
-def _numba_kernel() -> Any:
-    """Compile (once, cached on disk) the numba scoring loop; None if numba is unavailable."""
-    if _KERNEL:
-        return _KERNEL[0]
-    try:
-        import numba
-    except ImportError:  # pragma: no cover
-        _KERNEL.append(None)
-        return None
-
-    @numba.njit(parallel=True, cache=True, fastmath=False, nogil=True)
-    def kernel(z, w, n_arms):  # pragma: no cover - compiled
-        b_n, n = z.shape
-        k = w.shape[1]
-        out = np.empty(b_n)
-        for b in numba.prange(b_n):
-            s = np.zeros((n_arms, k))
-            cnt = np.zeros(n_arms, np.int64)
-            for i in range(n):
-                a = z[b, i]
-                cnt[a] += 1
-                if a != 0:
-                    for j in range(k):
-                        s[a, j] += w[i, j]
-            m = 0.0
-            for j in range(k):  # arm 0's sum is minus the others' (w is centred)
-                s[0, j] = 0.0
-                for a in range(1, n_arms):
-                    s[0, j] -= s[a, j]
-            for a in range(n_arms):
-                if cnt[a] > 0:
-                    t = 0.0
-                    for j in range(k):
-                        t += s[a, j] * s[a, j]
-                    m += t / cnt[a]
-            out[b] = m
-        return out
-
-    _KERNEL.append(kernel)
-    return kernel
 
 
 def _solve_exact(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction]:
