@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from rct.evaluate.results import _clean
+from rct.evaluate.sequential import _json
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -285,7 +285,8 @@ def eb_hierarchical(
     ``p(tau | y) ∝ V_mu^{1/2} prod_i (v_i + tau^2)^{-1/2} exp(-sum_i (y_i - mu_hat)^2 /
     (2 (v_i + tau^2)))`` with ``V_mu = 1 / sum_i 1/(v_i + tau^2)`` (known ``mu``: without
     ``V_mu^{1/2}``, ``mu_hat = mu``), and given ``tau`` each ``theta_i`` is normal with the
-    mean and variance of :func:`eb_shrink`.  Gelman, Carlin, Stern, Dunson, Vehtari &
+    mean and variance of :func:`eb_shrink`; the mixture over the grid uses the trapezoid
+    rule.  Gelman, Carlin, Stern, Dunson, Vehtari &
     Rubin (2013), *Bayesian Data Analysis*, 3rd ed., sec. 5.4 (eqs. 5.17–5.21); Gelman
     (2006) for the uniform prior on ``tau``.
     """
@@ -314,7 +315,9 @@ def eb_hierarchical(
     ll = (-0.5 * np.where(valid, np.log(vv + t2), 0.0).sum(-1) + extra
           - 0.5 * (w * r**2).sum(-1))
     ll = ll - np.nanmax(ll, axis=0)
-    pi = np.exp(ll)
+    trap = np.ones(taus.size)  # trapezoid rule over the tau grid
+    trap[[0, -1]] = 0.5
+    pi = np.exp(ll) * trap.reshape((-1,) + (1,) * (ll.ndim - 1))
     pi = pi / pi.sum(axis=0)
     B = np.where(valid, vv / (vv + t2), 1.0)
     m = mu[..., None] + (1 - B) * np.where(valid, yy - mu[..., None], 0.0)
@@ -380,7 +383,7 @@ class HotspotFeedback:
 
     def to_dict(self) -> dict[str, Any]:
         t = self.table.copy()
-        return _clean({
+        return _json({
             "kind": self.kind, "note": self.note, "outcome": self.outcome,
             "window_start": str(self.window_start), "window_end": str(self.window_end),
             "weeks": self.weeks, "center_rate_ratio": math.exp(self.center),

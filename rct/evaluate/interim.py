@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from rct.evaluate.results import _clean
+from rct.evaluate.sequential import _json
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -204,7 +204,7 @@ class InterimEstimates:
         })
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({"kind": "interim estimates", "outcome": self.outcome,
+        return _json({"kind": "interim estimates", "outcome": self.outcome,
                        "estimator": self.estimator, "method": self.method,
                        "scale": self.scale, "alpha": self.alpha,
                        "looks": self.tidy().astype({"look_date": str}).to_dict(orient="list"),

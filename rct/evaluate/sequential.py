@@ -30,10 +30,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from rct.evaluate.results import _clean
 
@@ -63,7 +63,20 @@ ALTERNATIVES = ("two-sided", "less", "greater")
 _RPACT = {"obrien-fleming": "asOF", "pocock": "asP", "kim-demets": "asKD",
           "hwang-shih-decani": "asHSD"}
 _SQ2PI = math.sqrt(2 * math.pi)
-_TINY = 1e-13  # alpha increments below this cannot be resolved: the look cannot reject
+_TINY = 1e-10  # alpha increments below this are not spent: the look cannot reject (as rpact)
+
+
+def _json(obj: Any) -> Any:
+    """JSON-safe copy (:func:`rct.evaluate.results._clean`, and +-inf to None: JSON has no
+    infinity; each result says in words what an infinite bound means)."""
+    obj = _clean(obj)
+    if isinstance(obj, dict):
+        return {k: _json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json(v) for v in obj]
+    if isinstance(obj, float) and math.isinf(obj):
+        return None
+    return obj
 
 
 def _choice(value: str, valid: Sequence[str], name: str) -> str:
@@ -431,7 +444,7 @@ class GroupSequentialDesign:
         })
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return _json({
             "kind": "group-sequential design",
             "label": self.label,
             "alpha": self.alpha,
@@ -499,7 +512,7 @@ def gs_design(
     the sub-densities of ``Z_k`` over the continuation regions (Armitage, McPherson &
     Rowe 1969), with Jennison & Turnbull's grid and Simpson's rule (Jennison & Turnbull
     2000, ch. 19), and each ``c_k`` from Brent's method.  Where ``alpha(t_k)`` has
-    spent less than ``1e-13`` more than the earlier looks, ``c_k = inf`` (the look
+    spent less than ``1e-10`` more than the earlier looks, ``c_k = inf`` (the look
     cannot reject) and the increment carries over, as in rpact.  Checked against R
     ``rpact::getDesignGroupSequential`` (tests/reference/evaluate/rpact_designs.R).
     Lan & DeMets (1983), *Biometrika* 70:659–663.
@@ -719,7 +732,7 @@ class ConfidenceSequence:
         })
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({"kind": "confidence sequence", "rho": self.rho, "alpha": self.alpha,
+        return _json({"kind": "confidence sequence", "rho": self.rho, "alpha": self.alpha,
                        "alternative": self.alternative,
                        "horizon_information": self.horizon_information,
                        "looks": self.tidy().to_dict(orient="list"),
@@ -854,7 +867,7 @@ class SequentialAnalysis:
         return self.looks.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return _json({
             "kind": "sequential analysis",
             "outcome": self.outcome, "method": self.method, "alternative": self.alternative,
             "alpha": self.alpha, "null": self.null, "scale": self.scale,

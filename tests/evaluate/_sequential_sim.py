@@ -32,10 +32,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from rct.evaluate.interim import stratified_log_rr
 from scipy import special, stats
 
+from rct.evaluate.interim import stratified_log_rr
 from rct.evaluate.sequential import cs_mixing, cs_radius, gs_design, gs_observed
 
 ALPHA = 0.05
