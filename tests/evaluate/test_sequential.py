@@ -182,7 +182,7 @@ def _mixture(s, info, rho, one_sided):
 def test_cs_radius_solves_the_mixture_martingale(one_sided):
     rho, alpha = 30.0, 0.05
     for info in (5.0, 50.0, 400.0):
-        s = optimize.brentq(lambda s: _mixture(s, info, rho, one_sided) - 1 / alpha, 0,
+        s = optimize.brentq(lambda s, i=info: _mixture(s, i, rho, one_sided) - 1 / alpha, 0,
                             10 * math.sqrt(info + rho), xtol=1e-12)
         r = cs_radius([info], rho=rho, alpha=alpha, sided=1 if one_sided else 2)[0]
         assert r == pytest.approx(s / info, rel=1e-7)
@@ -359,3 +359,22 @@ def test_sequential_calibration_thames_valley():
         if world.hotspots == 45:
             assert rows["obrien-fleming"]["power"] > 0.8
             assert rows["obrien-fleming"]["expected_stop_week"] < world.weeks
+
+
+def test_sequential_plot_says_whether_a_boundary_was_crossed():
+    from rct.reports.figures import feedback_plot, sequential_plot
+
+    se = 1 / np.sqrt(np.arange(1, 9) * 40.0)
+    est = np.array([0.3, -0.1, -0.3, -0.35, -0.3, -0.32, -0.3, -0.31])
+    res = sequential_test(est, se, information_rates=np.arange(1, 9) / 8, labels=[
+        f"week {k}" for k in range(1, 9)])
+    fig = sequential_plot(res.tidy())
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_title() == f"Boundary crossed at look {res.stop_look} (week {res.stop_look})"
+    none = sequential_test(est / 20, se, information_rates=np.arange(1, 9) / 8)
+    assert sequential_plot(none.tidy()).axes[0].get_title() == "No boundary crossed"
+    from rct.evaluate.feedback import hotspot_feedback
+
+    fb = hotspot_feedback(_panel(), weeks=2)
+    assert "not a test" in feedback_plot(fb.tidy()).axes[0].get_xlabel()
