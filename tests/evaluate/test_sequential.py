@@ -378,3 +378,18 @@ def test_sequential_plot_says_whether_a_boundary_was_crossed():
 
     fb = hotspot_feedback(_panel(), weeks=2)
     assert "not a test" in feedback_plot(fb.tidy()).axes[0].get_xlabel()
+
+
+def test_expected_information_matches_simulation():
+    from rct.evaluate.interim import expected_information
+    from tests.evaluate._sequential_sim import World, weekly_sums
+
+    w = World(hotspots=30, per_day=15, weeks=26)
+    d = weekly_sums(w, 800, np.random.default_rng(11))
+    fit = stratified_log_rr(d["y1"][:, -1], d["y0"][:, -1], d["t1"][:, -1], d["t0"][:, -1])
+    sim = 1 / np.nanvar(fit.log_rr)  # SE of this ~ 5 %
+    plan = expected_information(hotspots=30, per_day=15, days=7 * 26, rate=0.2, rate_cv=1.0,
+                                inv_kappa=1.0)
+    assert plan == pytest.approx(sim, rel=0.15)
+    with pytest.raises(ValueError, match="per_day"):
+        expected_information(hotspots=10, per_day=10, days=5, rate=0.2)
