@@ -288,7 +288,8 @@ class InterimEstimates:
         return sequential_test(est[ok], se[ok], labels=labels, **kw)
 
 
-def _look_bins(dates: Any, looks: Any, every: int, start: Any) -> tuple[np.ndarray, list]:
+def _look_bins(dates: Any, looks: Any, every: int, start: Any, partial: bool = False
+               ) -> tuple[np.ndarray, list]:
     """Bin of each row (index of the first look date >= its date; -1 after the last)."""
     import pandas as pd
 
@@ -299,6 +300,8 @@ def _look_bins(dates: Any, looks: Any, every: int, start: Any) -> tuple[np.ndarr
         first = np.datetime64(pd.Timestamp(start).date(), "D") if start is not None else d.min()
         n = int((d.max() - first).astype(int) + 1) // every
         cut = first + np.arange(1, n + 1) * every - 1
+        if partial and (cut.size == 0 or cut[-1] < d.max()):
+            cut = np.append(cut, d.max())
     else:
         cut = np.sort(pd.to_datetime(pd.Series(list(looks))).dt.normalize().to_numpy()
                       .astype("datetime64[D]"))
@@ -317,6 +320,7 @@ def interim_estimates(
     every: int = 7,
     looks: Any = None,
     start: Any = None,
+    partial: bool = False,
     treatment: str = TREAT,
     unit: str = UNIT,
     time: str = TIME,
@@ -338,7 +342,8 @@ def interim_estimates(
     every
         Days between looks (default weekly); looks fall on the last day of each complete
         period from ``start`` (default: the first trial date).  A trailing incomplete
-        period is not a look.
+        period is not a look unless ``partial=True`` (e.g. the final analysis on the last
+        trial date).
     looks
         Explicit look dates instead (each look includes its date).
 
@@ -375,7 +380,7 @@ def interim_estimates(
     if not np.isin(z, (0, 1)).all():
         raise DataError(f"{treatment!r} must be 0/1", column=treatment)
     z = z.astype(float)
-    bins, cut = _look_bins(panel[time], looks, every, start)
+    bins, cut = _look_bins(panel[time], looks, every, start, partial)
     K = len(cut)
     hs, H = pd.factorize(panel[unit].astype(str), sort=True)
     nH = len(H)

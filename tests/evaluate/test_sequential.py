@@ -393,3 +393,10 @@ def test_expected_information_matches_simulation():
     assert plan == pytest.approx(sim, rel=0.15)
     with pytest.raises(ValueError, match="per_day"):
         expected_information(hotspots=10, per_day=10, days=5, rate=0.2)
+
+
+def test_interim_partial_last_look():
+    p = _panel(D=66)  # 9 complete weeks and 3 days
+    assert len(interim_estimates(p).estimates) == 9
+    ie = interim_estimates(p, partial=True)
+    assert len(ie.estimates) == 10 and ie.days[-1] == 66 and ie.hotspot_days[-1] == len(p)
