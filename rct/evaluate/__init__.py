@@ -54,6 +54,20 @@ _LAZY: dict[str, str] = {
     # multiplicity
     "adjust_pvalues": "rct.evaluate.multiplicity",
     "adjust_estimates": "rct.evaluate.multiplicity",
+    # sequential monitoring, supervisors' feedback, cost and value
+    "gs_design": "rct.evaluate.sequential",
+    "gs_observed": "rct.evaluate.sequential",
+    "sequential_test": "rct.evaluate.sequential",
+    "confidence_sequence": "rct.evaluate.sequential",
+    "GroupSequentialDesign": "rct.evaluate.sequential",
+    "SequentialAnalysis": "rct.evaluate.sequential",
+    "interim_estimates": "rct.evaluate.interim",
+    "expected_information": "rct.evaluate.interim",
+    "hotspot_feedback": "rct.evaluate.feedback",
+    "cost_value": "rct.evaluate.costs",
+    "officer_hours": "rct.evaluate.costs",
+    "read_unit_costs": "rct.evaluate.costs",
+    "CostPerHour": "rct.evaluate.costs",
     # outcomes
     "build_outcomes": "rct.evaluate.outcomes",
     "ingest_crimes": "rct.evaluate.outcomes",

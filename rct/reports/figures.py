@@ -27,6 +27,8 @@ __all__ = [
     "simulated_power_curves",
     "save_figure",
     "meta_forest_plot",
+    "sequential_plot",
+    "feedback_plot",
 ]
 
 ARM_COLOURS = {"treatment": "#1b6ca8", "control": "#d1495b", "baseline": "#8a8a8a"}
@@ -353,4 +355,103 @@ def meta_forest_plot(result, *, title: str | None = None, xlabel: str | None = N
     ax.set_title(title or f"{how}, {k} trials\ntau\u00b2 = {det['tau2']:.3g}, "
                  f"I\u00b2 = {det['I2']:.0f}%, Q = {det['Q']:.2f} "
                  f"(p {'< 0.001' if qp < 0.001 else f'= {qp:.3f}'})", fontsize=10, loc="left")
+
+
+def sequential_plot(looks: pd.DataFrame, *, exponentiate: bool | None = None,
+                    title: str | None = None, x: str = "label",
+                    ylabel: str | None = None) -> Figure:
+    """Sequential monitoring: the estimate at each look, its sequential interval and the
+    boundary, with the first crossing marked.
+
+    ``looks`` is :meth:`rct.evaluate.sequential.SequentialAnalysis.tidy` output (columns
+    ``estimate, conf_low, conf_high, boundary_low, boundary_high, crossed, after_stop,
+    scale`` and ``x``, e.g. ``label``).  ``exponentiate`` (default: when ``scale`` is
+    ``"log_ratio"``) shows rate ratios on a log axis.  The vertical range follows the
+    estimates; interval limits beyond it (infinite ones: a look that cannot yet reject,
+    or a one-sided bound) run off the edge, and a look without a finite boundary has no
+    boundary point.  The title says whether a boundary was crossed.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig = _figure(7.0, 3.8)
+    ax = fig.add_subplot()
+    if exponentiate is None:
+        exponentiate = bool(len(looks)) and str(looks["scale"].iloc[0]) == "log_ratio"
+    est = looks["estimate"].to_numpy(dtype=float)
+    lo = looks["conf_low"].to_numpy(dtype=float)
+    hi = looks["conf_high"].to_numpy(dtype=float)
+    null = 0.0
+    # vertical range: the estimates and the null, padded by the typical interval half-width
+    half = np.nanmedian(np.where(np.isfinite(hi - lo), (hi - lo) / 2, np.nan)) \
+        if np.isfinite(hi - lo).any() else 0.5
+    span_lo = min(np.nanmin(est), null) - 1.5 * half
+    span_hi = max(np.nanmax(est), null) + 1.5 * half
+    pad = 0.02 * (span_hi - span_lo)
+    lo_c = np.clip(lo, span_lo - pad, span_hi + pad)
+    hi_c = np.clip(hi, span_lo - pad, span_hi + pad)
+    f = np.exp if exponentiate else (lambda v: v)
+    xs = np.arange(len(looks))
+    ax.fill_between(xs, f(lo_c), f(hi_c), color="#bcd4e6", alpha=0.7,
+                    label="sequential interval")
+    ax.plot(xs, f(est), marker="o", markersize=3, color="#1b6ca8", label="estimate")
+    first = True
+    for col in ("boundary_low", "boundary_high"):
+        b = looks[col].to_numpy(dtype=float)
+        b = np.where(np.isfinite(b), b, np.nan)
+        if np.isfinite(b).any():
+            ax.plot(xs, f(b), color="#d1495b", linestyle="--", linewidth=1.2, marker=".",
+                    markersize=3, label="boundary" if first else None)
+            first = False
+    ax.axhline(f(null), color="grey", linewidth=0.8)
+    crossed = looks["crossed"].to_numpy(dtype=bool) & ~looks["after_stop"].to_numpy(dtype=bool)
+    if crossed.any():
+        k = int(np.argmax(crossed))
+        ax.plot([xs[k]], [f(est[k])], marker="*", markersize=14, color="#d1495b",
+                linestyle="none", label="boundary crossed")
+        default = f"Boundary crossed at look {k + 1} ({looks[x].iloc[k]})"
+    else:
+        default = "No boundary crossed"
+    ax.set_ylim(f(span_lo), f(span_hi))
+    if exponentiate:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0, 7.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    n = len(looks)
+    step = max(1, n // 12)
+    ax.set_xticks(xs[::step], labels=[str(v) for v in looks[x].iloc[::step]], fontsize=7,
+                  rotation=45, ha="right")
+    ax.set_ylabel(ylabel or ("Rate ratio (tasked / untasked)" if exponentiate else "Estimate"))
+    ax.set_xlabel("Look")
+    ax.set_title(title or default, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def feedback_plot(table: pd.DataFrame, *, label: str = "hotspot_id") -> Figure:
+    """Per-hot-spot feedback: each hot spot's own rate ratio interval (grey) and the shrunk
+    one (blue), on a log axis; :meth:`rct.evaluate.feedback.HotspotFeedback.tidy` output.
+    A hot spot with no crime in the window has no raw interval."""
+    n = len(table)
+    fig = _figure(7.0, max(2.0, 0.22 * n + 1.2))
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    raw_lo = table["raw_low"].to_numpy(dtype=float)
+    raw_hi = table["raw_high"].to_numpy(dtype=float)
+    ok = np.isfinite(raw_lo) & np.isfinite(raw_hi) & (raw_lo > 0)
+    ax.hlines(y[ok] + 0.15, raw_lo[ok], raw_hi[ok], color="#8a8a8a", linewidth=1.5,
+              label="this hot spot's weeks alone")
+    ax.plot(table["raw_rate_ratio"].to_numpy(dtype=float)[ok], y[ok] + 0.15, "o", color="#8a8a8a",
+            markersize=3)
+    ax.hlines(y - 0.15, table["conf_low"], table["conf_high"], color="#1b6ca8", linewidth=2,
+              label="shrunk toward the trial-wide effect")
+    ax.plot(table["estimate"], y - 0.15, "o", color="#1b6ca8", markersize=3)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yticks(y, labels=[str(s) for s in table[label]], fontsize=6)
+    ax.set_xlabel("Rate ratio, tasked vs untasked days (feedback, not a test)")
+    ax.legend(fontsize=7, loc="best")
     return fig
