@@ -281,7 +281,8 @@ def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
     covs = list(t.design.covariates) or [
         c for c in units.columns
         if c not in _NOT_COVARIATES and pd.api.types.is_numeric_dtype(units[c])
-        and not pd.api.types.is_bool_dtype(units[c]) and units[c].nunique() > 1]
+        and not pd.api.types.is_bool_dtype(units[c]) and units[c].notna().all()
+        and units[c].nunique() > 1]
     if not covs:
         raise NotAvailable("no numeric hot-spot covariates and no baseline outcomes to compare")
     design = design_from_trial(t, alloc, units)

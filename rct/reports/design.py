@@ -331,7 +331,7 @@ def _power(s: Section, b: ReportBuilder, t: Any, plan: Any, *, rate: float | Non
             overrides.append(f"{name} {given:g} (plan: "
                              + ("calibrated" if planned is None else f"{planned:g}") + ")")
     rate_ = rate if rate is not None else pa.rate
-    how = "as the plan states ([power] rate)" if rate is None and pa.rate is not None else \
+    how = "as the plan states" if rate is None and pa.rate is not None else \
         "given on the command line" if rate is not None else ""
     if rate_ is None:
         if cal is None:
@@ -343,7 +343,8 @@ def _power(s: Section, b: ReportBuilder, t: Any, plan: Any, *, rate: float | Non
     het = pa.heterogeneity if heterogeneity is None else float(heterogeneity)
     goal = pa.power if target is None else float(target)
     alpha = plan.alpha
-    s.para(f"Assumptions: {w.number(rate_)} crimes per hot-spot-day ({how}), day-level "
+    shown = w.number(rate_) if how.startswith("calibrated") else f"{rate_:g}"
+    s.para(f"Assumptions: {shown} crimes per hot-spot-day ({how}), day-level "
            f"overdispersion φ = {disp:g}, between-hot-spot heterogeneity τ² = {het:g}, a "
            f"{_pc(pa.reduction)} reduction to detect with {_pc(goal)} power, two-sided α = "
            f"{alpha:g}.")

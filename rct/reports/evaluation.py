@@ -71,7 +71,7 @@ def evaluation_report(trial: Any, *, results: Any = None, as_of: Any = None,
     stale = stale_inputs(t, rd)
     if stale and not allow_stale:
         raise StaleResultsError(
-            f"{source['name']} is stale: {stale[0]}"
+            f"{source['name']} {'is' if source.get('path') else 'are'} stale: {stale[0]}"
             + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else "")
             + f"; re-run `rct evaluate {Path(t.path).name}`, or pass --allow-stale to report "
               "the old results under a warning", file=source.get("path"))
@@ -85,7 +85,7 @@ def evaluation_report(trial: Any, *, results: Any = None, as_of: Any = None,
     if stale:
         b.banner.append("These results are stale: they were computed from inputs that differ "
                         "from the files now on disk, and are shown only because --allow-stale "
-                        "was given. " + " ".join(s[:1].upper() + s[1:] + "." for s in stale))
+                        "was given: " + "; ".join(stale) + ".")
     tidy = results_tidy(rd)
     ctx = es.Context(t=t, rd=rd, tidy=tidy, meta=meta, plan=plan, headline=headline,
                      source=source, stale=tuple(stale), mon=_monitor(t, as_of))
@@ -114,10 +114,10 @@ def _results(t: Any, results: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The results dict and where it came from (``name``, ``path``, ``how``)."""
     if results is not None:
         if hasattr(results, "to_dict"):
-            return results.to_dict(), {"name": "the results", "path": None,
+            return results.to_dict(), {"name": "the results given", "path": None,
                                        "how": "computed by `rct evaluate` in this run"}
         if isinstance(results, dict):
-            return results, {"name": "the results", "path": None,
+            return results, {"name": "the results given", "path": None,
                              "how": "computed by `rct evaluate`"}
         p = Path(results)
         return _read_json(p), {"name": p.name, "path": p, "how": f"read from {p.name}"}
@@ -128,7 +128,7 @@ def _results(t: Any, results: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     from rct.plan.evaluate import evaluate_trial
 
     res = evaluate_trial(t.path)
-    return res.to_dict(), {"name": "the results", "path": None,
+    return res.to_dict(), {"name": "the results computed now", "path": None,
                            "how": f"computed for this report because {common.rel(t, p)} was "
                                   "not found (run `rct evaluate` to keep a results file)"}
 

@@ -253,18 +253,38 @@ _LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.8, 0.9,
               1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 
+_TICK_SETS = (  # finest first; each reads as round numbers on a ratio axis
+    (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0),
+    (0.25, 0.33, 0.5, 0.67, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
+    (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 5.0, 10.0),
+    (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0),
+    (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+)
+
+
 def log_ticks(lo: float, hi: float, *, max_ticks: int = 8) -> list[float]:
-    """Round ratio ticks (0.5, 0.75, 1, 1.5, ...) within ``[lo, hi]``, evenly spread in log
-    space, always including 1 when it is inside; at least two ticks."""
+    """Round ratio ticks (0.5, 0.75, 1, 1.5, ...) within ``[lo, hi]`` for a log axis.
+
+    The finest of a few round sets that puts 3 to ``max_ticks`` ticks in the
+    range; failing that, the round values of :data:`_LOG_TICKS` thinned to an
+    even spread in log space (1 first when inside); at least two ticks.
+    """
+    for ticks in _TICK_SETS:
+        inside = [v for v in ticks if lo <= v <= hi]
+        if 3 <= len(inside) <= max_ticks:
+            return inside
     inside = [v for v in _LOG_TICKS if lo <= v <= hi]
     if len(inside) < 2:
         return [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 3)]
-    keep = [1.0] if 1.0 in inside else []
     min_gap = (np.log(hi) - np.log(lo)) / (max_ticks + 1)
-    for v in sorted(inside, key=lambda v: (abs(np.log(v)), v)):  # nearest 1 first
-        if all(abs(np.log(v) - np.log(k)) >= min_gap for k in keep):
-            keep.append(v)
-    return sorted(keep)
+    while True:
+        keep = [1.0] if 1.0 in inside else []
+        for v in sorted(inside, key=lambda v: (abs(np.log(v)), v)):  # nearest 1 first
+            if all(abs(np.log(v) - np.log(k)) >= min_gap for k in keep):
+                keep.append(v)
+        if len(keep) <= max_ticks:
+            return sorted(keep)
+        min_gap *= 1.15
 
 
 def forest_plot(tidy: pd.DataFrame, *, label: str = "label", null: float = 0.0,
