@@ -304,7 +304,8 @@ def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
     how = ("all " if o["method"].startswith("exact") else "") + f"{o['reference_size']:,} " \
         + ("assignments of the design" if o["method"].startswith("exact")
            else "draws from the design")
-    s.para(f"Omnibus balance test (Mahalanobis distance over {len(o['covariates'])} covariates, "
+    k = len(o["covariates"])
+    s.para(f"Omnibus balance test (Mahalanobis distance over {k} covariate{'s' if k != 1 else ''}, "
            f"compared with {how}): M = {number(o['statistic'])}, randomisation p = "
            f"{p_cell(o['p_value'])}. A small p-value would mean the arms differ more than "
            "randomisation usually produces.", note=True)

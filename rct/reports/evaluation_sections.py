@@ -396,9 +396,9 @@ def robustness(s: Section, ctx: Context) -> None:
              if e["terms"][0].get("scale") == "ratio" and w.is_finite(e["terms"][0].get(
                  "conf_low")) and w.is_finite(e["terms"][0].get("conf_high"))]
     if ratio:
-        from rct.reports.figures import forest_plot
-
         import pandas as pd
+
+        from rct.reports.figures import forest_plot
 
         df = pd.DataFrame([{"label": f"{ctx.name(e['outcome'])}: {w.method_name(e['method'])}"
                             + (" [pre-registered]" if e["role"] in ("primary", "secondary")

@@ -301,7 +301,6 @@ def forest_plot(tidy: pd.DataFrame, *, label: str = "label", null: float = 0.0,
 
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    n = len(tidy)
     names = ["\n".join(textwrap.wrap(str(s), wrap)) or " " for s in tidy[label]]
     lines = [t.count("\n") + 1 for t in names]
     heights = np.maximum(np.asarray(lines, dtype=float), 1.6)

@@ -148,9 +148,9 @@ def presence_items(s: Section, mon: Any, treatment: str, control: str) -> None:
            "own baseline.", note=True)
     s.figure(presence_bars(tab, treatment=treatment, control=control),
              alt="Presence minutes per hot-spot-day: baseline and trial, by arm")
-    from rct.reports.words import number
-
     import pandas as pd
+
+    from rct.reports.words import number
 
     sources = {"airwave": "Airwave radios", "patrols": "app patrol logs"}
     show = pd.DataFrame({

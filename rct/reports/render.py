@@ -81,6 +81,7 @@ P_VALUE_COLUMNS = frozenset({"p", "p adjusted", "p_value", "p_adjusted", "random
                              "adjusted p"})
 
 
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC_TEXT = re.compile(r"^[<>≤≥]?\s?[−+-]?\d[\d,]*(\.\d+)?(\s?%)?( to [−+-]?\d[\d,]*(\.\d+)?(\s?%)?)?$")
 
 
@@ -114,6 +115,8 @@ def table_html(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
                 tds.append(f'<td class="n">{escape(text)}</td>')
             elif isinstance(v, str) and _NUMERIC_TEXT.match(v):
                 tds.append(f'<td class="n">{escape(v)}</td>')
+            elif isinstance(v, str) and _DATE_TEXT.match(v):
+                tds.append(f'<td class="d">{escape(v)}</td>')
             else:
                 tds.append(f"<td>{escape('–' if _isna(v) else v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")

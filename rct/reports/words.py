@@ -109,6 +109,7 @@ def scale_name(scale: str, *, unit: str = "") -> str:
 _METHOD_RULES: tuple[tuple[str, Any], ...] = (
     (r"\s*\(Monte Carlo, (\d+) draws\)", lambda m: f" ({int(m.group(1)):,} draws)"),
     (r"\s*\(exact, (\d+) assignments\)", lambda m: f" (all {int(m.group(1)):,} assignments)"),
+    (r"\s*\(exact\)$", " (exact, over every possible assignment)"),
     (r"^randomisation inference: ", "randomisation test: "),
     (r"two-way FE OLS coefficient", "two-way fixed-effects (OLS) difference"),
     (r"crossover Poisson, hot-spot \+ day fixed effects, IRR \(SE clustered by hot spot\)",

@@ -86,9 +86,8 @@ def test_no_officer_or_radio_identifier_or_note(reports: dict, trial_path: Path,
 
 def test_evaluation_numbers_are_the_results_file(reports: dict, trial_path: Path) -> None:
     from rct.config import load_trial
-    from rct.reports.evaluation import results_tidy
-
     from rct.plan.headline import format_p
+    from rct.reports.evaluation import results_tidy
 
     rd = json.loads(Path(load_trial(trial_path).files.results).read_text())
     tidy = results_tidy(rd)
