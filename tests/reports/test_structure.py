@@ -312,15 +312,29 @@ def test_fresh_results_are_not_stale(built):
 
 
 def test_power_uses_the_plans_assumptions_and_names_overrides(trial_path, tmp_path):
+    from rct.config import load_trial
+    from rct.plan.plan import plan_from_trial
     from rct.power import crossover_power
-    from rct.reports import design_report
+    from rct.reports.design import _power
+    from rct.reports.sections import ReportBuilder
 
     root = tmp_path / "power"
     shutil.copytree(trial_path.parent, root)
     toml = root / "trial.toml"
     toml.write_text(toml.read_text() + "\n[power]\nrate = 0.2\ndispersion = 0.25\n"
                     "heterogeneity = 0.5\nreduction = 0.2\npower = 0.9\n")
+    t = load_trial(toml)
+
+    def design_report(_, **over):  # the report's power section alone (the rest is tested above)
+        b = ReportBuilder(kind="Design report", title="t", subtitle="s", source="trial.toml")
+        with b.section("power", "Power") as s:
+            _power(s, b, t, plan_from_trial(t), rate=over.get("rate"),
+                   dispersion=over.get("dispersion"), heterogeneity=over.get("heterogeneity"),
+                   reductions=(0.1, 0.3), target=None)
+        return b.render("design.html.j2")
+
     rep = design_report(toml)
+    assert dict(rep.unavailable) == {}
     text = visible_text(rep.html)
     assert ("0.2 crimes per hot-spot-day (as the plan states), day-level overdispersion "
             "φ = 0.25, between-hot-spot heterogeneity τ² = 0.5, a 20 % reduction to detect with "
