@@ -155,7 +155,9 @@ def stale_inputs(t: Any, rd: dict[str, Any]) -> list[str]:
 
     Compares every input recorded in ``meta["inputs"]`` (file and SHA-256, as
     ``rct evaluate`` read them) with the file now on disk, and
-    ``meta["plan_sha256"]`` with the plan the trial file resolves to now.
+    ``meta["plan_sha256"]`` with the plan the trial file resolves to now (with
+    the number of randomisation draws the results record, since ``rct evaluate
+    --ri-draws`` may override it; the registration status reports that).
     Results that record no input hashes cannot be checked and count as stale.
     """
     meta = rd.get("meta", {}) or {}
@@ -174,9 +176,16 @@ def stale_inputs(t: Any, rd: dict[str, Any]) -> list[str]:
                        f"{ent['sha256'][:12]}… then, {_sha256(p)[:12]}… now)")
     recorded = meta.get("plan_sha256")
     if recorded:
+        import dataclasses
+
         from rct.plan.plan import plan_from_trial
 
-        plan = plan_from_trial(t)
+        # `rct evaluate --ri-draws N` is an override recorded in the results (and reported
+        # as a plan that differs from the registered one), not a change of the files
+        draws = ((meta.get("plan") or {}).get("primary_test") or {}).get("draws")
+        now = t if draws is None else dataclasses.replace(
+            t, analysis=dataclasses.replace(t.analysis, ri_draws=int(draws)))
+        plan = plan_from_trial(now)
         if plan.sha256 != recorded:
             keys = plan.differences(meta.get("plan") or {})
             shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")

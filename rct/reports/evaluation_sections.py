@@ -220,10 +220,11 @@ def registration_para(s: Section, meta: dict[str, Any], t: Any) -> None:
     if status == "registered":
         _para(s, "Analysis plan SHA-256 {}: the registered plan ({}), unchanged.", sha, plan_file)
     elif status == "differs":
-        diffs = ", ".join(reg.get("differences") or []) or "its content"
+        keys = list(reg.get("differences") or [])
         _para(s, "Analysis plan SHA-256 {} differs from the registered plan {} (SHA-256 {}) in: "
-              + diffs + ". The analysis is not the pre-registered one.", sha, plan_file,
-              str(reg.get("registered_sha256")), cls="warn")
+              + (", ".join(["{}"] * len(keys)) or "its content")
+              + ". The analysis is not the pre-registered one.", sha, plan_file,
+              str(reg.get("registered_sha256")), *keys, cls="warn")
     else:
         _para(s, "Analysis plan SHA-256 {}. No registered plan ({}) was found when the trial was "
               "evaluated, so these results cannot be shown to follow a plan published before "
@@ -472,7 +473,7 @@ def limitations(s: Section, ctx: Context) -> None:
         Markup("").join(Markup("<li>{}</li>").format(i) for i in items)))
 
 
-def limitation_list(ctx: Context) -> list[str]:
+def limitation_list(ctx: Context) -> list[Any]:
     """Limitations generated from the facts of this trial and its results."""
     t, meta, h = ctx.t, ctx.meta, ctx.headline
     out: list[str] = []
@@ -483,9 +484,9 @@ def limitation_list(ctx: Context) -> list[str]:
         out.append("No registered analysis plan was found, so the analysis cannot be shown to be "
                    "the one planned before the trial.")
     elif status == "differs":
-        out.append("The plan run differs from the registered plan; differences: "
-                   + ", ".join((meta.get("registration") or {}).get("differences") or [])
-                   + ".")
+        keys = (meta.get("registration") or {}).get("differences") or []
+        out.append(Markup("The plan run differs from the registered plan, in: {}.").format(
+            Markup(", ").join(_code(k) for k in keys) or "its content"))
     if str(meta.get("ri_design", "")).startswith("approximate"):
         out.append("Randomisation inference used an approximating design ("
                    + str(meta["ri_design"]).removeprefix("approximate: ") + "), because the "

@@ -124,6 +124,12 @@ def test_one_headline_the_same_in_results_cli_and_report(built, design):
     assert visible_text(html).count(sentence) == 1  # said once, not repeated as a fact card
     cli = (toml.parent / "evaluate_summary.txt").read_text(encoding="utf-8").splitlines()
     assert cli[0] == sentence
+    # the secondary outcomes to the printed digit, as `rct evaluate` prints them
+    secondary = [line.removeprefix("secondary: ") for line in cli if line.startswith("secondary")]
+    assert secondary
+    for line in secondary:
+        assert "Secondary outcome — " + line.replace("holm-adjusted", "Holm-adjusted") + "." \
+            in visible_text(html), line
 
 
 @pytest.mark.parametrize("design", DESIGNS)
@@ -213,7 +219,7 @@ def test_exploratory_rows_are_marked_and_never_primary(built):
     for design in DESIGNS:
         toml, reps = built[design]
         rd = _results(toml)
-        html = reps[design == "crossover" and "evaluation" or "evaluation"].html
+        html = reps["evaluation"].html
         ex = html[html.index('<section id="exploratory"'):html.index('<section id="limitations"')]
         assert "Exploratory, not confirmatory" in ex
         assert [e["role"] for e in rd["estimates"]].count("primary") == 1
@@ -546,7 +552,6 @@ def test_report_wording_of_the_hot_spot_area(tmp_path):
     """"0.5 % of area" says of what: the cells with any crime, not the force area."""
     import geopandas as gpd
 
-    from rct.reports.common import load  # noqa: F401 (the report reads through common)
     from rct.reports.design import _hotspots
     from rct.reports.sections import ReportBuilder, Section
 
@@ -568,3 +573,19 @@ def test_report_wording_of_the_hot_spot_area(tmp_path):
     text = " ".join(str(p["text"]) for p in s.text)
     assert ("0.5 % of the area of the 150 m grid cells with at least one crime in the "
             "selection data (not of the force area), holding 5.0 % of those crimes") in text
+
+
+def test_an_ri_draws_override_is_not_stale_but_is_reported(stale_copy):
+    """`rct evaluate --ri-draws 200` records a plan that differs from the registered one: the
+    report shows it (registration differs) instead of refusing it as stale."""
+    from rct.plan.evaluate import evaluate_trial_files
+    from rct.reports.evaluation import evaluation_report
+
+    evaluate_trial_files(stale_copy, ri_draws=200)
+    rep = evaluation_report(stale_copy)
+    text = visible_text(rep.html)
+    assert "These results are stale" not in rep.html
+    assert "differs from the registered plan" in text
+    assert "<code>primary_test.draws</code>" in rep.html  # the key, set as code
+    found = {n: re.findall(rx, text)[:3] for n, rx in INTERNALS.items() if re.search(rx, text)}
+    assert found == {}, found
