@@ -577,6 +577,9 @@ def reproducibility(s: Section, ctx: Context) -> None:
     s.html(kv_html(seeds), heading="Seeds and randomisation inference")
     if not ctx.stale or not any("plan" in x for x in ctx.stale):
         common.plan_rows_section(s, t, heading="The analysis plan")
-    s.table(common.input_hashes(t), heading="Every file the trial file names (SHA-256 now)",
+    files = common.input_hashes(t)
+    files = files.assign(bytes=[w.count(v) for v in files["bytes"]]).rename(
+        columns={"role": "file role", "sha256": "SHA-256"})
+    s.table(files, heading="Every file the trial file names (SHA-256 now)",
             mono=("file", "SHA-256"))
     s.html(kv_html(versions()), heading="Software")

@@ -152,7 +152,11 @@ def test_sha256_cells_wrap_not_clip(browser: Browser, both: dict, design: str,
             text: td.innerText.trim(), over: td.scrollWidth - td.clientWidth,
             right: td.getBoundingClientRect().right,
             wrap: (td.closest('.table-wrap') || document.body).getBoundingClientRect().right}))""")
+        plain = page.evaluate("""Array.from(document.querySelectorAll('td')).filter(td =>
+            /^[0-9a-f]{64}$/.test(td.innerText.trim()) && !td.classList.contains('mono'))
+            .map(td => td.innerText)""")
         browser.send("Emulation.setEmulatedMedia", {"media": ""})
+        assert plain == [], (kind, plain)  # every digest is set in a wrapping monospace cell
         digests = [c for c in cells if len(c["text"]) == 64]
         assert digests, kind
         for c in cells:
