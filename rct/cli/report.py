@@ -41,14 +41,36 @@ def _done(report, out: Path) -> None:  # noqa: ANN001 - a rct.reports.sections.R
 def design(
     trial: Path = _TRIAL,
     out: Path | None = _out_option("design"),
-    rate: float | None = typer.Option(None, "--rate", help="Crimes per hot-spot-day for power "
-                                      "(default: calibrated on the baseline outcomes)."),
-    power: float = typer.Option(0.8, "--power", help="Target power for the detectable effect."),
+    rate: float | None = typer.Option(None, "--rate", help="Crimes per hot-spot-day for power; "
+                                      "overrides [power] rate (default: the plan's, else "
+                                      "calibrated on the baseline outcomes)."),
+    dispersion: float | None = typer.Option(None, "--dispersion", help="Day-level "
+                                            "overdispersion φ; overrides [power] dispersion."),
+    heterogeneity: float | None = typer.Option(None, "--heterogeneity", help="Between-hot-spot "
+                                               "heterogeneity τ²; overrides [power] "
+                                               "heterogeneity."),
+    power: float | None = typer.Option(None, "--power", help="Target power for the detectable "
+                                       "effect; overrides [power] power."),
 ) -> None:
-    """Design report for pre-registration: map, allocation, balance, power, plan, manifest."""
+    """Design report for pre-registration: plan SHA-256, map, allocation, balance, power.
+
+    Power uses the plan's [power] assumptions; --rate, --dispersion,
+    --heterogeneity and --power override them, and the report names each
+    override (the registered plan is not changed).
+    """
     from rct.reports.design import design_report
 
-    _done(design_report(trial, rate=rate, power=power), _out(trial, out, "design"))
+    checks = (("--rate", rate, rate is None or 0 < rate <= 1000, "a positive rate up to 1000"),
+              ("--dispersion", dispersion, dispersion is None or 0 <= dispersion <= 100,
+               "from 0 to 100"),
+              ("--heterogeneity", heterogeneity, heterogeneity is None or
+               0 <= heterogeneity <= 100, "from 0 to 100"),
+              ("--power", power, power is None or 0 < power < 1, "between 0 and 1"))
+    for name, v, ok, valid in checks:
+        if not ok:
+            raise typer.BadParameter(f"{name} = {v!r} must be {valid}")
+    _done(design_report(trial, rate=rate, dispersion=dispersion, heterogeneity=heterogeneity,
+                        power=power), _out(trial, out, "design"))
 
 
 @app.command("monitor")
@@ -70,8 +92,16 @@ def evaluation(
     out: Path | None = _out_option("evaluation"),
     results: Path | None = typer.Option(None, "--results", help="results.json to report "
                                         "(default: [files] results; evaluated now if missing)."),
+    allow_stale: bool = typer.Option(False, "--allow-stale", help="Report results whose inputs "
+                                     "or plan differ from the files now on disk, under a red "
+                                     "warning (default: refuse, exit 2)."),
 ) -> None:
-    """Evaluation report: flow, balance, dosage, effects, RI, complier, displacement, appendix."""
+    """Evaluation report, ordered as a journal paper: summary, flow, results, limitations.
+
+    Refuses (exit 2) when an input the results were computed from has changed
+    since `rct evaluate` read it, naming the file, unless --allow-stale.
+    """
     from rct.reports.evaluation import evaluation_report
 
-    _done(evaluation_report(trial, results=results), _out(trial, out, "evaluation"))
+    _done(evaluation_report(trial, results=results, allow_stale=allow_stale),
+          _out(trial, out, "evaluation"))

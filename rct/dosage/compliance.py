@@ -86,13 +86,16 @@ class Compliance:
         description`` (:data:`COMPLIANCE_METRICS`).
     weekly : DataFrame
         One row per trial week: ``week, week_start, week_end``, the counts,
-        every metric, and ``hotspots_behind``.
+        every metric, ``hotspots_behind`` (the rule, at the week's end) and
+        ``hotspots_short_week``.
     hotspots : DataFrame
         One row per hot spot and week: ``tasked_days, dosed_days,
         dosed_share, presence_minutes, visits, contaminated_days,
-        cumulative_dosed_share, behind``.
+        cumulative_dosed_share, short_week`` and the columns of
+        :func:`rct.dosage.monitor.flag_behind` (``cumulative_tasked_days,
+        cumulative_dosed_days, reference_share, behind_p, behind``).
     behind : tuple of str
-        Hot spots behind in the latest week (see ``rule``).
+        Hot spots behind at the end of the latest week (see ``rule``).
     rule : str
         The flagging rule in words.
     parameters : dict
@@ -139,6 +142,9 @@ def compliance(
     dose_measure: str = "presence_minutes",
     cap_per_day: int | None = None,
     behind_share: float = 0.8,
+    behind_fraction: float = 0.5,
+    behind_min_days: int = 7,
+    behind_alpha: float = 0.01,
     as_of: Any = None,
     treatment: str = "treatment",
     control: str = "control",
@@ -161,8 +167,12 @@ def compliance(
     cap_per_day
         The app's cap on visits per hot spot per day (``None``: not checked).
     behind_share
-        A hot spot is behind in a week when fewer than this share of its
-        tasked days that week got the target dose.
+        A hot-spot-week is *short* (``short_week``) when fewer than this share
+        of its tasked days that week got the target dose: a description of
+        the week, not the alarm (in most trials most weeks are short).
+    behind_fraction, behind_min_days, behind_alpha
+        The rule for a hot spot *behind* (the alarm): see
+        :func:`rct.dosage.monitor.flag_behind`.
     as_of
         Last day to include (default: the last day with any patrol in
         ``dosage``, within the trial; the whole trial if none).
@@ -188,6 +198,12 @@ def compliance(
         raise ValueError(f"dose_measure must be one of {', '.join(measures)}; got {dose_measure!r}")
     if not 0 < behind_share <= 1:
         raise ValueError("behind_share must be in (0, 1]")
+    if not 0 < behind_fraction <= 1:
+        raise ValueError(f"behind_fraction must be in (0, 1]; got {behind_fraction!r}")
+    if not 0 < behind_alpha < 1:
+        raise ValueError(f"behind_alpha must be between 0 and 1; got {behind_alpha!r}")
+    if int(behind_min_days) < 1:
+        raise ValueError(f"behind_min_days must be at least 1; got {behind_min_days!r}")
     if cap_per_day is not None and cap_per_day < 1:
         raise ValueError("cap_per_day must be at least 1")
     t0, t1 = _window(trial, "trial")
@@ -247,24 +263,30 @@ def compliance(
     hs.insert(4, "dosed_share", _div(hs["dosed_days"], hs["tasked_days"]))
     cum = hs.groupby("hotspot_id")[["dosed_days", "tasked_days"]].cumsum()
     hs["cumulative_dosed_share"] = _div(cum["dosed_days"], cum["tasked_days"])
-    hs["behind"] = (hs["tasked_days"] > 0) & (hs["dosed_share"] < behind_share)
+    hs["short_week"] = (hs["tasked_days"] > 0) & (hs["dosed_share"] < behind_share)
+    from rct.dosage.monitor import behind_rule_text, flag_behind
+
+    flags = flag_behind(hs, fraction=behind_fraction, min_tasked_days=behind_min_days,
+                        alpha=behind_alpha)
+    hs = pd.concat([hs, flags], axis=1)
     latest = int(f["week"].max())
     behind = tuple(hs.loc[hs["behind"] & (hs["week"] == latest), "hotspot_id"].astype(str))
 
     weekly = f.groupby("week", as_index=False, sort=True)[counts].sum()
     weekly = _add_metrics(weekly, cap_per_day)
-    weekly["hotspots_behind"] = (
-        hs.groupby("week")["behind"].sum().reindex(weekly["week"]).fillna(0).astype(int).to_numpy()
-    )
+    for col, flag in (("hotspots_behind", "behind"), ("hotspots_short_week", "short_week")):
+        weekly[col] = (
+            hs.groupby("week")[flag].sum().reindex(weekly["week"]).fillna(0).astype(int).to_numpy()
+        )
     week_start = t0 + pd.to_timedelta((weekly["week"] - 1) * 7, unit="D")
     weekly.insert(1, "week_start", week_start.dt.date)
     weekly.insert(2, "week_end", (week_start + pd.Timedelta(days=6)).clip(upper=end).dt.date)
 
-    rule = (
-        f"a hot spot is behind in a trial week when fewer than {behind_share:.0%} of its tasked "
-        f"days that week received the target dose ({dose_measure} >= {target_minutes:g}); "
-        f"flagged: hot spots behind in the latest week (week {latest}, to {end.date()})"
-    )
+    rule = behind_rule_text(fraction=behind_fraction, min_tasked_days=behind_min_days,
+                            alpha=behind_alpha, target_minutes=target_minutes,
+                            dose_measure=dose_measure) + (
+        f"; flagged: hot spots behind at the end of the latest week (week {latest}, to "
+        f"{end.date()})")
     params = {
         "trial": [t0.date().isoformat(), t1.date().isoformat()],
         "as_of": end.date(),
@@ -272,6 +294,9 @@ def compliance(
         "dose_measure": dose_measure,
         "cap_per_day": cap_per_day,
         "behind_share": behind_share,
+        "behind_fraction": behind_fraction,
+        "behind_min_days": behind_min_days,
+        "behind_alpha": behind_alpha,
         "treatment": treatment,
         "control": control,
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rct.dosage.baseline import Uplift, Window, _window, baseline_uplift
@@ -19,7 +20,11 @@ from rct.dosage.compliance import Compliance, compliance
 from rct.errors import ConfigError, DataError
 from rct.io.atomic import write_json, write_table
 
-__all__ = ["MonitorReport", "monitor", "monitor_trial", "read_table"]
+__all__ = ["MonitorReport", "monitor", "monitor_trial", "read_table", "flag_behind",
+           "behind_rule_text", "BEHIND_RULE"]
+
+#: The default rule for a hot spot "behind" (see :func:`flag_behind`).
+BEHIND_RULE = {"fraction": 0.5, "min_tasked_days": 7, "alpha": 0.01}
 
 OUTPUT_FILES = {
     "compliance": "monitor_compliance.csv",
@@ -116,7 +121,7 @@ class MonitorReport:
                 f"{_pct(s.loc['short_share', 'value'])}"
             )
             behind = ", ".join(c.behind) if c.behind else "none"
-            lines.append(f"behind in the latest week: {behind} (rule: {c.rule})")
+            lines.append(f"hot spots behind: {behind} (rule: {c.rule})")
         for u in self.uplift:
             t = u.table.set_index("measure")
             if "presence_minutes" in t.index:
@@ -152,6 +157,92 @@ class MonitorReport:
             written["uplift"] = write_table(self.uplift_table(), out / OUTPUT_FILES["uplift"])
         written["json"] = write_json(out / OUTPUT_FILES["json"], self.to_dict())
         return written
+
+
+def flag_behind(
+    hotspots: pd.DataFrame,
+    *,
+    fraction: float = BEHIND_RULE["fraction"],
+    min_tasked_days: int = BEHIND_RULE["min_tasked_days"],
+    alpha: float = BEHIND_RULE["alpha"],
+) -> pd.DataFrame:
+    r"""Which hot spots are truly behind on dose, at the end of each trial week.
+
+    Parameters
+    ----------
+    hotspots
+        One row per hot spot and week with ``hotspot_id, week, tasked_days,
+        dosed_days`` (that week's counts; :attr:`Compliance.hotspots`).
+    fraction
+        A hot spot can be behind only when its cumulative dosed share is below
+        ``fraction`` times the reference share.
+    min_tasked_days
+        ... and only once it has had at least this many tasked days.
+    alpha
+        ... and only when a one-sided binomial test of its dosed days against
+        the reference share gives ``p < alpha``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned with ``hotspots`` (same index): ``cumulative_tasked_days,
+        cumulative_dosed_days, reference_share, behind_p, behind``.
+
+    Notes
+    -----
+    For hot spot :math:`i` at the end of week :math:`w`, with :math:`n_i`
+    tasked days and :math:`x_i` dosed days to date, the reference share
+    :math:`m_w` is the median of :math:`x_j / n_j` over hot spots with
+    :math:`n_j \ge` ``min_tasked_days``.  Hot spot :math:`i` is *behind* when
+
+    .. math::
+
+        n_i \ge n_{min}, \quad x_i / n_i < f\, m_w, \quad
+        P(X \le x_i) < \alpha \text{ for } X \sim \mathrm{Binomial}(n_i, m_w).
+
+    The first two conditions make the shortfall large (less than half what the
+    typical hot spot gets, by default); the third makes it unlikely to be
+    chance, so few tasked days do not raise the alarm.  Judging against the
+    median rather than the target keeps the flag for hot spots that are behind
+    the rest of the trial: when the whole trial misses the target, the
+    compliance summary says so once, instead of every hot spot being flagged
+    every week.  With every hot spot dosed independently with the same
+    probability, a hot spot is flagged with probability at most ``alpha``.
+    """
+    from scipy.stats import binom
+
+    need = {"hotspot_id", "week", "tasked_days", "dosed_days"}
+    if not need <= set(hotspots.columns):
+        raise ValueError(f"hotspots needs the columns {sorted(need)}")
+    order = hotspots.sort_values(["hotspot_id", "week"], kind="stable")
+    cum = order.groupby("hotspot_id", sort=False)[["tasked_days", "dosed_days"]].cumsum()
+    n = cum["tasked_days"].to_numpy(dtype=float)
+    x = cum["dosed_days"].to_numpy(dtype=float)
+    eligible = n >= min_tasked_days
+    share = np.divide(x, n, out=np.full_like(x, np.nan), where=n > 0)
+    ref = (pd.Series(np.where(eligible, share, np.nan), index=order.index)
+           .groupby(order["week"].to_numpy()).transform("median").to_numpy())
+    with np.errstate(invalid="ignore"):
+        p = np.where(eligible & np.isfinite(ref), binom.cdf(x, n, np.nan_to_num(ref)), np.nan)
+    behind = eligible & np.isfinite(ref) & (share < fraction * ref) & (p < alpha)
+    out = pd.DataFrame({
+        "cumulative_tasked_days": n.astype(np.int64), "cumulative_dosed_days": x.astype(np.int64),
+        "reference_share": ref, "behind_p": p, "behind": behind}, index=order.index)
+    return out.loc[hotspots.index]
+
+
+def behind_rule_text(*, fraction: float = BEHIND_RULE["fraction"],
+                     min_tasked_days: int = BEHIND_RULE["min_tasked_days"],
+                     alpha: float = BEHIND_RULE["alpha"], target_minutes: float = 15.0,
+                     dose_measure: str = "presence_minutes") -> str:
+    """The rule of :func:`flag_behind` in words (for the CLI and the reports)."""
+    measure = dose_measure.replace("_", " ")
+    half = {0.5: "half"}.get(fraction, f"{fraction:.0%}")
+    return (f"a hot spot is behind when, counting all its tasked days so far (at least "
+            f"{min_tasked_days}), it received the target dose ({target_minutes:g} {measure}) "
+            f"on less than {half} the share of tasked days that the median hot spot did, and "
+            f"a one-sided binomial test against the median hot spot's share gives p < "
+            f"{alpha:g} (so a shortfall of a few days that chance explains is not flagged)")
 
 
 def _pct(x: float, *, sign: bool = False) -> str:

@@ -2,7 +2,7 @@
 
 >>> from rct.hotspots import build_hotspots, stability
 >>> result = build_hotspots(crimes, cell=150, top=45, crime_types=["Violence and sexual offences"])
->>> print(result.headline())      # "45 hot spots: 2.6 % of area, 41.0 % of crime"
+>>> print(result.headline())      # "45 hot spots: 2.6 % of the area of cells with crime, 41.0 % of crime"
 """
 
 from __future__ import annotations

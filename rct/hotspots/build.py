@@ -147,11 +147,12 @@ class HotspotResult:
         return shown.to_string(index=False, justify="left")
 
     def headline(self) -> str:
-        """One line, e.g. ``45 hot spots: 2.6 % of area, 41.0 % of crime, 38.2 % of harm``."""
+        """One line, e.g. ``45 hot spots: 2.6 % of the area of cells with crime, 41.0 % of crime``."""
         t = self._totals()
         area = 100 * t["area_m2"] / self.area_cells_m2 if self.area_cells_m2 else float("nan")
         crime = 100 * t["crimes"] / self.n_crimes if self.n_crimes else float("nan")
-        line = f"{t['hot_spots']} hot spots: {area:.1f} % of area, {crime:.1f} % of crime"
+        line = (f"{t['hot_spots']} hot spots: {area:.1f} % of the area of cells with crime, "
+                f"{crime:.1f} % of crime")
         if self.harm_table is not None and self.total_harm:
             line += f", {100 * t['harm'] / self.total_harm:.1f} % of harm"
         return line

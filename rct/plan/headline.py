@@ -34,7 +34,14 @@ def format_p(p: float | None, *, alpha: float = 0.05) -> str:
 
 
 def format_percent(x: float) -> str:
-    """``12.3 %`` (one decimal, a space before the sign as in the reports)."""
+    """``12.3 %`` (one decimal, a space before the sign as in the reports).
+
+    A value that would round to ``0.0`` but is not zero gets two significant
+    figures (``0.04 %``), so an interval end just past no change never reads
+    as exactly no change.
+    """
+    if x != 0 and abs(x) < 0.05:
+        return f"{x:.2g} %"
     return f"{x:.1f} %"
 
 

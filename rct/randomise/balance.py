@@ -12,7 +12,7 @@ import numpy as np
 from rct.errors import DataError, DesignError
 from rct.randomise.rerandomise import MahalanobisScorer
 
-__all__ = ["BalanceResult", "balance", "balance_file"]
+__all__ = ["BalanceResult", "balance", "balance_file", "independent_covariates"]
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,14 @@ class BalanceResult:
     ``table`` has one row per covariate: ``n_<arm>``, ``mean_<arm>``,
     ``sd_<arm>`` for every arm, and for each non-control arm ``smd_<arm>`` and
     ``variance_ratio_<arm>`` against the first (control) arm.  ``omnibus`` holds
-    the Mahalanobis statistic, its randomisation p-value and how it was computed.
+    the Mahalanobis statistic, its randomisation p-value and how it was computed,
+    the covariates it used (``covariates``) and those it left out (``dropped``:
+    covariate -> reason).  ``notes`` says in words what was left out and why.
     """
 
     table: Any = field(repr=False)
     omnibus: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
     def tidy(self) -> Any:
         """The table plus an ``omnibus`` row (statistic in ``mean_*``-free columns)."""
@@ -37,7 +40,8 @@ class BalanceResult:
         return pd.concat([self.table, pd.DataFrame([row])], ignore_index=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table.to_dict(orient="records"), "omnibus": dict(self.omnibus)}
+        return {"table": self.table.to_dict(orient="records"), "omnibus": dict(self.omnibus),
+                "notes": list(self.notes)}
 
     def summary(self) -> str:
         o = self.omnibus
@@ -45,6 +49,7 @@ class BalanceResult:
             self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
             + f"\nOmnibus balance: M = {o['statistic']:.4g}, p = {o['p_value']:.4g} "
             f"({o['method']}; {o['reference_size']} assignments)"
+            + "".join(f"\nnote: {n}" for n in self.notes)
         )
 
 
@@ -85,6 +90,14 @@ def balance(
     ``design.draw`` (which respects blocks, pairs and re-randomisation).  For a
     re-randomised design the test is therefore relative to the accepted set.
 
+    :math:`S` must be invertible, so covariates that are constant, or an exact
+    linear combination of covariates listed before them (e.g. ``crimes`` and
+    ``share_crimes`` from ``rct hotspots build``, one a multiple of the other),
+    are left out of the omnibus statistic in the order given, as are any beyond
+    :math:`N - 2`; each is named in ``notes`` and ``omnibus["dropped"]`` and
+    keeps its row in the table.  Collinearity is judged on the centred and
+    scaled columns (:func:`independent_covariates`).
+
     Austin, P. C. (2009). Balance diagnostics for comparing the distribution of
     baseline covariates between treatment groups in propensity-score matched
     samples. *Statistics in Medicine* 28, 3083-3107.
@@ -107,6 +120,10 @@ def balance(
     x = np.column_stack([_numeric(df, c) for c in covariates])
     z = np.asarray(design.assignment if assignment is None else assignment, dtype=np.int8)
     arms = list(design.arms)
+    keep, dropped = independent_covariates(x, covariates, max_covariates=len(df) - 2)
+    if not keep:
+        raise DesignError("balance needs at least one covariate that varies between hot spots; "
+                          + "; ".join(f"{c}: {why}" for c, why in dropped.items()))
     rows = []
     for j, c in enumerate(covariates):
         row: dict[str, Any] = {"covariate": c}
@@ -124,7 +141,7 @@ def balance(
             row[f"variance_ratio_{name}"] = float(va / v0) if v0 > 0 else np.nan
         rows.append(row)
     table = pd.DataFrame(rows)
-    scorer = MahalanobisScorer(x, len(arms))
+    scorer = MahalanobisScorer(x[:, [covariates.index(c) for c in keep]], len(arms))
     m_obs = float(scorer.score(z[None])[0])
     tol = 1e-9 * max(1.0, abs(m_obs))
     enum = design.enumerate(enumerate_limit, with_probabilities=True)
@@ -145,9 +162,73 @@ def balance(
         "p_value_chi2": float(chi2.sf(m_obs, scorer.df)),
         "method": method,
         "reference_size": size,
-        "covariates": covariates,
+        "covariates": keep,
+        "dropped": dropped,
     }
-    return BalanceResult(table=table, omnibus=omnibus)
+    notes = tuple(f"{c} left out of the omnibus test: {why}" for c, why in dropped.items())
+    return BalanceResult(table=table, omnibus=omnibus, notes=notes)
+
+
+def independent_covariates(x: np.ndarray, names: Sequence[str], *, max_covariates: int | None = None,
+                           tol: float = 1e-8) -> tuple[list[str], dict[str, str]]:
+    r"""The covariates (in order) whose centred columns are linearly independent.
+
+    Parameters
+    ----------
+    x
+        Covariate matrix, shape ``(N, k)``, columns in ``names`` order.
+    max_covariates
+        Keep at most this many (the Mahalanobis covariance needs ``N - 2``
+        or fewer); later ones are dropped with that reason.
+    tol
+        Relative tolerance: a column is constant when its centred norm is below
+        ``tol`` times its uncentred norm, and dependent when the residual of its
+        least-squares fit on the kept columns has norm below ``tol`` times its
+        centred norm.
+
+    Returns
+    -------
+    kept : list of str
+    dropped : dict
+        Covariate -> reason in words ("constant across hot spots", "an exact
+        linear function of crimes ...", "with 12 hot spots the test takes at
+        most 10 covariates").
+
+    Notes
+    -----
+    Greedy forward selection in the given order (a pivoted Gram-Schmidt): a
+    column is kept when :math:`\lVert (I - P_K) x_j \rVert > tol \lVert x_j
+    - \bar x_j \rVert`, with :math:`P_K` the projection onto the kept
+    centred columns.  ``k`` is the number of covariates (small), not of hot
+    spots, so the loop is over columns only.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    xc = x - x.mean(axis=0)
+    kept: list[int] = []
+    basis = np.zeros((x.shape[0], 0))
+    dropped: dict[str, str] = {}
+    for j, name in enumerate(names):
+        col = xc[:, j]
+        norm = float(np.linalg.norm(col))
+        if norm <= tol * max(float(np.linalg.norm(x[:, j])), 1e-300):
+            dropped[str(name)] = "constant across hot spots"
+            continue
+        resid = col - basis @ (basis.T @ col)
+        if float(np.linalg.norm(resid)) <= tol * norm:
+            coef = np.linalg.lstsq(xc[:, kept], col, rcond=None)[0]
+            weight = np.abs(coef) * np.linalg.norm(xc[:, kept], axis=0)
+            big = [names[kept[i]] for i in np.flatnonzero(weight > 1e-6 * norm)]
+            named = " and ".join([", ".join(map(str, big[:-1])), str(big[-1])] if len(big) > 1
+                                 else [str(b) for b in big]) or "the covariates before it"
+            dropped[str(name)] = f"an exact linear function of {named} (it adds no information)"
+            continue
+        if max_covariates is not None and len(kept) >= max_covariates:
+            dropped[str(name)] = (f"with {max_covariates + 2} hot spots the test takes at most "
+                                  f"{max_covariates} covariates")
+            continue
+        kept.append(j)
+        basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
+    return [str(names[j]) for j in kept], dropped
 
 
 def balance_file(

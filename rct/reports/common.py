@@ -8,7 +8,6 @@ finds the trial's files, calls those functions and lays out their
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -30,9 +29,11 @@ __all__ = [
     "outcomes",
     "manifest",
     "input_hashes",
-    "plan_section",
+    "manifest_file",
+    "design_sentence",
+    "plan_rows_section",
     "balance_section",
-    "reproducibility_section",
+    "covariate_name",
     "rel",
 ]
 
@@ -141,40 +142,79 @@ def input_hashes(t: Trial, *, outputs: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["role", "file", "bytes", "sha256"])
 
 
+def manifest_file(t: Trial) -> tuple[str, str] | None:
+    """(name relative to the trial folder, SHA-256 of the manifest file's bytes) or None.
+
+    The SHA-256 is what ``sha256sum schedule.csv.manifest.json`` prints: the
+    one to compare with anything published about the allocation.
+    """
+    if t.files.allocation is None:
+        return None
+    from rct.randomise.manifest import manifest_path
+
+    p = manifest_path(t.files.allocation)
+    return (rel(t, p), _sha256(p)) if p.is_file() else None
+
+
+_SCHEMES = {"complete": "complete randomisation", "block": "blocked randomisation",
+            "pairs": "matched pairs", "rerandomise": "re-randomisation",
+            "daily": "a fresh draw each day"}
+
+
+def design_sentence(t: Trial, alloc: pd.DataFrame) -> str:
+    """The design in one sentence, from the allocation itself (not from the trial file)."""
+    import pandas as pd
+
+    control, treatment = arms_of(t)
+    arm = alloc["arm"].astype(str)
+    n = int(alloc["hotspot_id"].nunique())
+    if "trial_date" in alloc.columns:
+        dates = pd.to_datetime(alloc["trial_date"])
+        days = int(dates.nunique())
+        per_day = alloc[arm == treatment].groupby(dates[arm == treatment].dt.date).size()
+        lo, hi = int(per_day.min()), int(per_day.max())
+        tasked = (f"{lo} hot spots tasked each day" if lo == hi
+                  else f"between {lo} and {hi} hot spots tasked each day")
+        return (f"Crossover: {n} hot spots over {days:,} trial days, {dates.min():%d %B %Y} to "
+                f"{dates.max():%d %B %Y} (each trial day starts at {t.design.day_starts}); "
+                f"{tasked}. Every hot spot serves in both arms, and the unit of analysis is the "
+                "hot-spot-day.")
+    n_t = int((arm == treatment).sum())
+    window = (f" for the trial window {t.windows.trial[0]:%d %B %Y} to "
+              f"{t.windows.trial[1]:%d %B %Y}" if t.windows.trial else "")
+    return (f"Parallel ({_SCHEMES.get(t.design.scheme, t.design.scheme)}): {n_t} of {n} hot "
+            f"spots assigned to {treatment} and {n - n_t} to {control}, each staying in its arm"
+            f"{window}.")
+
+
 # ---------------------------------------------------------------------------
 # sections
 
 
-def plan_section(s: Section, t: Trial) -> None:
-    """The pre-registered plan: design, windows, analysis and dosage settings."""
-    d = t.to_dict()
-    s.para("As written in the trial file; every later command reads the same file. "
-           f"SHA-256 of the trial file: {t.sha256}.", note=True)
-    design = {k: v for k, v in d["design"].items() if v not in (None, (), [])}
-    s.html(kv_html(design), heading="Design")
-    win = {"baseline": d["windows"]["baseline"], "trial": d["windows"]["trial"]}
-    s.html(kv_html({k: (" to ".join(v) if v else None) for k, v in win.items()}),
-           heading="Windows (inclusive)")
-    a = dict(d["analysis"])
-    a["outcomes (primary first)"] = list(t.analysis.outcomes)
-    s.html(kv_html(a), heading="Analysis")
-    dose = {k: (rel(t, v) if k == "pseudonym_key_file" and v else v)
-            for k, v in d["dosage"].items()}
-    dose.pop("pseudonym_key_file", None)  # where the key lives is not for publication
-    s.html(kv_html(dose), heading="Dosage")
-    files = {k: v for k, v in d["files"].items() if k != "out_dir"}
-    shown = {}
-    for k, v in files.items():
-        if isinstance(v, list):
-            shown[k] = [rel(t, x) for x in v] or None
-        elif k == "harm" and v in ("cchi", "cchi-subgroup", "ons"):
-            shown[k] = v
-        else:
-            shown[k] = rel(t, v) if v else None
-    s.html(kv_html(shown), heading="Files")
+def plan_rows_section(s: Section, t: Trial, *, heading: str | None = None) -> Any:
+    """The analysis plan in plain words (:meth:`rct.plan.AnalysisPlan.describe`); returns it."""
+    from rct.plan.plan import plan_from_trial
+
+    plan = plan_from_trial(t)
+    s.html(kv_html(plan.describe()), heading=heading)
+    return plan
 
 
-def balance_section(s: Section, t: Trial, *, period: str = "baseline") -> None:
+_COVARIATE_NAMES = {"crimes": "crimes in the selection data", "harm": "harm in the selection data",
+                    "share_crimes": "share of the selection data's crimes",
+                    "share_harm": "share of the selection data's harm", "area_m2": "area (m²)",
+                    "share_area": "share of the area of cells with crime", "cells": "grid cells",
+                    "baseline_crimes": "recorded crime in the baseline window",
+                    "baseline_harm": "crime harm in the baseline window"}
+_NOT_COVARIATES = {"hotspot_id", "block", "rank", "centroid_x", "centroid_y", "harm_unknown",
+                   "easting", "northing", "x", "y"}
+
+
+def covariate_name(c: str) -> str:
+    return _COVARIATE_NAMES.get(c, c.replace("_", " "))
+
+
+def balance_section(s: Section, t: Trial) -> None:
     """Baseline balance: covariates by arm (parallel) or baseline outcomes by arm (crossover)."""
     alloc = allocation(t)
     control, treatment = arms_of(t)
@@ -185,26 +225,31 @@ def balance_section(s: Section, t: Trial, *, period: str = "baseline") -> None:
         raise NotAvailable("[windows] baseline and trial are needed to compare baseline outcomes")
     out = outcomes(t)
     if "trial_date" not in out.columns:
-        raise NotAvailable("the outcomes table has periods, not trial days")
+        raise NotAvailable("the outcomes table has months, not trial days")
     from rct.dosage.baseline import baseline_uplift
+    from rct.reports.words import number
 
     measures = [m for m in ("crimes", "harm", "catchment_crimes") if m in out.columns]
     u = baseline_uplift(out, alloc, baseline=t.windows.baseline, trial=t.windows.trial,
                         measures=measures, treatment=treatment, control=control,
                         source="outcomes")
     tab = u.tidy()
-    show = tab[["measure", "baseline_treatment", "baseline_control", "n_baseline_days",
-                "n_treatment", "n_control"]].rename(columns={
-                    "baseline_treatment": f"baseline mean, {treatment} days",
-                    "baseline_control": f"baseline mean, {control} days",
-                    "n_baseline_days": "baseline days",
-                    "n_treatment": f"{treatment} hot-spot-days",
-                    "n_control": f"{control} hot-spot-days"})
-    s.para("In a crossover every hot spot is in both arms, so arms are balanced on fixed "
-           "hot-spot characteristics by construction. The table weights each hot spot's mean "
-           "per baseline day by its days in each arm (rct.dosage.baseline_uplift): the two "
-           "columns should be close.", note=True)
-    s.table(show, heading="Outcomes per hot-spot-day in the baseline window, by arm")
+    import pandas as pd
+
+    show = pd.DataFrame({
+        "outcome": [covariate_name(f"baseline_{m}") if m in ("crimes", "harm")
+                    else "recorded crime in the catchment ring, baseline window"
+                    for m in tab["measure"]],
+        f"per hot-spot-day, weighted by {treatment} days": [number(v) for v in
+                                                            tab["baseline_treatment"]],
+        f"per hot-spot-day, weighted by {control} days": [number(v) for v in
+                                                          tab["baseline_control"]],
+        "baseline days": [f"{int(v):,}" for v in tab["n_baseline_days"]]})
+    s.para("In a crossover every hot spot serves in both arms, so the arms are balanced on "
+           "everything fixed about a hot spot by construction. The table weights each hot "
+           "spot's baseline crime per day by its days in each arm: the two columns should be "
+           "close.", note=True)
+    s.table(show, heading="Baseline window: crime per hot-spot-day, by arm")
     for n in u.notes:
         s.para(n, note=True)
 
@@ -214,6 +259,7 @@ def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
 
     from rct.plan.evaluate import design_from_trial
     from rct.randomise import balance
+    from rct.reports.words import number, p_cell
 
     gdf = hotspots(t)
     units = pd.DataFrame(gdf.drop(columns="geometry"))
@@ -234,7 +280,8 @@ def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
         units[base.columns] = units[base.columns].fillna(0.0)
     covs = list(t.design.covariates) or [
         c for c in units.columns
-        if c not in ("hotspot_id", "block") and pd.api.types.is_numeric_dtype(units[c])
+        if c not in _NOT_COVARIATES and pd.api.types.is_numeric_dtype(units[c])
+        and not pd.api.types.is_bool_dtype(units[c]) and units[c].notna().all()
         and units[c].nunique() > 1]
     if not covs:
         raise NotAvailable("no numeric hot-spot covariates and no baseline outcomes to compare")
@@ -243,30 +290,37 @@ def _parallel_balance(s: Section, t: Trial, alloc: pd.DataFrame) -> None:
         raise NotAvailable("[design] has no seed, so the randomisation distribution for the "
                            "omnibus test cannot be re-derived")
     res = balance(design, units, covs, seed=t.design.seed or 0, draws=2000)
-    tab = res.tidy()
-    s.table(tab.drop(columns=[c for c in ("method",) if c in tab.columns]),
-            heading="Covariates by arm (means, SD, standardised mean differences)")
-    o = res.to_dict()["omnibus"]
-    s.para(f"Omnibus balance (Mahalanobis, {o['method']}, {o['reference_size']:,} "
-           f"assignments): M = {o['statistic']:.3g}, randomisation p = {o['p_value']:.3f}.",
-           note=True)
-    smd = [c for c in res.table.columns if c.startswith("smd_")]
+    tab = res.table
+    arms = list(design.arms)
+    show = pd.DataFrame({"covariate": [covariate_name(c) for c in tab["covariate"]]})
+    for a in arms:
+        show[f"mean, {a}"] = [number(v) for v in tab[f"mean_{a}"]]
+        show[f"SD, {a}"] = [number(v) for v in tab[f"sd_{a}"]]
+    for a in arms[1:]:
+        show[f"standardised difference, {a}"] = [number(v, 2) for v in tab[f"smd_{a}"]]
+        show[f"variance ratio, {a}"] = [number(v, 2) for v in tab[f"variance_ratio_{a}"]]
+    s.table(show, heading="Covariates by arm")
+    o = res.omnibus
+    how = ("all " if o["method"].startswith("exact") else "") + f"{o['reference_size']:,} " \
+        + ("assignments of the design" if o["method"].startswith("exact")
+           else "draws from the design")
+    k = len(o["covariates"])
+    s.para(f"Omnibus balance test (Mahalanobis distance over {k} covariate{'s' if k != 1 else ''}, "
+           f"compared with {how}): M = {number(o['statistic'])}, randomisation p = "
+           f"{p_cell(o['p_value'])}. A small p-value would mean the arms differ more than "
+           "randomisation usually produces.", note=True)
+    import re
+
+    names = sorted(set(covs), key=len, reverse=True)
+    word = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    for c, why in (o.get("dropped") or {}).items():
+        why = word.sub(lambda m: covariate_name(m.group(1)), why)
+        s.para(f"Left out of the omnibus test: {covariate_name(c)}, {why}.", note=True)
+    smd = [c for c in tab.columns if c.startswith("smd_")]
     if smd:
         from rct.reports.figures import balance_dots
 
-        s.figure(balance_dots(res.table.rename(columns={smd[0]: "smd"})),
+        s.figure(balance_dots(tab.assign(covariate=[covariate_name(c) for c in tab["covariate"]])
+                              .rename(columns={smd[0]: "smd"})),
                  alt="Standardised mean differences by covariate",
-                 heading="Standardised mean differences")
-
-
-def reproducibility_section(s: Section, t: Trial, *, seeds: dict[str, Any] | None = None) -> None:
-    from rct.reports.render import versions
-
-    v = versions()
-    s.html(kv_html(v), heading="Software")
-    sd = {"randomisation seed ([design] seed)": t.design.seed,
-          "analysis seed ([analysis] seed)": t.analysis.seed}
-    sd.update(seeds or {})
-    s.html(kv_html(sd), heading="Seeds")
-    s.table(input_hashes(t), heading="Input and output files (SHA-256)")
-    s.para(f"Report generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.", note=True)
+                 heading="Standardised mean differences (±0.1 guide lines)")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "hotspot_map",
     "forest_plot",
+    "log_ticks",
     "randomisation_histogram",
     "weekly_lines",
     "dwell_histogram",
@@ -39,9 +40,11 @@ def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # a real canvas: text extents can be measured before saving
     return fig
 
 
@@ -50,63 +53,339 @@ def _colour(name: str, i: int) -> str:
 
 
 def hotspot_map(hotspots: gpd.GeoDataFrame, *, arm: pd.Series | None = None,
-                title: str = "Hot spots") -> Figure:
-    """Hot-spot polygons in British National Grid metres, coloured by arm; no web tiles."""
-    from matplotlib.patches import Patch
+                title: str = "Hot spots", max_panels: int = 9) -> Figure:
+    """Hot spots in British National Grid metres, coloured by arm; no web tiles.
 
-    fig = _figure(7.0, 6.0)
-    ax = fig.add_subplot()
-    gdf = hotspots.to_crs(27700) if hotspots.crs is not None else hotspots
-    labels = arm.reindex(gdf["hotspot_id"]).fillna("not allocated").to_numpy() if arm is not None \
-        else np.array(["hot spot"] * len(gdf))
+    The first axes is the overview, zoomed to the hot spots' bounds (plus a
+    margin).  Hot spots too close together to label at that scale are grouped
+    (single-linkage clusters at 4 % of the map's span); each group gets a
+    lettered box on the overview and a zoomed panel of its own below, where
+    the polygons are visible and every hot spot is labelled.  Isolated hot
+    spots are labelled on the overview; labels are placed so they do not
+    overlap each other (:func:`_place_labels`).  ``max_panels`` caps the panels
+    (the clustering threshold grows until the groups fit).  The layout is
+    fixed once the labels are placed, so what was checked is what is saved.
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Patch, Polygon, Rectangle
+
+    gdf = (hotspots.to_crs(27700) if hotspots.crs is not None else hotspots).reset_index(drop=True)
+    ids = gdf["hotspot_id"].astype(str).to_numpy()
+    labels = (arm.reindex(ids).fillna("not allocated").astype(str).to_numpy() if arm is not None
+              else np.array(["hot spot"] * len(gdf)))
     groups = list(dict.fromkeys(labels))
-    for i, g in enumerate(groups):
-        sub = gdf[labels == g]
-        sub.plot(ax=ax, color=_colour(g, i), edgecolor="black", linewidth=0.4)
-    for geom, hid in zip(gdf.geometry, gdf["hotspot_id"], strict=True):
-        c = geom.representative_point()
-        ax.annotate(str(hid), (c.x, c.y), fontsize=5, ha="center", va="center")
-    ax.set_aspect("equal")
-    ax.set_xlabel("Easting (m)")
-    ax.set_ylabel("Northing (m)")
+    colour = {g: _colour(g, i if g != "hot spot" else 2) for i, g in enumerate(groups)}
+    cent = gdf.geometry.representative_point()
+    pts = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    x0, y0, x1, y1 = gdf.total_bounds
+    span = max(x1 - x0, y1 - y0, 1.0)
+    cluster = _clusters(pts, 0.04 * span, max_panels)
+    sizes = np.bincount(cluster)
+    multi = [k for k in np.unique(cluster) if sizes[k] > 1]
+    n_rows = -(-len(multi) // 3)
+    fig = _figure(7.0, 5.2 + 2.5 * n_rows)
+    grid = fig.add_gridspec(1 + n_rows, 3, height_ratios=[5.2] + [2.5] * n_rows)
+    ax = fig.add_subplot(grid[0, :])
+    shapes = [_rings(geom) for geom in gdf.geometry]
+    radius = np.array([max(b[2] - b[0], b[3] - b[1]) / 2 for b in gdf.geometry.bounds.to_numpy()])
+
+    def draw(target, sel):
+        patches = [Polygon(r, closed=True) for i in np.flatnonzero(sel) for r in shapes[i]]
+        cols = [colour[labels[i]] for i in np.flatnonzero(sel) for _ in shapes[i]]
+        target.add_collection(PatchCollection(patches, facecolor=cols, edgecolor="black",
+                                              linewidth=0.4, zorder=2))
+
+    draw(ax, np.ones(len(gdf), bool))
+    for g in groups:  # a marker for each hot spot: visible however far out the map is
+        sel = labels == g
+        ax.scatter(pts[sel, 0], pts[sel, 1], s=14, color=colour[g], edgecolor="black",
+                   linewidth=0.4, zorder=3)
+    letters = {k: chr(ord("A") + i) for i, k in enumerate(multi)}
+    boxes = []
+    for k in multi:
+        bx0, by0, bx1, by1 = gdf[cluster == k].total_bounds
+        pad = 0.012 * span
+        ax.add_patch(Rectangle((bx0 - pad, by0 - pad), bx1 - bx0 + 2 * pad, by1 - by0 + 2 * pad,
+                               fill=False, edgecolor="#444444", linewidth=0.8, zorder=4))
+        boxes.append((letters[k], (bx0 - pad, by1 + pad), 0.0))
+    margin = 0.06 * span + 150.0
+    ax.set_xlim(x0 - margin, x1 + margin)
+    ax.set_ylim(y0 - margin, y1 + margin)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("Easting (m)", fontsize=8)
+    ax.set_ylabel("Northing (m)", fontsize=8)
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
-    ax.set_title(title)
-    ax.legend(handles=[Patch(color=_colour(g, i), label=str(g)) for i, g in enumerate(groups)],
-              loc="best", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.legend(handles=[Patch(color=colour[g], label=str(g)) for g in groups],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    panels = []
+    for i, k in enumerate(multi):
+        pax = fig.add_subplot(grid[1 + i // 3, i % 3])
+        sel = cluster == k
+        draw(pax, sel)
+        bx0, by0, bx1, by1 = gdf[sel].total_bounds
+        half = max(bx1 - bx0, by1 - by0, 600.0) / 2 + 150.0
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        pax.set_xlim(cx - half, cx + half)
+        pax.set_ylim(cy - half, cy + half)
+        pax.set_aspect("equal", adjustable="box")
+        pax.set_xticks([])
+        pax.set_yticks([])
+        pax.set_title(f"{letters[k]}: {int(sel.sum())} hot spots", fontsize=8)
+        _scale_bar(pax, 2 * half)
+        panels.append((pax, [(ids[j], pts[j], radius[j]) for j in np.flatnonzero(sel)]))
+    fig.canvas.draw()  # lay out once; labels are then placed in final display units
+    fig.set_layout_engine("none")
+    single = [i for i in range(len(gdf)) if sizes[cluster[i]] == 1]
+    _place_labels(fig, ax, [(ids[i], pts[i], radius[i]) for i in single] + boxes,
+                  bold={letter for letter, _, _ in boxes})
+    for pax, texts in panels:
+        _place_labels(fig, pax, texts)
     return fig
 
 
+def _rings(geom) -> list[np.ndarray]:
+    """Exterior rings of a (multi)polygon as coordinate arrays, for a PatchCollection."""
+    parts = getattr(geom, "geoms", [geom])
+    return [np.asarray(p.exterior.coords) for p in parts if hasattr(p, "exterior")]
+
+
+def _clusters(pts: np.ndarray, threshold: float, max_groups: int) -> np.ndarray:
+    """Single-linkage clusters (0-based labels); the threshold doubles until the multi-member
+    clusters number at most ``max_groups``."""
+    if len(pts) < 2:
+        return np.zeros(len(pts), dtype=int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    z = linkage(pts, method="single")
+    t = max(threshold, 1.0)
+    while True:
+        lab = fcluster(z, t, criterion="distance") - 1
+        if (np.bincount(lab) > 1).sum() <= max_groups:
+            return lab
+        t *= 2
+
+
+def _scale_bar(ax, width_m: float) -> None:
+    """A labelled bar of a round length in the lower left of a map panel."""
+    target = width_m / 4
+    nice = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000]
+    length = max([v for v in nice if v <= target] or [nice[0]])
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    x, y = x0 + 0.06 * (x1 - x0), y0 + 0.07 * (y1 - y0)
+    ax.plot([x, x + length], [y, y], color="black", linewidth=2, solid_capstyle="butt")
+    ax.text(x + length / 2, y + 0.025 * (y1 - y0),
+            f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m",
+            ha="center", va="bottom", fontsize=7)
+
+
+def _place_labels(fig, ax, texts, *, bold=frozenset(), fontsize: float = 7.0) -> list:
+    """Label points so no two labels overlap and each stays inside its axes.
+
+    ``texts`` are ``(text, (x, y), radius_m)``: the label goes just outside a
+    circle of ``radius_m`` metres round the point (the polygon), at the first
+    of sixteen positions (eight directions, two distances) that overlaps no
+    label already placed; a far position gets a thin leader line.  A label
+    that fits nowhere goes to its first position.  Labels have a white halo.
+    """
+    import matplotlib.patheffects as pe
+
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    (xa, xb) = ax.get_xlim()
+    pt_per_m = frame.width / (xb - xa) * 72.0 / fig.dpi
+    dirs = [(0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1)]
+    align = {-1: "right", 0: "center", 1: "left"}
+    valign = {-1: "top", 0: "center", 1: "bottom"}
+    from matplotlib.transforms import Bbox
+
+    px_per_m = frame.width / (xb - xa)
+    centres = ax.transData.transform(np.array([xy for _, xy, _ in texts], dtype=float)
+                                     .reshape(-1, 2))
+    # the hot spots themselves are obstacles too: a label never covers a polygon
+    obstacles = [Bbox.from_extents(cx - r * px_per_m - 1, cy - r * px_per_m - 1,
+                                   cx + r * px_per_m + 1, cy + r * px_per_m + 1)
+                 for (cx, cy), (_, _, r) in zip(centres, texts, strict=True)]
+    placed: list = []
+    out = []
+    halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+    for text, (x, y), r in texts:
+        base = r * pt_per_m + 2.5
+        chosen = None
+        for dist, (dx, dy) in [(d, v) for d in (base, base + 9.0) for v in dirs]:
+            norm = np.hypot(dx, dy)
+            off = (dist * dx / norm, dist * dy / norm)
+            a = ax.annotate(text, (x, y), xytext=off, textcoords="offset points",
+                            ha=align[dx], va=valign[dy], fontsize=fontsize, zorder=6,
+                            fontweight="bold" if text in bold else "normal", path_effects=halo,
+                            arrowprops=(dict(arrowstyle="-", linewidth=0.5, color="#555555",
+                                             shrinkA=0, shrinkB=0)
+                                        if dist > base + 1 else None))
+            bb = a.get_window_extent(renderer)
+            inside = frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0 \
+                and bb.y1 <= frame.y1
+            if inside and not any(bb.overlaps(o) for o in placed) and \
+                    not any(bb.overlaps(o) for o in obstacles):
+                chosen = (a, bb)
+                break
+            a.remove()
+        if chosen is None:  # nowhere free of polygons: settle for not covering other labels
+            for dist, (dx, dy) in [(d, v) for d in (base, base + 9.0) for v in dirs]:
+                norm = np.hypot(dx, dy)
+                a = ax.annotate(text, (x, y), xytext=(dist * dx / norm, dist * dy / norm),
+                                textcoords="offset points", ha=align[dx], va=valign[dy],
+                                fontsize=fontsize, zorder=6, path_effects=halo)
+                bb = a.get_window_extent(renderer)
+                if frame.contains(bb.x0, bb.y0) and frame.contains(bb.x1, bb.y1) and \
+                        not any(bb.overlaps(o) for o in placed):
+                    chosen = (a, bb)
+                    break
+                a.remove()
+        if chosen is None:
+            a = ax.annotate(text, (x, y), xytext=(0, base), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=fontsize, zorder=6,
+                            path_effects=halo)
+            chosen = (a, a.get_window_extent(renderer))
+        placed.append(chosen[1])
+        out.append(chosen[0])
+    return out
+
+
+_LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.8, 0.9, 1.0, 1.1, 1.25,
+              1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+_TICK_SETS = (  # finest first; each reads as round numbers on a ratio axis
+    (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0),
+    (0.25, 0.33, 0.5, 0.67, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
+    (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 5.0, 10.0),
+    (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0),
+    (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+)
+
+
+def log_ticks(lo: float, hi: float, *, max_ticks: int = 8) -> list[float]:
+    """Round ratio ticks (0.5, 0.75, 1, 1.5, ...) within ``[lo, hi]`` for a log axis.
+
+    The finest of a few round sets that puts 3 to ``max_ticks`` ticks in the
+    range; failing that, the round values of :data:`_LOG_TICKS` thinned to an
+    even spread in log space (1 first when inside); at least two ticks.
+    """
+    for ticks in _TICK_SETS:
+        inside = [v for v in ticks if lo <= v <= hi]
+        if 3 <= len(inside) <= max_ticks:
+            return inside
+    inside = [v for v in _LOG_TICKS if lo <= v <= hi]
+    if len(inside) < 2:
+        return [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 3)]
+    min_gap = (np.log(hi) - np.log(lo)) / (max_ticks + 1)
+    while True:
+        keep = [1.0] if 1.0 in inside else []
+        for v in sorted(inside, key=lambda v: (abs(np.log(v)), v)):  # nearest 1 first
+            if all(abs(np.log(v) - np.log(k)) >= min_gap for k in keep):
+                keep.append(v)
+        if len(keep) <= max_ticks:
+            return sorted(keep)
+        min_gap *= 1.15
+
+
 def forest_plot(tidy: pd.DataFrame, *, label: str = "label", null: float = 0.0,
-                xlabel: str = "Estimate (95 % CI)") -> Figure:
-    """Point estimates with intervals, one row each; ``null`` draws the no-effect line."""
-    n = len(tidy)
-    fig = _figure(7.0, max(1.6, 0.45 * n + 1.0))
+                xlabel: str = "Estimate (95 % CI)", log: bool = False,
+                wrap: int = 48, values: bool = True) -> Figure:
+    """Point estimates with intervals, one row each; ``null`` draws the no-effect line.
+
+    ``log=True`` (ratios) draws a log axis with round ticks (0.5, 0.75, 1, 1.5
+    ...; :func:`log_ticks`) and no minor tick labels.  Row labels wrap at
+    ``wrap`` characters so none is cut; ``values`` prints each estimate and
+    interval on the right.
+    """
+    import textwrap
+
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    names = ["\n".join(textwrap.wrap(str(s), wrap)) or " " for s in tidy[label]]
+    lines = [t.count("\n") + 1 for t in names]
+    heights = np.maximum(np.asarray(lines, dtype=float), 1.6)
+    fig = _figure(7.0, max(1.8, 0.17 * heights.sum() + 1.1))
     ax = fig.add_subplot()
-    y = np.arange(n)[::-1]
+    y = heights.sum() - (np.cumsum(heights) - heights / 2)
     est = tidy["estimate"].to_numpy(dtype=float)
     lo = tidy["conf_low"].to_numpy(dtype=float)
     hi = tidy["conf_high"].to_numpy(dtype=float)
     ax.errorbar(est, y, xerr=[np.abs(est - lo), np.abs(hi - est)], fmt="o", color="#1b6ca8",
-                ecolor="#1b6ca8", capsize=3)
+                ecolor="#1b6ca8", capsize=3, markersize=4)
     ax.axvline(null, color="grey", linestyle="--", linewidth=1)
-    ax.set_yticks(y, labels=[str(s) for s in tidy[label]], fontsize=8)
-    ax.set_xlabel(xlabel)
+    ax.set_yticks(y, labels=names, fontsize=7.5)
+    ax.set_ylim(0, heights.sum())
+    ax.set_xlabel(xlabel, fontsize=8.5)
+    if log:
+        a = float(np.nanmin(np.r_[lo, est, null]))
+        b = float(np.nanmax(np.r_[hi, est, null]))
+        pad = (np.log(b) - np.log(a)) * 0.08 + 0.02
+        xa, xb = float(np.exp(np.log(a) - pad)), float(np.exp(np.log(b) + pad))
+        # widen a little to take in a round tick just outside (0.5 rather than 0.509)
+        near = (np.log(xb) - np.log(xa)) * 0.12
+        below = [v for v in _LOG_TICKS if v < xa and np.log(xa) - np.log(v) < near]
+        above = [v for v in _LOG_TICKS if v > xb and np.log(v) - np.log(xb) < near]
+        xa = below[-1] / 1.02 if below else xa
+        xb = above[0] * 1.02 if above else xb
+        ax.set_xscale("log")
+        ax.set_xlim(xa, xb)
+        ticks = log_ticks(xa, xb)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.tick_params(axis="x", labelsize=8)
+    if values:
+        right = ax.twinx()
+        right.set_ylim(ax.get_ylim())
+        right.set_yticks(y, labels=[_ci_text(e, lo_, hi_) for e, lo_, hi_ in
+                                    zip(est, lo, hi, strict=True)], fontsize=7.5)
+        right.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0)
     return fig
 
 
-def randomisation_histogram(draws: np.ndarray, observed: float, *, p_value: float | None = None,
-                            xlabel: str = "Test statistic under the null") -> Figure:
-    """The randomisation distribution of a statistic with the observed value marked."""
-    fig = _figure(7.0, 3.6)
+def _ci_text(e: float, lo: float, hi: float) -> str:
+    from rct.plan.headline import format_number
+
+    return f"{format_number(e)} ({format_number(lo)} to {format_number(hi)})"
+
+
+def randomisation_histogram(draws: np.ndarray | None, observed: float, *,
+                            p_value: float | None = None,
+                            xlabel: str = "Test statistic under the null",
+                            edges: np.ndarray | None = None, counts: np.ndarray | None = None,
+                            p_text: str | None = None) -> Figure:
+    """The randomisation distribution of a statistic with the observed value marked.
+
+    Either the ``draws`` themselves, or a histogram already binned by ``rct
+    evaluate`` (``edges`` and ``counts``, as ``results.json`` stores it).
+    ``p_text`` (e.g. ``"< 0.001"``) is shown in the legend instead of ``p_value``.
+    """
+    fig = _figure(7.0, 3.4)
     ax = fig.add_subplot()
-    draws = np.asarray(draws, dtype=float)
-    ax.hist(draws[np.isfinite(draws)], bins=40, color="#bcd4e6", edgecolor="#6b8fb3")
+    if edges is not None and counts is not None:
+        c = np.asarray(counts, dtype=float)
+        ax.stairs(c, np.asarray(edges, dtype=float), fill=True, color="#bcd4e6",
+                  edgecolor="#6b8fb3")
+        ylabel = "Assignments" if float(c.sum()).is_integer() else "Probability"
+    else:
+        d = np.asarray(draws, dtype=float)
+        ax.hist(d[np.isfinite(d)], bins=40, color="#bcd4e6", edgecolor="#6b8fb3")
+        ylabel = "Re-randomisations"
     ax.axvline(observed, color="#d1495b", linewidth=2, label="observed")
-    if p_value is not None:
-        ax.legend(title=f"p = {p_value:.3f}", fontsize=8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("Re-randomisations")
+    if p_text is None and p_value is not None:
+        from rct.reports.words import p_cell
+
+        p_text = p_cell(p_value)
+    title = None if p_text is None else (f"p {p_text}" if p_text.startswith("<")
+                                         else f"p = {p_text}")
+    ax.legend(title=title, fontsize=8, title_fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8.5)
+    ax.set_ylabel(ylabel, fontsize=8.5)
+    ax.tick_params(labelsize=8)
     return fig
 
 

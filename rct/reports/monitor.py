@@ -18,7 +18,8 @@ from typing import Any
 from rct.reports import common
 from rct.reports.sections import NotAvailable, Report, ReportBuilder, Section
 
-__all__ = ["monitor_report", "dosage_sections", "visit_minutes"]
+__all__ = ["monitor_report", "dosage_sections", "visit_minutes", "presence_items",
+           "compliance_items"]
 
 
 def monitor_report(trial: Any, *, as_of: Any = None) -> Report:
@@ -69,6 +70,10 @@ def _status(s: Section, b: ReportBuilder, t: Any, mon: Any) -> None:
     s.para(f"Trial window {p['trial'][0]} to {p['trial'][1]}; data up to {p['as_of']}. "
            f"Target dose: {p['target_minutes']:g} {p['dose_measure'].replace('_', ' ')} per "
            "tasked hot-spot-day.")
+    if c is not None:
+        s.para(f"{_pct(c.value('dosed_share'))} of tasked hot-spot-days so far received the "
+               f"target dose; {len(c.behind)} hot spot{'s are' if len(c.behind) != 1 else ' is'} "
+               "behind (see Hot spots falling behind).")
     for note in mon.notes:
         s.para(note, note=True)
 
@@ -81,9 +86,9 @@ def dosage_sections(b: ReportBuilder, t: Any, mon: Any, *, weekly: bool, dwell: 
         with b.section("weekly", "Weekly dosage per arm", major=True) as s:
             _weekly(s, mon, treatment, control)
     with b.section("presence", "Presence: treatment vs control vs baseline") as s:
-        _presence(s, mon, treatment, control)
+        presence_items(s, mon, treatment, control)
     with b.section("compliance", "Compliance and contamination") as s:
-        _compliance(s, mon)
+        compliance_items(s, mon)
     if dwell:
         with b.section("dwell", "Visit lengths (Koper curve)") as s:
             _dwell(s, t, mon)
@@ -111,19 +116,23 @@ def _weekly(s: Section, mon: Any, treatment: str, control: str) -> None:
     ], ignore_index=True)
     s.figure(weekly_lines(long, x="week", y="minutes", ylabel="Presence minutes per hot-spot-day"),
              alt="Weekly patrol presence minutes per hot-spot-day by arm")
-    tab = w[["week", "week_start", "week_end", "tasked_days", "dosed_share",
-             "mean_presence_tasked", "mean_presence_control", "visits_per_tasked_day",
-             "contamination_share", "hotspots_behind"]].rename(columns={
-                 "tasked_days": f"{treatment} days", "dosed_share": "dosed share",
-                 "mean_presence_tasked": f"presence, {treatment} (min)",
-                 "mean_presence_control": f"presence, {control} (min)",
-                 "visits_per_tasked_day": "visits per tasked day",
-                 "contamination_share": "contamination share",
-                 "hotspots_behind": "hot spots behind"})
+    from rct.reports.words import count, number
+
+    tab = pd.DataFrame({
+        "week": [str(int(v)) for v in w["week"]],
+        "from": [str(v) for v in w["week_start"]], "to": [str(v) for v in w["week_end"]],
+        f"{treatment} hot-spot-days": [count(v) for v in w["tasked_days"]],
+        "given the target dose": [_pct(v) for v in w["dosed_share"]],
+        f"presence, {treatment} (min per day)": [number(v) for v in w["mean_presence_tasked"]],
+        f"presence, {control} (min per day)": [number(v) for v in w["mean_presence_control"]],
+        "visits per tasked day": [number(v) for v in w["visits_per_tasked_day"]],
+        f"{control} days with a tasked patrol": [_pct(v) for v in w["contamination_share"]],
+        "hot spots behind": [count(v) for v in w["hotspots_behind"]]})
     s.table(tab, heading="By trial week (app patrol logs)")
 
 
-def _presence(s: Section, mon: Any, treatment: str, control: str) -> None:
+def presence_items(s: Section, mon: Any, treatment: str, control: str) -> None:
+    """Presence per hot-spot-day, baseline vs trial, by arm and source (figure and table)."""
     from rct.reports.figures import presence_bars
 
     if mon is None:
@@ -139,22 +148,40 @@ def _presence(s: Section, mon: Any, treatment: str, control: str) -> None:
            "own baseline.", note=True)
     s.figure(presence_bars(tab, treatment=treatment, control=control),
              alt="Presence minutes per hot-spot-day: baseline and trial, by arm")
-    show = tab[["source", "measure", "baseline_treatment", "trial_treatment",
-                "baseline_control", "trial_control", "ratio", "did", "additional"]].rename(
-        columns={"baseline_treatment": f"baseline, {treatment}",
-                 "trial_treatment": f"trial, {treatment}",
-                 "baseline_control": f"baseline, {control}",
-                 "trial_control": f"trial, {control}",
-                 "ratio": f"{treatment}/{control} − 1", "did": "diff-in-diff",
-                 "additional": "additional over baseline"})
+    import pandas as pd
+
+    from rct.reports.words import number
+
+    sources = {"airwave": "Airwave radios", "patrols": "app patrol logs"}
+    show = pd.DataFrame({
+        "source": [sources.get(v, str(v)) for v in tab["source"]],
+        "measure": [str(v).replace("_", " ") for v in tab["measure"]],
+        f"baseline, {treatment}": [number(v) for v in tab["baseline_treatment"]],
+        f"trial, {treatment}": [number(v) for v in tab["trial_treatment"]],
+        f"baseline, {control}": [number(v) for v in tab["baseline_control"]],
+        f"trial, {control}": [number(v) for v in tab["trial_control"]],
+        f"trial, {treatment} vs {control}": [_pct(v, sign=True) for v in tab["ratio"]],
+        "difference in differences": [number(v) for v in tab["did"]],
+        "additional over baseline": [number(v) for v in tab["additional"]]})
     s.table(show, heading="Per hot-spot-day, by source and measure")
 
 
-def _compliance(s: Section, mon: Any) -> None:
+def compliance_items(s: Section, mon: Any) -> None:
+    """Compliance to date (shares as percentages) and the rule for a hot spot behind."""
+    import pandas as pd
+
+    from rct.reports.words import count, number
+
     c = _need(mon)
-    tab = c.summary[["description", "value", "numerator", "denominator"]]
-    s.table(tab, heading="Compliance to date")
-    s.para(f"Rule for falling behind: {c.rule}.", note=True)
+    tab = c.summary
+    share = tab["metric"].str.endswith("_share")
+    show = pd.DataFrame({
+        "measure": [d[:1].upper() + d[1:] for d in tab["description"]],
+        "value": [(_pct(v) if sh else number(v)) for v, sh in zip(tab["value"], share,
+                                                                  strict=True)],
+        "of": [count(d) for d in tab["denominator"]]})
+    s.table(show, heading="Compliance to date")
+    s.para(f"Rule for a hot spot behind: {c.rule}.", note=True)
 
 
 def visit_minutes(t: Any) -> Any:
@@ -194,6 +221,10 @@ def _dwell(s: Section, t: Any, mon: Any) -> None:
 
 
 def _behind(s: Section, t: Any, mon: Any) -> None:
+    import pandas as pd
+
+    from rct.reports.words import count
+
     c = _need(mon)
     hs = c.hotspots
     latest = int(hs["week"].max())
@@ -206,27 +237,34 @@ def _behind(s: Section, t: Any, mon: Any) -> None:
                 "hotspot_id")["name"].astype(str)
     except NotAvailable:
         pass
-    cols = ["hotspot_id", "tasked_days", "dosed_days", "dosed_share", "presence_minutes",
-            "visits", "contaminated_days", "cumulative_dosed_share"]
-    cur = cur[cols].sort_values(["cumulative_dosed_share", "hotspot_id"])
-    if names is not None:
-        cur.insert(1, "name", cur["hotspot_id"].astype(str).map(names).fillna(""))
-    behind = cur[cur["hotspot_id"].astype(str).isin(c.behind)]
+    cur = cur.sort_values(["cumulative_dosed_share", "hotspot_id"])
+    tasked = cur["cumulative_tasked_days"] > 0
+    cur = cur[tasked]
+
+    def table(rows: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame({"hot spot": rows["hotspot_id"].astype(str).to_numpy()})
+        if names is not None:
+            out["name"] = out["hot spot"].map(names).fillna("").to_numpy()
+        out["tasked days to date"] = [count(v) for v in rows["cumulative_tasked_days"]]
+        out["given the target dose"] = [count(v) for v in rows["cumulative_dosed_days"]]
+        out["share"] = [_pct(v) for v in rows["cumulative_dosed_share"]]
+        out["median hot spot's share"] = [_pct(v) for v in rows["reference_share"]]
+        from rct.reports.words import p_cell
+
+        out["binomial p"] = [p_cell(v) for v in rows["behind_p"]]
+        out["behind"] = ["yes" if v else "" for v in rows["behind"]]
+        return out
+
     s.para(c.rule[0].upper() + c.rule[1:] + ".", note=True)
+    behind = cur[cur["behind"]]
     if behind.empty:
-        s.para(f"No hot spot is behind in week {latest}.")
+        s.para(f"No hot spot is behind at the end of week {latest}.")
     else:
-        s.para(f"{len(behind)} hot spot(s) behind in week {latest}: task them first.",
-               cls="warn")
-        s.table(behind.rename(columns=_BEHIND_NAMES), heading=f"Behind in week {latest}")
-    s.table(cur.rename(columns=_BEHIND_NAMES),
-            heading=f"All hot spots in week {latest}, lowest cumulative dose first")
-
-
-_BEHIND_NAMES = {"tasked_days": "tasked days", "dosed_days": "dosed days",
-                 "dosed_share": "dosed share (week)", "presence_minutes": "presence (min)",
-                 "contaminated_days": "contaminated days",
-                 "cumulative_dosed_share": "dosed share (to date)"}
+        s.para(f"{len(behind)} hot spot{'s' if len(behind) != 1 else ''} behind at the end of "
+               f"week {latest}: task {'them' if len(behind) != 1 else 'it'} first.", cls="warn")
+        s.table(table(behind), heading=f"Behind at the end of week {latest}")
+    s.table(table(cur), heading=f"All hot spots at the end of week {latest}, lowest share of "
+            "dosed tasked days first")
 
 
 def _pct(x: Any, *, sign: bool = False) -> str:

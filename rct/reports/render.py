@@ -11,6 +11,8 @@ import base64
 import datetime as dt
 import math
 import platform
+import re
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,29 +81,44 @@ P_VALUE_COLUMNS = frozenset({"p", "p adjusted", "p_value", "p_adjusted", "random
                              "adjusted p"})
 
 
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMERIC_TEXT = re.compile(r"^[<>≤≥]?\s?[−+-]?\d[\d,]*(\.\d+)?(\s?%)?( to [−+-]?\d[\d,]*(\.\d+)?(\s?%)?)?$")
+
+
 def table_html(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
-               index: bool = False) -> Markup:
+               index: bool = False, mono: Sequence[str] = ()) -> Markup:
     """A DataFrame as an escaped HTML table (numbers right-aligned).
 
     Columns named like p-values (:data:`P_VALUE_COLUMNS`) are shown as
-    p-values: three decimals, and ``< 0.001`` below that.
+    p-values (:func:`rct.plan.headline.format_p`: three decimals, and ``< 0.001``
+    below that).  Text cells that are already formatted numbers (``"8,190"``,
+    ``"0.729 to 0.917"``, ``"< 0.001"``) are right-aligned too.  Columns in
+    ``mono`` (SHA-256 digests, file names) are set in monospace and wrap
+    anywhere, so a 64-character digest is never clipped.
     """
     import pandas as pd
 
     rows = []
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     is_p = [c.lower() in P_VALUE_COLUMNS for c in cols]
+    is_mono = [c in set(mono) for c in cols]
     head = "".join(f"<th>{escape(c)}</th>" for c in cols)
     for idx, rec in zip(df.index, df.itertuples(index=False), strict=True):
         cells = [idx] if index else []
         cells += list(rec)
         tds = []
-        for v, p_col in zip(cells, is_p, strict=True):
-            if isinstance(v, int | float) and not isinstance(v, bool) and not pd.isna(v):
+        for v, p_col, m_col in zip(cells, is_p, is_mono, strict=True):
+            if m_col and not _isna(v):
+                tds.append(f'<td class="mono"><code>{escape(v)}</code></td>')
+            elif isinstance(v, int | float) and not isinstance(v, bool) and not pd.isna(v):
                 text = fmt_p(v) if p_col else fmt_num(v, digits)
                 tds.append(f'<td class="n">{escape(text)}</td>')
+            elif isinstance(v, str) and _NUMERIC_TEXT.match(v):
+                tds.append(f'<td class="n">{escape(v)}</td>')
+            elif isinstance(v, str) and _DATE_TEXT.match(v):
+                tds.append(f'<td class="d">{escape(v)}</td>')
             else:
-                tds.append(f"<td>{escape('' if _isna(v) else v)}</td>")
+                tds.append(f"<td>{escape('–' if _isna(v) else v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return Markup(
@@ -150,7 +167,8 @@ def fmt_pct(v: Any, digits: int = 1) -> str:
     return "–" if _isna(v) else f"{100 * float(v):.{digits}f} %"
 
 
-def fmt_p(v: Any) -> str:
-    if _isna(v):
-        return "–"
-    return "< 0.001" if float(v) < 0.001 else f"{float(v):.3f}"
+def fmt_p(v: Any, alpha: float = 0.05) -> str:
+    """A p-value cell, as :func:`rct.plan.headline.format_p` writes it (without ``p =``)."""
+    from rct.reports.words import p_cell
+
+    return "–" if _isna(v) else p_cell(float(v), alpha=alpha)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Section", "ReportBuilder", "Report", "NotAvailable", "kv_html"]
+__all__ = ["Section", "ReportBuilder", "Report", "NotAvailable", "kv_html", "inline_code"]
 
 
 class NotAvailable(Exception):  # noqa: N818 - a message, not a failure of the code
@@ -43,23 +43,26 @@ class Section:
     unavailable: list[str] = field(default_factory=list)
 
     def para(self, text: str, *, note: bool = False, cls: str | None = None) -> Section:
-        self.text.append({"text": text, "cls": cls or ("note" if note else "")})
+        """A paragraph, shown in the order it was added among the tables and figures."""
+        block = {"para": True, "text": inline_code(text), "cls": cls or ("note" if note else "")}
+        self.text.append(block)
+        self.items.append(block)
         return self
 
     def not_available(self, why: str) -> Section:
         self.unavailable.append(why)
-        self.text.append({"text": f"Not available: {why}", "cls": "na"})
-        return self
+        return self.para(f"Not available: {why}", cls="na")
 
     def html(self, markup: Markup, *, heading: str | None = None,
              note: str | None = None) -> Section:
-        self.items.append({"heading": heading, "text": note, "html": markup})
+        self.items.append({"para": False, "heading": heading, "text": note, "html": markup})
         return self
 
     def table(self, df: pd.DataFrame, *, heading: str | None = None, note: str | None = None,
-              caption: str | None = None, digits: int = 3) -> Section:
-        return self.html(table_html(df, digits=digits, caption=caption), heading=heading,
-                         note=note)
+              caption: str | None = None, digits: int = 3, mono: tuple[str, ...] = ()
+              ) -> Section:
+        return self.html(table_html(df, digits=digits, caption=caption, mono=mono),
+                         heading=heading, note=note)
 
     def figure(self, fig: Figure, *, alt: str, heading: str | None = None,
                note: str | None = None) -> Section:
@@ -98,6 +101,7 @@ class ReportBuilder:
         self.kind, self.title, self.subtitle, self.source = kind, title, subtitle, source
         self.facts: list[dict[str, str]] = []
         self.sections: list[Section] = []
+        self.banner: list[str] = []  # red warnings at the top of the page
 
     def fact(self, label: str, value: Any) -> None:
         from rct.reports.render import fmt_num
@@ -120,11 +124,25 @@ class ReportBuilder:
             s.not_available(_reason(exc))
 
     def render(self, template: str, **extra: Any) -> Report:
+        extra.setdefault("banner", self.banner)
         html = render(template, kind=self.kind, title=self.title, subtitle=self.subtitle,
                       source=self.source, facts=self.facts,
                       sections=[s.context() for s in self.sections], **extra)
         missing = {s.id: tuple(s.unavailable) for s in self.sections if s.unavailable}
         return Report(kind=self.kind, title=self.title, html=html, unavailable=missing)
+
+
+def inline_code(text: Any) -> Any:
+    """Plain text with ```command``` spans as escaped HTML with ``<code>`` (Markup passes through)."""
+    import re
+
+    from markupsafe import escape
+
+    if isinstance(text, Markup) or "`" not in str(text):
+        return text
+    parts = re.split(r"`([^`]+)`", str(text))
+    return Markup("").join(escape(p) if i % 2 == 0 else Markup("<code>{}</code>").format(p)
+                           for i, p in enumerate(parts))
 
 
 def _reason(exc: Exception) -> str:
@@ -142,7 +160,12 @@ def kv_html(pairs: Mapping[str, Any] | list[tuple[str, Any]]) -> Markup:
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
     rows = []
     for k, v in items:
-        if isinstance(v, list | tuple):
+        if isinstance(v, Markup):
+            rows.append(f"<dt>{escape(k)}</dt><dd>{v}</dd>")
+            continue
+        if isinstance(v, bool):
+            v = "yes" if v else "no"
+        elif isinstance(v, list | tuple):
             v = ", ".join(str(x) for x in v) if v else "–"
         elif v is None:
             v = "–"

@@ -24,8 +24,14 @@ def strip_images(html: str) -> str:
 
 
 def build_trial(root: Path, *, n_hotspots: int = 12, days: int = 28, seed: int = 11,
-                design: str = "crossover", plant: bool = True) -> Path:
-    """Simulate, randomise with a manifest, ingest, monitor and evaluate; returns trial.toml."""
+                design: str = "crossover", plant: bool = True,
+                selection_covariates: bool = False) -> Path:
+    """Simulate, randomise with a manifest, register the plan, ingest, monitor and evaluate.
+
+    Returns trial.toml; ``rct evaluate``'s printed summary is kept beside it as
+    ``evaluate_summary.txt``.  ``selection_covariates`` adds the collinear
+    ``crimes`` and ``share_crimes`` columns that ``rct hotspots build`` writes.
+    """
     import numpy as np
 
     from rct.config import load_trial
@@ -52,6 +58,22 @@ def build_trial(root: Path, *, n_hotspots: int = 12, days: int = 28, seed: int =
         text = toml.read_text(encoding="utf-8")
         name = next(line for line in text.splitlines() if line.startswith("name = "))
         toml.write_text(text.replace(name, f'name = "{TRIAL_NAME}"'), encoding="utf-8")
+    if selection_covariates:  # as `rct hotspots build` writes them: share = crimes / total
+        import geopandas as gpd
+
+        gdf = gpd.read_file(root / "hotspots.geojson")
+        crimes = np.random.default_rng(seed).poisson(40, len(gdf)).astype(int)
+        gdf["crimes"] = crimes
+        gdf["share_crimes"] = crimes / crimes.sum()
+        (root / "hotspots.geojson").unlink()
+        gdf.to_file(root / "hotspots.geojson", driver="GeoJSON")
+    # fewer randomisation draws keep the fixture quick (set in the plan, so it is registered)
+    text = toml.read_text(encoding="utf-8").replace("ri_draws = 1000", "ri_draws = 400")
+    if design == "parallel":
+        # `rct simulate --design parallel` writes [design] day_starts, which a parallel
+        # manifest does not record, so `rct evaluate` refuses it (reported to the lead)
+        text = text.replace('day_starts = "06:00"\n', "", 1)
+    toml.write_text(text, encoding="utf-8")
     t = load_trial(toml)
     # the same allocation again, now with its manifest (the simulator writes the CSV only)
     if design == "crossover":
@@ -77,7 +99,11 @@ def build_trial(root: Path, *, n_hotspots: int = 12, days: int = 28, seed: int =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuarantineWarning)  # the planted bad rows
         monitor_trial(t, out_dir=out, key_file=root.parent / "pseudonym.key")
-    evaluate_trial_files(toml, ri_draws=400)
+    from rct.plan.register import register_plan
+
+    register_plan(toml)  # plan.json: the pre-registration the reports check against
+    _, _, summary = evaluate_trial_files(toml)
+    (root / "evaluate_summary.txt").write_text(summary + "\n", encoding="utf-8")
     return toml
 
 
@@ -100,4 +126,15 @@ def reports(trial_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="session")
 def parallel_trial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_trial(tmp_path_factory.mktemp("report-parallel") / "trial", n_hotspots=16,
-                       design="parallel", seed=5)
+                       design="parallel", seed=5, selection_covariates=True)
+
+
+@pytest.fixture(scope="session")
+def parallel_reports(parallel_trial: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The three reports of the parallel trial, rendered and written once."""
+    from rct.reports import design_report, evaluation_report, monitor_report
+
+    out = tmp_path_factory.mktemp("parallel-reports")
+    built = {"design": design_report(parallel_trial), "monitor": monitor_report(parallel_trial),
+             "evaluation": evaluation_report(parallel_trial)}
+    return {k: (r, r.write(out / f"{k}.html")) for k, r in built.items()}

@@ -95,3 +95,71 @@ def test_printable_tables_not_cut(browser: Browser, reports: dict, kind: str) ->
     assert wide == 0, o
     pdf = browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69})
     assert len(pdf["data"]) > 10_000
+
+
+# ---------------------------------------------------------------------------
+# the new structure (issue 13): what a reader sees in the browser
+
+_VISIBLE = """(() => {
+  const c = document.body.cloneNode(true);
+  c.querySelectorAll('code, style, script, img').forEach(e => e.remove());
+  document.body.appendChild(c);  // innerText needs layout
+  c.style.position = 'absolute'; c.style.left = '-99999px';
+  const t = c.innerText; c.remove(); return t;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def both(reports: dict, parallel_reports: dict, trial_path: Path, parallel_trial: Path) -> dict:
+    return {"crossover": (trial_path, reports), "parallel": (parallel_trial, parallel_reports)}
+
+
+@pytest.mark.parametrize("design", ["crossover", "parallel"])
+def test_browser_headline_order_and_no_internals(browser: Browser, both: dict,
+                                                 design: str) -> None:
+    import json
+    import re
+
+    from rct.reports.evaluation import SECTION_ORDER
+    from tests.reports.test_structure import INTERNALS
+
+    toml, reps = both[design]
+    rd = json.loads((toml.parent / "out" / "results.json").read_text(encoding="utf-8"))
+    page = browser.open(reps["evaluation"][1], width=1000, height=1400)
+    heads = page.evaluate("Array.from(document.querySelectorAll('.headline'))"
+                          ".map(e => e.innerText.trim())")
+    assert heads == [rd["meta"]["headline"]["sentence"]]
+    ids = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert tuple(ids) == SECTION_ORDER
+    for kind in KINDS:
+        page = browser.open(reps[kind][1], width=1000, height=1400)
+        text = page.evaluate(_VISIBLE)
+        found = {n: re.findall(rx, text)[:3] for n, rx in INTERNALS.items()
+                 if re.search(rx, text)}
+        assert found == {}, (kind, found)
+
+
+@pytest.mark.parametrize("design", ["crossover", "parallel"])
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_sha256_cells_wrap_not_clip(browser: Browser, both: dict, design: str,
+                                    media: str) -> None:
+    _, reps = both[design]
+    for kind in ("design", "evaluation"):
+        page = browser.open(reps[kind][1], width=720 if media == "print" else 1000, height=1000)
+        if media == "print":
+            browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+        cells = page.evaluate("""Array.from(document.querySelectorAll('td.mono')).map(td => ({
+            text: td.innerText.trim(), over: td.scrollWidth - td.clientWidth,
+            right: td.getBoundingClientRect().right,
+            wrap: (td.closest('.table-wrap') || document.body).getBoundingClientRect().right}))""")
+        plain = page.evaluate("""Array.from(document.querySelectorAll('td')).filter(td =>
+            /^[0-9a-f]{64}$/.test(td.innerText.trim()) && !td.classList.contains('mono'))
+            .map(td => td.innerText)""")
+        browser.send("Emulation.setEmulatedMedia", {"media": ""})
+        assert plain == [], (kind, plain)  # every digest is set in a wrapping monospace cell
+        digests = [c for c in cells if len(c["text"]) == 64]
+        assert digests, kind
+        for c in cells:
+            assert c["over"] <= 1, (kind, c)  # the digest wraps inside its cell
+            if media == "print":
+                assert c["right"] <= c["wrap"] + 1, (kind, c)  # and the cell is on the page

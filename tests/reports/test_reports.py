@@ -46,9 +46,10 @@ def test_report_sections_carry_what_the_issue_lists(reports: dict) -> None:
     ids = {k: set(re.findall(r'<section id="([^"]+)"', reports[k][0].html)) for k in KINDS}
     assert {"hotspots", "allocation", "balance", "power", "plan", "manifest"} <= ids["design"]
     assert {"weekly", "presence", "compliance", "dwell", "behind"} <= ids["monitor"]
-    assert {"flow", "balance", "presence", "compliance", "primary", "secondary-harm", "forest",
-            "randomisation", "complier", "displacement", "robustness",
-            "appendix"} <= ids["evaluation"]
+    from rct.reports.design import SECTION_ORDER as DESIGN
+    from rct.reports.evaluation import SECTION_ORDER as EVALUATION
+
+    assert set(DESIGN) <= ids["design"] and set(EVALUATION) == ids["evaluation"]
 
 
 @pytest.mark.parametrize("kind", ["design", "monitor"])
@@ -85,13 +86,14 @@ def test_no_officer_or_radio_identifier_or_note(reports: dict, trial_path: Path,
 
 def test_evaluation_numbers_are_the_results_file(reports: dict, trial_path: Path) -> None:
     from rct.config import load_trial
+    from rct.plan.headline import format_p
     from rct.reports.evaluation import results_tidy
 
     rd = json.loads(Path(load_trial(trial_path).files.results).read_text())
     tidy = results_tidy(rd)
-    fam = tidy[tidy["primary"] & tidy["family"]].iloc[0]
+    fam = tidy[tidy["role"] == "primary"].iloc[0]
     html = reports["evaluation"][0].html
-    assert f"randomisation p = {fam['p_value']:.3f}" in html
+    assert f"randomisation {format_p(fam['p_value'])}" in html  # as the headline prints it
     assert len(tidy) == sum(len(e["terms"]) for e in rd["estimates"])
 
 
@@ -104,12 +106,12 @@ def test_randomisation_figure_is_the_histogram_behind_the_p_value(trial_path: Pa
     rd = json.loads(Path(t.files.results).read_text())
     nd = null_distribution(t, rd)
     fam = results_tidy(rd)
-    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    fam = fam[fam["role"] == "primary"].iloc[0]
     assert nd["method"] == fam["method"]
-    import math
-
-    est = math.log(fam["estimate"]) if fam["scale"] == "ratio" else fam["estimate"]
-    assert nd["observed"] == pytest.approx(est, rel=1e-9)  # the statistic is the log ratio
+    # the pre-registered test of the demo plan is the conditional Poisson rate ratio: the
+    # histogram is of its log
+    observed = np.exp(nd["observed"]) if fam["scale"] == "ratio" else nd["observed"]
+    assert observed == pytest.approx(fam["estimate"], rel=1e-9)
     assert nd["p_value"] == pytest.approx(fam["p_value"], abs=1e-12)
     # Monte Carlo: (1 + #{|T_b| >= |t|}) / (B + 1); the bins hold every finite draw
     assert nd["n_defined"] == rd["meta"]["ri_draws"]
@@ -120,10 +122,13 @@ def test_randomisation_figure_is_the_histogram_behind_the_p_value(trial_path: Pa
 
 def test_report_does_not_recompute_statistics() -> None:
     """The evaluation report only formats results: no estimator or RI engine is imported."""
-    src = (Path(__file__).resolve().parents[2] / "rct" / "reports" / "evaluation.py").read_text()
-    for name in ("complier_effect", "randomisation_test", "difference_in_means", "crossover_fe",
-                 "design_from_trial", "_parallel_units"):
-        assert name not in src, name
+    root = Path(__file__).resolve().parents[2] / "rct" / "reports"
+    for module in ("evaluation.py", "evaluation_sections.py", "words.py"):
+        src = (root / module).read_text()
+        for name in ("complier_effect", "randomisation_test", "difference_in_means",
+                     "crossover_fe", "design_from_trial", "_parallel_units", "evaluate_crossover",
+                     "evaluate_parallel"):
+            assert name not in src, (module, name)
 
 
 def test_missing_stages_say_not_available(trial_path: Path, tmp_path: Path) -> None:
@@ -134,26 +139,34 @@ def test_missing_stages_say_not_available(trial_path: Path, tmp_path: Path) -> N
     shutil.copytree(trial_path.parent, root, ignore=shutil.ignore_patterns("out"))
     toml = root / "trial.toml"
     d = design_report(toml)
-    assert set(d.unavailable) == {"balance", "power"}
+    # power needs no outcomes: the trial file's [power] section states the assumed rate
+    assert set(d.unavailable) == {"balance"}
     assert all("outcomes" in r for rs in d.unavailable.values() for r in rs)
-    assert d.html.count("Not available: ") == 2
+    assert d.html.count("Not available: ") == 1
     toml.write_text(toml.read_text().replace('patrols = "patrols.csv"\n', ""))
     m = monitor_report(toml)
     assert {"weekly", "compliance", "dwell", "behind"} <= set(m.unavailable)
     assert "Not available: no patrol dosage table" in m.html
-    # results passed in, but no outcome or dosage tables
+    # results passed in, but no outcome or dosage tables: refused unless allow_stale
+    from rct.reports.evaluation import StaleResultsError
+
     rd = json.loads((trial_path.parent / "out" / "results.json").read_text())
-    full = evaluation_report(toml, results=rd)
-    assert not {"complier", "displacement", "randomisation"} & set(full.unavailable)
-    # results without the complier, catchment and histogram entries: those sections say so
+    with pytest.raises(StaleResultsError, match=r"out/(outcomes|patrol_dosage)\.parquet \("):
+        evaluation_report(toml, results=rd)
+    full = evaluation_report(toml, results=rd, allow_stale=True)
+    assert not {"primary", "exploratory", "displacement"} & set(full.unavailable)
+    assert "These results are stale" in full.html
+    # results without the complier, catchment and histogram entries: those parts say so
     rd["estimates"] = [e for e in rd["estimates"] if "complier" not in e["method"]
                        and not e["outcome"].startswith("catchment_")]
     for e in rd["estimates"]:
         e["details"].pop("null_histogram", None)
     rd["meta"].pop("randomisation_distribution")
-    e = evaluation_report(toml, results=rd)
-    assert {"complier", "displacement", "randomisation"} <= set(e.unavailable)
-    assert "primary" not in e.unavailable and "forest" not in e.unavailable
+    e = evaluation_report(toml, results=rd, allow_stale=True)
+    assert "displacement" in e.unavailable
+    assert "Randomisation distribution not shown: the results do not record" in e.html
+    assert "Displacement was not assessed" in e.html  # and the limitations say so
+    assert "primary" not in e.unavailable and "robustness" not in e.unavailable
 
 
 def test_cli_writes_each_report(trial_path: Path, tmp_path: Path, capsys) -> None:
@@ -173,23 +186,26 @@ def test_fixture_planted_the_script_name(trial_path: Path) -> None:
     assert SCRIPT_NAME in set(read_hotspots(trial_path.parent / "hotspots.geojson")["name"])
 
 
-def test_parallel_trial_reports(parallel_trial: Path) -> None:
+def test_parallel_trial_reports(parallel_trial: Path, parallel_reports: dict,
+                                tmp_path: Path) -> None:
     """A parallel design takes the other paths: omnibus balance, hot-spot totals, DIM draws."""
     from rct.config import load_trial
-    from rct.reports import design_report, evaluation_report, monitor_report
+    from rct.reports import evaluation_report
     from rct.reports.evaluation import null_distribution, results_tidy
 
     t = load_trial(parallel_trial)
-    reps = {"design": design_report(t), "monitor": monitor_report(t)}
+    reps = {k: r for k, (r, _) in parallel_reports.items()}
     rd = json.loads(Path(t.files.results).read_text())
-    reps["evaluation"] = evaluation_report(t)
     for kind, r in reps.items():
         assert dict(r.unavailable) == {}, (kind, r.unavailable)
-    assert "Omnibus balance (Mahalanobis" in reps["design"].html
+    assert "Omnibus balance test (Mahalanobis" in reps["design"].html
+    # hot spots as `rct hotspots build` writes them: share_crimes = crimes / total is dropped
+    assert ("Left out of the omnibus test: share of the selection data&#39;s crimes, an exact "
+            "linear function of crimes in the selection data") in reps["design"].html
     assert "Allocation" in reps["design"].html and "Verified: " in reps["design"].html
     nd = null_distribution(t, rd)
     fam = results_tidy(rd)
-    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    fam = fam[fam["role"] == "primary"].iloc[0]
     # complete randomisation of 16 hot spots: all C(16, 8) = 12,870 assignments, equally likely
     assert "exact" in fam["method"] and nd["n_defined"] == 12_870 == sum(nd["counts"])
     assert nd["n_exceed"] / nd["n_defined"] == pytest.approx(fam["p_value"], abs=1e-12)
@@ -201,12 +217,14 @@ def test_parallel_trial_reports(parallel_trial: Path) -> None:
                  "ratio of means"):
         assert what in methods, what
     html = reps["evaluation"].html
-    assert "Pre/post comparisons with the baseline window" in html
+    assert "Catchment ring and pre/post displacement measures" in html
     # without results.json the trial is evaluated for the report, and it says so
-    Path(t.files.results).unlink()
-    e = evaluation_report(t)
+    root = tmp_path / "noresults"
+    shutil.copytree(parallel_trial.parent, root)
+    (root / "out" / "results.json").unlink()
+    e = evaluation_report(root / "trial.toml")
     assert dict(e.unavailable) == {}
-    assert "results.json was not found, so the trial was evaluated for this report" in e.html
+    assert "computed for this report because out/results.json was not found" in e.html
 
 
 def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
@@ -224,7 +242,7 @@ def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
     t = load_trial(toml)
     rd = json.loads(Path(t.files.results).read_text())
     fam = results_tidy(rd)
-    fam = fam[fam["primary"] & fam["family"]].iloc[0]
+    fam = fam[fam["role"] == "primary"].iloc[0]
     assert "conditional Poisson" in fam["method"]
     nd = null_distribution(t, rd)
     assert np.exp(nd["observed"]) == pytest.approx(fam["estimate"], rel=1e-9)
