@@ -380,7 +380,7 @@ def monitor_trial(
     out_dir
         Where to write (default ``[files] out_dir``).
     write
-        Write the CSVs and JSON.
+        Write the CSVs and JSON (and re-ingest stale patrol logs); ``False`` writes nothing.
     key_file
         Pseudonym key file if the patrol logs must be (re-)ingested (default
         ``[dosage] pseudonym_key_file``).
@@ -422,7 +422,11 @@ def monitor_trial(
         stale = not dosage_file.exists() or any(
             p.exists() and p.stat().st_mtime > dosage_file.stat().st_mtime for p in logs
         )
-        if stale:
+        if stale and not write:  # a read-only caller (a report) never rewrites the dosage table
+            ingest_notes.append(
+                "the patrol logs are newer than the patrol dosage table (or it does not exist): "
+                "run `rct ingest patrols` (or `rct monitor`) to bring it up to date")
+        elif stale:
             from rct.dosage.patrols import ingest_patrols
 
             first = t.windows.baseline[0] if t.windows.baseline else window[0]

@@ -634,6 +634,7 @@ def meta_forest_plot(result, *, title: str | None = None, xlabel: str | None = N
     ax.set_title(title or f"{how}, {k} trials\ntau\u00b2 = {det['tau2']:.3g}, "
                  f"I\u00b2 = {det['I2']:.0f}%, Q = {det['Q']:.2f} "
                  f"(p {'< 0.001' if qp < 0.001 else f'= {qp:.3f}'})", fontsize=10, loc="left")
+    return fig
 
 
 def sequential_plot(looks: pd.DataFrame, *, exponentiate: bool | None = None,
