@@ -74,6 +74,8 @@ __all__ = [
     "Analysis",
     "DosageSpec",
     "PowerSpec",
+    "MonitoringSpec",
+    "CostSpec",
     "load_trial",
     "DESIGN_TYPES",
     "PARALLEL_SCHEMES",
@@ -229,6 +231,38 @@ class PowerSpec:
                 "power": self.power}
 
 
+SEQUENTIAL_METHODS = ("none", "obrien-fleming", "pocock", "confidence-sequence")
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """``[monitoring]``: interim looks at the primary effect while the trial runs (the plan).
+
+    ``sequential = "none"`` (default): no interim effect estimate is shown, so
+    looking at the data cannot inflate the error rate.
+    """
+
+    sequential: str = "none"
+    every_days: int = 7
+    planned_looks: int | None = None  # default: one per complete period of the trial
+    alternative: str = "two-sided"
+    feedback_weeks: int = 4
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """``[costs]``: the price of an officer hour (with its source) and unit costs of crime."""
+
+    officer_hour: float | None = None
+    officer_hour_source: str | None = None
+    currency: str = "GBP"
+    price_year: int | None = None
+    hours_from: str = "patrols"  # patrols (officer minutes) | airwave (radio minutes)
+    basis: str = "tasked"  # tasked | extra | all
+    unit_costs: Path | None = None
+
+
 @dataclass(frozen=True)
 class Trial:
     """A validated ``trial.toml``.
@@ -250,6 +284,8 @@ class Trial:
     analysis: Analysis = field(default_factory=Analysis)
     dosage: DosageSpec = field(default_factory=DosageSpec)
     power: PowerSpec = field(default_factory=PowerSpec)
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    costs: CostSpec = field(default_factory=CostSpec)
 
     @property
     def root(self) -> Path:
@@ -310,6 +346,8 @@ _SECTIONS: dict[str, type] = {
     "analysis": Analysis,
     "dosage": DosageSpec,
     "power": PowerSpec,
+    "monitoring": MonitoringSpec,
+    "costs": CostSpec,
 }
 
 
@@ -365,6 +403,8 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
     analysis = _analysis(raw.get("analysis", {}), p)
     dosage = _dosage(raw.get("dosage", {}), root, p)
     power = _power(raw.get("power", {}), p)
+    monitoring = _monitoring(raw.get("monitoring", {}), design, p)
+    costs = _costs(raw.get("costs", {}), root, p)
     _cross_checks(design, windows, files, analysis, p)
 
     if p.items:
@@ -379,6 +419,8 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
         analysis=analysis,
         dosage=dosage,
         power=power,
+        monitoring=monitoring,
+        costs=costs,
     )
     if check_files:
         inputs = [
@@ -700,6 +742,51 @@ def _dosage(d: dict, root: Path, p: _Problems) -> DosageSpec:
         cap_per_day=_positive(_get(d, "cap_per_day", int, s, p), "cap_per_day", s, p),
         pseudonym_key_file=None if key_file is None else (root / key_file).resolve(),
     )
+
+
+def _monitoring(d: dict, design: DesignSpec, p: _Problems) -> MonitoringSpec:
+    s = "monitoring"
+    method = _choice(d, "sequential", SEQUENTIAL_METHODS, s, p, "none")
+    every = _get(d, "every_days", int, s, p, 7)
+    if not 1 <= every <= 366:
+        p.add(s, f"every_days = {every!r} must be from 1 to 366")
+        every = 7
+    looks = _get(d, "planned_looks", int, s, p)
+    if looks is not None and not 1 <= looks <= 1000:
+        p.add(s, f"planned_looks = {looks!r} must be from 1 to 1,000")
+        looks = None
+    fb = _get(d, "feedback_weeks", int, s, p, 4)
+    if not 1 <= fb <= 52:
+        p.add(s, f"feedback_weeks = {fb!r} must be from 1 to 52")
+        fb = 4
+    if method != "none" and design.type != "crossover":
+        p.add(s, f"sequential = {method!r}: interim looks are built for crossover designs "
+                 "(every hot spot in both conditions every week)")
+    return MonitoringSpec(sequential=method, every_days=every, planned_looks=looks,
+                          alternative=_choice(d, "alternative", ALTERNATIVES, s, p, "two-sided"),
+                          feedback_weeks=fb)
+
+
+def _costs(d: dict, root: Path, p: _Problems) -> CostSpec:
+    s = "costs"
+    hour = _get(d, "officer_hour", (int, float), s, p)
+    if hour is not None and not 0 < hour <= 10_000:
+        p.add(s, f"officer_hour = {hour!r} must be a positive cost of one officer hour")
+        hour = None
+    source = _get(d, "officer_hour_source", str, s, p)
+    if hour is not None and not (source and source.strip()):
+        p.add(s, "officer_hour needs officer_hour_source: where the figure comes from")
+    year = _get(d, "price_year", int, s, p)
+    if year is not None and not 1900 <= year <= 2200:
+        p.add(s, f"price_year = {year!r} is not a year")
+        year = None
+    unit = _get(d, "unit_costs", str, s, p)
+    return CostSpec(officer_hour=None if hour is None else float(hour),
+                    officer_hour_source=source, currency=_get(d, "currency", str, s, p, "GBP"),
+                    price_year=year,
+                    hours_from=_choice(d, "hours_from", ("patrols", "airwave"), s, p, "patrols"),
+                    basis=_choice(d, "basis", ("tasked", "extra", "all"), s, p, "tasked"),
+                    unit_costs=None if unit is None else (root / unit).resolve())
 
 
 def _cross_checks(design: DesignSpec, windows: Windows, files: Files, analysis: Analysis,

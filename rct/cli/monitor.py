@@ -24,7 +24,11 @@ def monitor(
     """Weekly dosage and compliance while the trial runs, and uplift over baseline.
 
     Writes monitor_compliance.csv, monitor_weekly.csv, monitor_hotspots.csv,
-    monitor_uplift.csv and monitor.json.
+    monitor_uplift.csv and monitor.json; with interim looks planned ([monitoring]
+    sequential), also the sequential analysis of the primary effect
+    (monitor_sequential.csv) and per-hot-spot feedback (monitor_feedback.csv).
+
+    Example: rct monitor trial.toml --as-of 2021-10-31
     """
     import warnings
 
@@ -35,6 +39,19 @@ def monitor(
         warnings.simplefilter("ignore", QuarantineWarning)  # reported in the notes
         report, written = monitor_trial(trial, as_of=as_of, out_dir=out_dir)
     from rct.cli._common import shown
+    from rct.plan.monitor import interim_analysis
 
     typer.echo(report.summary())
+    interim = interim_analysis(trial, as_of=as_of)
+    typer.echo(interim.summary())
+    if interim.status == "done":
+        from rct.io.atomic import write_table
+
+        folder = Path(out_dir) if out_dir is not None else next(iter(written.values())).parent
+        written = dict(written)
+        written["sequential"] = write_table(interim.sequential.tidy(),
+                                            folder / "monitor_sequential.csv")
+        if interim.feedback is not None:
+            written["feedback"] = write_table(interim.feedback.tidy(),
+                                              folder / "monitor_feedback.csv")
     typer.echo("wrote " + ", ".join(shown(Path(p)) for p in written.values()))

@@ -285,14 +285,116 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
                                 baseline=baseline, blocks=blocks, dose=dose, **common)
     if dosage_path is not None:
         inputs["dosage"] = dosage_path
+    cost = None
+    if trial.costs.officer_hour is not None:
+        cost = _cost_and_value(trial, res, outcomes, allocation, inputs)
     reg = check_registration(plan, trial)
     meta = {**dict(res.meta), "trial": trial.trial.name, "trial_file_sha256": trial.sha256,
             "plan": plan.to_dict(), "plan_sha256": plan.sha256,
             "registration": reg.to_dict(),
             "inputs": {role: {"file": _rel(trial, p), "sha256": _sha256(p)}
                        for role, p in inputs.items()}}
+    if cost is not None:
+        meta["cost_value"] = cost
     return EvaluationResults(res.estimates, primary=res.primary, adjustment=res.adjustment,
                              adjusted_p=dict(res.adjusted_p), meta=meta)
+
+
+def _cost_and_value(trial: Any, res: EvaluationResults, outcomes: Any, allocation: Any,
+                    inputs: dict[str, Path]) -> dict[str, Any]:
+    """``[costs]``: officer hours × cost per hour against crimes prevented by the headline.
+
+    Returns ``CostValue.to_dict()`` with its ``summary``, or ``{"status": "not available",
+    "reason": ...}`` when an input is missing (the evaluation still stands).
+    """
+    from rct.evaluate.costs import (
+        CostPerHour,
+        control_baseline,
+        cost_value,
+        officer_hours,
+        read_unit_costs,
+    )
+    from rct.evaluate.crossover import crossover_panel
+
+    c = trial.costs
+    head = res.meta.get("headline") or {}
+    if head.get("scale") != "ratio":
+        return {"status": "not available", "reason": "the primary effect is not a rate ratio"}
+    name = "patrol_dosage" if c.hours_from == "patrols" else "airwave_presence"
+    path = Path(getattr(trial.files, name))
+    if not path.exists():
+        return {"status": "not available",
+                "reason": f"no {name.replace('_', ' ')} table ({path.name}) for officer hours"}
+    dosage = _read_table(path)
+    inputs[name.replace("_", " ")] = path
+    if trial.design.type == "crossover":
+        panel = crossover_panel(outcomes, allocation)
+    else:  # parallel: every trial day of a treatment hot spot is a tasked hot-spot-day
+        import pandas as pd
+
+        if "trial_date" not in outcomes.columns:
+            return {"status": "not available", "reason": "cost and value need daily outcomes "
+                    "(the outcomes table has months)"}
+        o = outcomes.copy()
+        o["hotspot_id"] = o["hotspot_id"].astype(str)
+        when = pd.to_datetime(o["trial_date"]).dt.date
+        if trial.windows.trial is not None:
+            o = o[(when >= trial.windows.trial[0]) & (when <= trial.windows.trial[1])]
+        arm = allocation.assign(hotspot_id=allocation["hotspot_id"].astype(str)).set_index(
+            "hotspot_id")["arm"].astype(str)
+        panel = o.assign(tasked=(o["hotspot_id"].map(arm) == "treatment").astype(int),
+                         trial_date=pd.to_datetime(o["trial_date"]).dt.date)
+    measure = "officer_minutes" if c.hours_from == "patrols" else "radio_minutes"
+    if measure not in dosage.columns:
+        measure = "presence_minutes"
+    hours = officer_hours(dosage, panel, measure=measure, basis=c.basis,
+                          source=("patrol logs" if c.hours_from == "patrols" else
+                                  "Airwave radio presence"))
+    unit = None
+    crimes = None
+    if c.unit_costs is not None:
+        unit = read_unit_costs(c.unit_costs)
+        inputs["unit costs of crime"] = Path(c.unit_costs)
+        crimes = _crime_incidents(trial)
+    base = control_baseline(panel, outcomes=tuple(o for o in ("crimes", "harm")
+                                                  if o in panel.columns), crimes=crimes)
+    cv = cost_value(effect=(float(head["estimate"]), float(head["conf_low"]),
+                            float(head["conf_high"])),
+                    hours=hours, cost_per_hour=CostPerHour(
+                        value=float(c.officer_hour), source=str(c.officer_hour_source),
+                        currency=c.currency, price_year=c.price_year),
+                    baseline=base, unit_costs=unit, outcome=res.primary or "crimes",
+                    alpha=float(head.get("alpha", 0.05)))
+    return {**cv.to_dict(), "status": "done", "summary": cv.summary()}
+
+
+def _crime_incidents(trial: Any) -> Any:
+    """One row per crime × hot spot it falls in: ``hotspot_id, trial_date, offence_code,
+    offence`` — the planned crime types in the trial window (for unit costs by offence)."""
+    import pandas as pd
+
+    from rct.evaluate.outcomes import locate_pairs
+    from rct.harm import crime_type_mask
+    from rct.io.crimes import read_crimes
+    from rct.io.hotspots import read_hotspots
+    from rct.io.times import trial_date
+
+    read = read_crimes([Path(p) for p in trial.files.crimes])
+    c = read.data.reset_index(drop=True)
+    if trial.analysis.crime_types:
+        c = c.loc[crime_type_mask(c, trial.analysis.crime_types)].reset_index(drop=True)
+    c = c[pd.to_datetime(c["occurred_at"], utc=True).notna()].reset_index(drop=True)
+    hs = read_hotspots(trial.files.hotspots)
+    pi, gi = locate_pairs(c["x"].to_numpy(dtype=float), c["y"].to_numpy(dtype=float),
+                          hs.geometry.values)
+    days = trial_date(pd.to_datetime(c["occurred_at"], utc=True).iloc[pi],
+                      trial.design.day_starts)
+    out = pd.DataFrame({"hotspot_id": hs["hotspot_id"].astype(str).to_numpy()[gi],
+                        "trial_date": list(days)})
+    for col in ("offence_code", "offence"):
+        if col in c.columns:
+            out[col] = c[col].to_numpy()[pi]
+    return out
 
 
 def _rel(trial: Any, p: Path) -> str:
@@ -453,6 +555,10 @@ def summary_lines(res: EvaluationResults) -> list[str]:
         adj = "" if padj is None else f", {res.adjustment}-adjusted {format_p(padj)}"
         lines.append(f"secondary: {h.label}: {h.estimate_text} ({h.interval_text}; "
                      f"randomisation {h.p_text}{adj})")
+    cost = meta.get("cost_value")
+    if cost:
+        lines.append("cost and value: " + (str(cost.get("summary")) if cost.get("status") == "done"
+                                           else f"not available ({cost.get('reason')})"))
     n_other = sum(e.role in ("robustness", "exploratory") for e in res.estimates)
     if n_other:
         lines.append(f"{n_other} robustness and exploratory estimates are in the results "

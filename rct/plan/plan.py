@@ -215,12 +215,16 @@ class AnalysisPlan:
     files: Mapping[str, Any]
     dosage: Mapping[str, Any]
     robustness: tuple[str, ...]
+    monitoring: Mapping[str, Any] = field(default_factory=dict)
+    costs: Mapping[str, Any] = field(default_factory=dict)
     _json: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "design", MappingProxyType(dict(self.design)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "dosage", MappingProxyType(dict(self.dosage)))
+        object.__setattr__(self, "monitoring", MappingProxyType(dict(self.monitoring)))
+        object.__setattr__(self, "costs", MappingProxyType(dict(self.costs)))
         object.__setattr__(self, "_json", _canonical(self._as_dict()))
 
     # -- identity -------------------------------------------------------------
@@ -241,6 +245,8 @@ class AnalysisPlan:
             "files": dict(self.files),
             "dosage": dict(self.dosage),
             "robustness": list(self.robustness),
+            "monitoring": dict(self.monitoring),
+            "costs": dict(self.costs),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -296,6 +302,27 @@ class AnalysisPlan:
                      + f", day-level overdispersion {p.dispersion:g}, between-hot-spot "
                      f"heterogeneity {p.heterogeneity:g}; {p.reduction:.0%} reduction, "
                      f"{p.power:.0%} power"))
+        m = self.monitoring
+        if m.get("sequential", "none") == "none":
+            rows.append(("Interim looks", "none planned: the effect is estimated once, at the "
+                         "end of the trial (monitoring shows dosage and compliance only)"))
+        else:
+            name = {"obrien-fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}.get(
+                m["sequential"])
+            how = (f"group-sequential boundaries with {name} Lan–DeMets alpha spending"
+                   if name else "an anytime-valid confidence sequence")
+            rows.append(("Interim looks", f"the primary effect every {m['every_days']} days, "
+                         f"{m['planned_looks']} planned looks, judged against {how} "
+                         f"({m['alternative']}, overall α = {t.alpha:g}); per-hot-spot "
+                         f"feedback over the last {m['feedback_weeks']} weeks, shrunk towards "
+                         "the trial-wide effect (feedback, not a test)"))
+        c = self.costs
+        if c.get("officer_hour") is not None:
+            rows.append(("Cost and value", f"officer hours ({c['hours_from']}, {c['basis']} "
+                         f"hot-spot-days) at {c['currency']} {c['officer_hour']:g} an hour "
+                         f"({c['officer_hour_source']}), against crimes prevented"
+                         + (f" priced by {c['unit_costs']['file']}" if c.get("unit_costs")
+                            else "")))
         if self.robustness:
             rows.append(("Robustness and exploratory analyses",
                          "; ".join(self.robustness) + " — reported, never confirmatory"))
@@ -401,6 +428,18 @@ def plan_from_trial(trial: Any) -> AnalysisPlan:
     design = {k: v for k, v in t.to_dict()["design"].items() if v not in (None, [], ())}
     dosage = {k: v for k, v in t.to_dict()["dosage"].items()
               if k != "pseudonym_key_file" and v is not None}
+    m = t.monitoring
+    looks = m.planned_looks
+    if looks is None and d.days:
+        looks = max(1, d.days // m.every_days)
+    monitoring = {"sequential": m.sequential, "every_days": m.every_days,
+                  "planned_looks": looks, "alternative": m.alternative,
+                  "feedback_weeks": m.feedback_weeks}
+    c = t.costs
+    costs = {} if c.officer_hour is None else {
+        "officer_hour": c.officer_hour, "officer_hour_source": c.officer_hour_source,
+        "currency": c.currency, "price_year": c.price_year, "hours_from": c.hours_from,
+        "basis": c.basis, "unit_costs": _file_entry(t, c.unit_costs)}
     return AnalysisPlan(
         trial_name=t.trial.name, force=t.trial.force, registration=t.trial.registration,
         design_type=d.type, design=design, estimand=estimand, primary=spec(a.primary),
@@ -408,7 +447,7 @@ def plan_from_trial(trial: Any) -> AnalysisPlan:
         secondary=tuple(spec(s) for s in a.secondary if s != a.primary),
         multiplicity=a.multiplicity, carryover_days=int(a.carryover_days), covariates=covs,
         power=PowerAssumptions(**t.power.to_kwargs()), files=files, dosage=dosage,
-        robustness=robustness)
+        robustness=robustness, monitoring=monitoring, costs=costs)
 
 
 def _robustness(design_type: str, key: str, a: Any) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ __all__ = ["evaluation_report", "results_tidy", "null_distribution", "StaleResul
            "stale_inputs", "SECTION_ORDER"]
 
 #: The report's sections, in order (ids of the ``<section>`` elements).
-SECTION_ORDER = ("summary", "flow", "primary", "secondary", "dosage", "robustness",
+SECTION_ORDER = ("summary", "flow", "primary", "secondary", "dosage", "cost", "robustness",
                  "displacement", "exploratory", "limitations", "reproducibility")
 
 
@@ -94,6 +94,7 @@ def evaluation_report(trial: Any, *, results: Any = None, as_of: Any = None,
                 "primary": ("The pre-registered result", es.primary),
                 "secondary": ("Secondary outcomes", es.secondary),
                 "dosage": ("Dosage and compliance", es.dosage),
+                "cost": ("Cost and value", es.cost),
                 "robustness": ("Robustness", es.robustness),
                 "displacement": ("Displacement and diffusion", es.displacement),
                 "exploratory": ("Exploratory analyses (not confirmatory)", es.exploratory),

@@ -386,6 +386,49 @@ def dosage(s: Section, ctx: Context) -> None:
             s.not_available(str(exc))
 
 
+def cost(s: Section, ctx: Context) -> None:
+    """Officer hours and their cost against crimes prevented ([costs]; results.json)."""
+    cv = ctx.meta.get("cost_value")
+    if not cv:
+        raise NotAvailable("no [costs] in the trial file (the cost of an officer hour, with "
+                           "its source, and optionally a table of unit costs of crime)")
+    if cv.get("status") != "done":
+        raise NotAvailable(str(cv.get("reason")))
+    s.para(str(cv.get("summary")))
+    rows = cv.get("rows") or cv.get("table")
+    if isinstance(rows, list) and rows:
+        import pandas as pd
+
+        tab = pd.DataFrame(rows)
+        names = {"officer_hours": "Officer hours delivered", "cost": "Cost of those hours",
+                 "crimes_prevented": "Crimes prevented", "harm_prevented": "Harm prevented",
+                 "cost_per_crime_prevented": "Cost per crime prevented",
+                 "value_of_crime_prevented": "Value of crime prevented",
+                 "rate_ratio": "Rate ratio (the pre-registered effect)",
+                 "crimes_expected_without_tasking": "Crimes expected without tasking",
+                 "harm_expected_without_tasking": "Harm expected without tasking",
+                 "cost_of_crime_expected_without_tasking": "Cost of crime expected without "
+                                                           "tasking",
+                 "net_benefit": "Net benefit (value minus cost)",
+                 "benefit_cost_ratio": "Benefit–cost ratio"}
+        if "term" in tab.columns:
+            tab["term"] = [names.get(str(v), str(v).replace("_", " ").capitalize())
+                           for v in tab["term"]]
+        for c in ("conf_low", "conf_high"):
+            if c in tab.columns:
+                tab[c] = tab[c].map(lambda v: "unbounded" if v is None else v)
+        keep = [c for c in ("term", "estimate", "conf_low", "conf_high", "unit", "note")
+                if c in tab.columns]
+        if keep:
+            s.table(tab[keep].rename(columns={"term": "quantity", "conf_low": "interval low",
+                                              "conf_high": "interval high"}),
+                    heading="Cost and value, with intervals from the primary effect's interval")
+    s.para("Crimes prevented apply the pre-registered rate ratio, with its interval, to what "
+           "the tasked hot-spot-days would have had untasked (each hot spot's untasked-day "
+           "rate times its tasked days). Prices are the trial file's, with their sources; "
+           "nothing is bundled.", note=True)
+
+
 def robustness(s: Section, ctx: Context) -> None:
     rob = ctx.estimates("robustness")
     if not rob:

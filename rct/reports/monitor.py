@@ -43,7 +43,80 @@ def monitor_report(trial: Any, *, as_of: Any = None) -> Report:
     dosage_sections(b, t, mon, weekly=True)
     with b.section("behind", "Hot spots falling behind") as s:
         _behind(s, t, mon)
+    interim = None
+    with b.section("sequential", "Interim effect, as planned") as s:
+        interim = _sequential(s, b, t, as_of)
+    with b.section("feedback", "Feedback for supervisors (not a test)") as s:
+        _feedback(s, interim)
     return b.render("monitor.html.j2")
+
+
+def _sequential(s: Section, b: ReportBuilder, t: Any, as_of: Any) -> Any:
+    """The planned sequential analysis of the primary effect: plot, boundary, decision."""
+    from rct.plan.monitor import interim_analysis
+
+    res = interim_analysis(t, as_of=as_of)
+    if res.status == "not planned":
+        s.para(res.decision)
+        return res
+    if res.status != "done":
+        raise NotAvailable(res.reason)
+    from rct.reports.figures import sequential_plot
+
+    seq = res.sequential
+    b.fact("interim boundary crossed", "yes" if seq.crossed else "no")
+    s.para(res.decision)
+    how = {"obrien-fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}.get(res.method)
+    rule = (f"Looked at every {t.monitoring.every_days} days as pre-registered: look "
+            f"{res.looks_done} of {res.planned_looks} planned, data to {res.as_of}. "
+            + (f"Each look is judged against group-sequential boundaries with {how} Lan–DeMets "
+               "alpha spending at the planned information fractions, which keep the chance of "
+               f"ever crossing them under no effect at α = {seq.alpha:g} over all the looks."
+               if how else
+               "Each look is judged against an anytime-valid confidence sequence, which keeps "
+               f"the chance of ever excluding the true effect at α = {seq.alpha:g} however "
+               "many looks are taken.")
+            + " An interval or estimate read without its boundary is not a valid test.")
+    s.para(rule, note=True)
+    tab = seq.tidy()
+    s.figure(sequential_plot(tab), alt="Estimate, sequential interval and boundary by look",
+             heading="The effect at each look")
+    ratio = str(tab["scale"].iloc[0]) == "log_ratio" if len(tab) else False
+    show = tab[["look", "label", "estimate", "conf_low", "conf_high", "crossed"]].copy()
+    import numpy as np
+
+    if ratio:
+        for c in ("estimate", "conf_low", "conf_high"):
+            show[c] = np.exp(show[c].to_numpy(dtype=float))
+    show["crossed"] = show["crossed"].map({True: "crossed", False: ""})
+    for c in ("conf_low", "conf_high"):  # a look that cannot reject yet has no bound
+        show[c] = [("unbounded" if not np.isfinite(v) or (ratio and v == 0) else v)
+                   for v in show[c].to_numpy(dtype=float)]
+    show = show.rename(columns={"label": "look date", "estimate": "rate ratio" if ratio
+                                else "estimate", "conf_low": "interval low",
+                                "conf_high": "interval high", "crossed": "boundary"})
+    s.table(show, heading="Looks so far",
+            note="The interval at each look is the repeated (sequential) interval, wider than "
+                 "a one-off interval because the trial is looked at repeatedly.")
+    return res
+
+
+def _feedback(s: Section, res: Any) -> None:
+    if res is not None and res.status == "not planned":
+        s.para("Per-hot-spot feedback on the effect comes with planned interim looks "
+               "([monitoring] in the trial file); none are planned.")
+        return
+    if res is None or res.status != "done":
+        raise NotAvailable("no interim analysis is planned or available, so there is no "
+                           "per-hot-spot feedback")
+    if res.feedback is None:
+        raise NotAvailable(res.reason or "too few crimes in the recent weeks")
+    from rct.reports.figures import feedback_plot
+
+    fb = res.feedback
+    s.para(fb.summary())
+    s.figure(feedback_plot(fb.tidy()), alt="Recent-weeks rate ratio per hot spot, own and "
+             "shrunk toward the trial-wide effect", heading="Recent weeks, by hot spot")
 
 
 def _monitor(t: Any, as_of: Any) -> Any:

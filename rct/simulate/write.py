@@ -77,6 +77,8 @@ def trial_toml(trial: SimulatedTrial, *, allocation: str = "schedule.csv",
                   f"start = {s.start.isoformat()}\ndays = {s.days}\n")
     else:
         design = 'type = "parallel"\nscheme = "complete"\n'
+    monitoring = ('\n[monitoring]\nsequential = "obrien-fleming"\nevery_days = 7\n'
+                  if s.design == "crossover" else "")
     return f"""# A simulated trial with known truth (see truth.json); written by `rct simulate`.
 [trial]
 name = "Simulated {s.design} hot-spot trial ({s.n_hotspots} hot spots, {s.days} days)"
@@ -113,6 +115,11 @@ labels = {{ crimes = "Violent crime", harm = "Violent-crime harm (CCHI)" }}
 rate = {s.base_rate:g}
 reduction = {1 - s.effect:g}
 power = 0.8
+{monitoring}
+[costs]
+officer_hour = 45
+officer_hour_source = "illustrative figure for a synthetic trial, not a real cost"
+price_year = 2024
 
 [dosage]
 target_minutes = 15

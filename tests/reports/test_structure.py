@@ -97,8 +97,9 @@ def test_evaluation_sections_in_journal_order(built, design):
 
     ids = re.findall(r'<section id="([^"]+)"', built[design][1]["evaluation"].html)
     assert tuple(ids) == SECTION_ORDER
-    assert SECTION_ORDER == ("summary", "flow", "primary", "secondary", "dosage", "robustness",
-                             "displacement", "exploratory", "limitations", "reproducibility")
+    assert SECTION_ORDER == ("summary", "flow", "primary", "secondary", "dosage", "cost",
+                             "robustness", "displacement", "exploratory", "limitations",
+                             "reproducibility")
 
 
 @pytest.mark.parametrize("design", DESIGNS)
