@@ -41,3 +41,18 @@ def test_walkthrough_parser_reads_commands_outputs_and_files():
     blocks = w._parse("x\n<!-- walkthrough:file t.toml -->\n```toml\na = 1\n```\n```sh\n$ ls\n```")
     kinds = [(b.kind, b.file) for b in blocks if b.kind != "text"]
     assert kinds == [("toml", "t.toml"), ("sh", None)]
+
+
+def test_readme_trial_file_reference_loads(tmp_path):
+    """The README's annotated trial file is a valid trial file (every key it shows exists)."""
+    import re
+
+    from rct.config import load_trial
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## The trial file"):]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "trial.toml").write_text(block, encoding="utf-8")
+    t = load_trial(tmp_path / "trial.toml")
+    assert t.monitoring.sequential == "obrien-fleming" and t.costs.officer_hour == 45
+    assert t.analysis.crime_types == ("Violence and sexual offences",)
