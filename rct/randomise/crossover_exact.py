@@ -1,6 +1,11 @@
-"""Exact enumeration of the crossover sampler's distribution (small designs; tests and RI).
+"""Exact enumeration of crossover designs (small designs; tests and exact RI).
 
-Mirrors :func:`rct.randomise.crossover.crossover_kernel` step by step with the
+:func:`enumerate_feasible` lists every schedule meeting a design's constraints:
+the support of the uniform distribution ``rct-randomise/2`` draws from.
+
+:func:`enumerate_schedules` is the exact distribution of the
+``rct-randomise/1`` priority sampler (kept for designs made with it).  It
+mirrors :func:`rct.randomise.crossover_v1.crossover_kernel` step by step with the
 random keys treated as continuous: the cyclic order is one of ``N!`` equally
 likely permutations, and each day's tasked set is everything with a strictly
 higher ``(eligible, remaining target)`` priority than the cut-off plus a
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["enumerate_schedules"]
+__all__ = ["enumerate_feasible", "enumerate_schedules"]
 
 _MAX_PATHS = 2_000_000
 
@@ -112,3 +117,88 @@ def enumerate_schedules(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray
     sched = np.stack([np.frombuffer(kb, dtype=np.int8).reshape(d, n) for kb in keys])
     prob = np.array([float(results[kb] / total) for kb in keys])
     return sched, prob
+
+
+def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every schedule meeting the design's constraints ``(m, D, N)``, each with probability ``1/m``.
+
+    The support of the uniform distribution ``rct-randomise/2`` draws from:
+    ``k_s`` tasked per site each day; with equal coverage each hot spot's total
+    (and, with weekday blocking, each weekday's count) within one of every
+    other's in its site; no run longer than ``max_consecutive``; no gap shorter
+    than ``washout`` between runs.  Depth-first over days with pruning; None
+    when there are more than ``limit`` schedules or the design is too big
+    (``N > 8`` or ``N * D > 48``).
+    """
+    n, d = len(design.ids), len(design.dates)
+    if n > 8 or n * d > 48:
+        return None
+    p = design.parameters
+    strata = [int(s) for s in design.strata]
+    n_strata = max(strata) + 1 if d else 1
+    cap, wash, eq = p["max_consecutive"], int(p["washout"]), bool(p["equal_coverage"])
+    sites = design._site_columns()
+    # per-site choices of a day's tasked set, as tuples of column positions
+    day_sets = [[]]
+    for cols, k in sites:
+        day_sets = [a + list(c) for a in day_sets for c in combinations(cols.tolist(), k)]
+    rows = [np.isin(np.arange(n), ds).astype(np.int8) for ds in day_sets]
+    site_of = np.empty(n, dtype=np.int64)
+    for j, (cols, _) in enumerate(sites):
+        site_of[cols] = j
+    days_in = [strata.count(s) for s in range(n_strata)]
+    share = {j: (k, len(cols)) for j, (cols, k) in enumerate(sites)}
+
+    def bounds(total_days: int) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([(share[site_of[i]][0] * total_days) // share[site_of[i]][1] for i in range(n)])
+        hi = lo + np.array([(share[site_of[i]][0] * total_days) % share[site_of[i]][1] > 0
+                            for i in range(n)])
+        return lo, hi
+
+    lo_tot, hi_tot = bounds(d)
+    lo_s = np.stack([bounds(x)[0] for x in days_in])
+    hi_s = np.stack([bounds(x)[1] for x in days_in])
+    left_s = np.zeros((d + 1, n_strata), dtype=np.int64)  # days of each stratum from t on
+    for t in range(d - 1, -1, -1):
+        left_s[t] = left_s[t + 1]
+        left_s[t, strata[t]] += 1
+    out: list[bytes] = []
+    nodes = [0]
+
+    def rec(t: int, tot: np.ndarray, cnt: np.ndarray, run: np.ndarray, gap: np.ndarray,
+            acc: list[np.ndarray]) -> None:
+        nodes[0] += 1
+        if nodes[0] > _MAX_PATHS:
+            raise _TooMany
+        if t == d:
+            out.append(np.array(acc, dtype=np.int8).tobytes())
+            if len(out) > limit:
+                raise _TooMany
+            return
+        s = strata[t]
+        for row in rows:
+            on = row == 1
+            if cap is not None and np.any(on & (run >= cap)):
+                continue
+            if wash >= 2 and np.any(on & (run == 0) & (gap < wash)):
+                continue
+            ntot, ncnt = tot + row, cnt.copy()
+            ncnt[s] += row
+            if eq:
+                rem = left_s[t + 1]
+                if np.any(ntot > hi_tot) or np.any(ntot + rem.sum() < lo_tot):
+                    continue
+                if n_strata > 1 and (np.any(ncnt > hi_s) or np.any(ncnt + rem[:, None] < lo_s)):
+                    continue
+            rec(t + 1, ntot, ncnt, np.where(on, run + 1, 0), np.where(on, 0, gap + 1), acc + [row])
+
+    try:
+        rec(0, np.zeros(n, np.int64), np.zeros((n_strata, n), np.int64), np.zeros(n, np.int64),
+            np.full(n, 1 << 20, np.int64), [])
+    except _TooMany:
+        return None
+    if not out:
+        return np.empty((0, d, n), np.int8), np.empty(0)
+    out.sort()
+    sched = np.stack([np.frombuffer(kb, dtype=np.int8).reshape(d, n) for kb in out])
+    return sched, np.full(len(out), 1.0 / len(out))

@@ -1,0 +1,598 @@
+"""Crossover schedules drawn uniformly from the design (algorithm ``rct-randomise/2``).
+
+The target
+----------
+A schedule is a 0/1 matrix ``X`` (days x hot spots).  The design's feasible set
+``S`` holds every matrix with
+
+* ``k`` tasked hot spots each day (with ``sites``: ``k_s`` of each site's hot spots);
+* equal coverage (optional): each hot spot's number of tasked days within one of
+  every other's in its site, and with weekday blocking within each weekday too;
+* at most ``max_consecutive`` tasked days in a row, and at least ``washout``
+  untasked days between two runs of tasked days (days before the trial count
+  as untasked).
+
+The sampler draws from the uniform distribution on ``S``: every feasible
+schedule is (up to the chain's mixing, checked below) equally likely.  Under
+it, with no constraint beyond ``k`` a day and equal coverage, the days of a
+hot spot with ``c`` tasked days are a uniformly random ``c``-subset of the
+trial, so ``P(tasked | tasked l days ago) = (c - 1)/(D - 1)`` and
+``P(tasked | untasked l days ago) = c/(D - 1)``: no induced alternation.
+
+How (each site separately; sites are independent given the days)
+-----------------------------------------------------------------
+*No run constraint* (``max_consecutive=None``, ``washout <= 1``).
+
+1. *Extra days.*  In stratum ``s`` (all days, or one weekday) each hot spot
+   has ``q_s = floor(k D_s / N)`` or ``q_s + 1`` tasked days; which ``e_s`` hot
+   spots get the extra day is a 0/1 matrix ``E`` (strata x hot spots, row sums
+   ``e_s``, column sums within one).  With one stratum ``E`` is fixed (the
+   final hot-spot permutation randomises it); with several it starts as
+   consecutive segments of a cycle and is mixed by the chain of step 3 run on
+   its rows.  Every ``E`` has the same number of completions (strata are
+   independent given their column sums), so a uniform ``E`` followed by a
+   uniform completion is uniform on ``S``.
+2. *Start.*  Within each stratum a deterministic schedule with those column
+   sums (hot spot ``j`` takes the cyclic run of days starting at
+   ``sum_{i<j} c_i mod D_s``), its days then put in a uniformly random order
+   within the stratum.
+3. *Chain.*  ``sweeps`` rounds of curveball trades (Strona et al. 2014; Carstens
+   2015): in round ``r`` the days of each stratum are paired as in a butterfly
+   network (day slot ``a`` with ``a XOR 2**(r mod L)``), and each pair of days
+   ``(t1, t2)`` redistributes the hot spots tasked on exactly one of them: a
+   uniformly random mask ``R`` swaps the pair's rows on ``R``, and is accepted
+   when it swaps as many of ``t1``'s hot spots as of ``t2``'s.  Given
+   acceptance, the hot spots ``t1`` keeps are a uniformly random subset of the
+   right size -- a curveball trade -- so each trade is symmetric and preserves
+   every row and column sum; a pair tries ``r`` independent masks and takes the
+   first accepted one (none: no change).  Trades of disjoint pairs commute.
+4. *Permutations.*  The days of each stratum in a uniformly random order, and
+   the hot spots of each site in a uniformly random order.  Both maps send
+   ``S`` to itself, so they keep the uniform distribution; they make each
+   hot spot's days exactly exchangeable within a stratum whatever the chain
+   did, and ``P(unit-day tasked) = k/N`` exact for every hot-spot-day.
+
+*Run constraints* (``max_consecutive`` or ``washout >= 2``): day order matters,
+so there is no day permutation.  The chain starts from the first feasible
+schedule of the ``rct-randomise/1`` sampler with a fixed internal seed and makes
+local Metropolis moves, rejecting any move that leaves ``S``: in each step the
+hot spots are split into ``G`` random groups, and in each group either a trade
+between two days (any strata; a cross-stratum trade must keep every hot spot's
+weekday and total coverage within one) or a "flip" of one day (a tasked and an
+untasked hot spot swap places, allowed when coverage stays within one), on a
+random mask of density ``2**-j``.  Moves in different groups touch different
+hot spots, so they are checked and accepted independently.  The uniform
+distribution on ``S`` is stationary for every step.  Finally the hot spots are
+permuted uniformly within sites.  These chains are not proven irreducible for
+every design; small designs are checked against exact enumeration.
+
+*No equal coverage and no run constraint*: each day's ``k`` hot spots are an
+independent uniformly random subset (exactly uniform on ``S``).
+
+Exactness of randomisation inference
+------------------------------------
+The allocation is ``draw 1`` of this procedure from ``PCG64(seed)``, and every
+reference schedule a randomisation test uses (``design.draw(n, rng)``) runs
+exactly the same procedure on its own raw words (chain ``i`` of a batch reads
+the ``i``-th block of words, so draws do not depend on the batch size and
+``draw(n, PCG64(seed))[0]`` is the allocation).  The allocation and the
+reference schedules are therefore independent draws from one distribution,
+and the randomisation test is exact whatever the chain's mixing; mixing only
+decides how close that distribution is to uniform on ``S`` (tests:
+chi-squared against exact enumeration on small designs; transition
+probabilities and pair overlaps against their uniform values on the published
+designs).
+
+Determinism: only raw ``PCG64`` words, integer and bit operations, and stable
+sorts of integer keys -- no floating point -- so a schedule is the same on any
+machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rct.randomise.base import RawStream, key48
+from rct.randomise.kernel import stable_argsort_rows
+
+__all__ = ["ScheduleSampler", "popcount", "pack_bits", "unpack_bits"]
+
+_U64 = np.uint64
+_ATTEMPTS = 4  # masks tried per pair of days per round (kernel "swap")
+_SWEEPS_MIN = 24  # at least this many rounds
+_SWEEPS_PER_LEVEL = 2.0  # rounds = per_level * levels / P(a pair trades in a round)
+_E_SWEEPS = 32  # rounds of the chain on the extra-day matrix E
+_LOCAL_PER_CELL = 8  # local kernel: proposed moves per hot-spot-day
+_LOCAL_MAX_LOG_GROUPS = 5  # at most 32 groups of hot spots moving at once
+_START_SEED = 0  # fixed internal seed of the v1 start under run constraints
+
+try:  # numpy >= 2.0
+    _bitwise_count = np.bitwise_count
+except AttributeError:  # pragma: no cover - numpy 1.26
+    _bitwise_count = None
+
+
+def popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64 (uint8 result)."""
+    if _bitwise_count is not None:
+        return _bitwise_count(x)
+    x = x - ((x >> _U64(1)) & _U64(0x5555555555555555))  # pragma: no cover
+    x = (x & _U64(0x3333333333333333)) + ((x >> _U64(2)) & _U64(0x3333333333333333))
+    x = (x + (x >> _U64(4))) & _U64(0x0F0F0F0F0F0F0F0F)
+    return ((x * _U64(0x0101010101010101)) >> _U64(56)).astype(np.uint8)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """``(..., n)`` 0/1 -> ``(..., ceil(n/64))`` uint64, bit ``j % 64`` of word ``j // 64``."""
+    n = bits.shape[-1]
+    w = max(1, -(-n // 64))
+    pad = np.zeros(bits.shape[:-1] + (64 * w,), dtype=np.uint8)
+    pad[..., :n] = bits
+    packed = np.packbits(pad, axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u8").astype(_U64)
+
+
+def unpack_bits(words: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: ``(..., W)`` uint64 -> ``(..., n)`` uint8."""
+    b = np.ascontiguousarray(words.astype("<u8")).view(np.uint8)
+    return np.unpackbits(b, axis=-1, bitorder="little")[..., :n]
+
+
+def _mask(cond: np.ndarray) -> np.ndarray:
+    """All-ones uint64 where ``cond`` (bool), else 0."""
+    return np.negative(cond.astype(_U64))
+
+
+def _curveball_p(a: int, b: int) -> float:
+    """P(a uniform mask swaps as many of ``a`` as of ``b`` positions) = C(a+b, a) / 2**(a+b)."""
+    return math.comb(a + b, a) / 2.0 ** (a + b)
+
+
+def _butterfly(slot_stratum: np.ndarray, offsets: np.ndarray, sizes: np.ndarray
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pairs of slots per level: local index ``a`` with ``a ^ 2**l``, within each stratum."""
+    levels = max(1, int(math.ceil(math.log2(max(2, int(sizes.max()))))))
+    out = []
+    for lev in range(levels):
+        pa, pb = [], []
+        for off, size in zip(offsets, sizes, strict=True):
+            a = np.arange(size)
+            b = a ^ (1 << lev)
+            keep = (a < b) & (b < size)
+            pa.append(off + a[keep])
+            pb.append(off + b[keep])
+        out.append((np.concatenate(pa).astype(np.int64), np.concatenate(pb).astype(np.int64)))
+    return out
+
+
+def _trade_rounds(X: np.ndarray, words: WordReader,
+                  levels: list[tuple[np.ndarray, np.ndarray]], sweeps: int, attempts: int
+                  ) -> None:
+    """Curveball trades between paired rows of ``X`` ``(b, R, W)``, in place."""
+    b, _, w = X.shape
+    for s in range(sweeps):
+        pa, pb = levels[s % len(levels)]
+        m = len(pa)
+        if m == 0:
+            continue
+        R = words.take(attempts * m * w).reshape(b, attempts, m, w)
+        r1, r2 = X[:, pa], X[:, pb]
+        P = r1 ^ r2
+        A = r1 & P
+        sel = np.zeros_like(P)
+        for i in range(attempts - 1, -1, -1):  # the first accepted mask wins
+            Ri = R[:, i]
+            if w == 1:
+                ok = (popcount(Ri & A) << np.uint8(1)) == popcount(Ri & P)
+            else:
+                ok = (2 * popcount(Ri & A).sum(axis=-1, dtype=np.int32, keepdims=True)
+                      == popcount(Ri & P).sum(axis=-1, dtype=np.int32, keepdims=True))
+            sel ^= (Ri ^ sel) & _mask(ok)
+        sel &= P
+        X[:, pa] = r1 ^ sel
+        X[:, pb] = r2 ^ sel
+
+
+def _permutation_keys(words: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+    """Stable argsort of 48-bit keys (grouped by ``group`` in the top 16 bits): a random permutation."""
+    keys = key48(words)
+    if group is not None:
+        keys = keys | (group.astype(_U64) << _U64(48))[None, :]
+    return stable_argsort_rows(keys)
+
+
+class WordReader:
+    """Raw words for ``b`` chains: chain ``i`` reads block ``i`` of ``n_words`` words of a stream.
+
+    The words chain ``i`` sees are exactly words ``i * n_words ...`` of the
+    stream (as if the whole ``(b, n_words)`` block were read at once), but they
+    are generated a chunk at a time from per-chain copies of a PCG64-family bit
+    generator advanced to the chain's block, so memory stays small.  Bit
+    generators without ``advance`` are read in one block.  Afterwards the
+    stream has moved past all ``b`` blocks.
+    """
+
+    def __init__(self, source: RawStream | np.ndarray, b: int = 1, n_words: int = 0,
+                 chunk: int = 4096) -> None:
+        self.pos = 0
+        if isinstance(source, np.ndarray):  # words given (tests)
+            self.b, self._all = source.shape[0], source
+            return
+        self.b, self.n_words, self.chunk = int(b), int(n_words), int(chunk)
+        bg = source._bg
+        self._all = None
+        if self.b == 1 or not hasattr(bg, "advance") or self.n_words <= self.chunk:
+            self._all = source.words(self.b * self.n_words).reshape(self.b, self.n_words)
+            return
+        self._gens = []
+        for i in range(self.b):
+            g = type(bg)()
+            g.state = bg.state
+            g.advance(i * self.n_words)
+            self._gens.append(g)
+        bg.advance(self.b * self.n_words)
+        self._buf = np.empty((self.b, 0), dtype=_U64)
+        self._buf_start = 0
+
+    def take(self, m: int) -> np.ndarray:
+        """The next ``m`` words of every chain, ``(b, m)``."""
+        m = int(m)
+        if self._all is not None:
+            out = self._all[:, self.pos : self.pos + m]
+            self.pos += m
+            return out
+        end = self.pos + m
+        if end > self._buf_start + self._buf.shape[1]:
+            keep = self._buf[:, self.pos - self._buf_start :]
+            need = max(self.chunk, end - self.pos - keep.shape[1])
+            need = min(need, self.n_words - self._buf_start - self._buf.shape[1])
+            fresh = np.stack([g.random_raw(need) for g in self._gens]) if need > 0 else \
+                np.empty((self.b, 0), _U64)
+            self._buf = np.concatenate([keep, fresh.astype(_U64)], axis=1)
+            self._buf_start = self.pos
+        out = self._buf[:, self.pos - self._buf_start : end - self._buf_start]
+        self.pos = end
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Site:
+    """One site's sub-problem and the fixed layout of its raw words."""
+
+    cols: np.ndarray  # positions of the site's hot spots in canonical order
+    n: int
+    k: int
+    kernel: str  # "swap" | "local" | "independent"
+    n_words: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class ScheduleSampler:
+    """The ``rct-randomise/2`` procedure for one design; :meth:`sample` runs it on raw words.
+
+    Parameters
+    ----------
+    n_hotspots, strata
+        Number of hot spots (canonical order) and each day's stratum (0..S-1).
+    sites
+        ``[(columns, k), ...]``: each site's hot-spot positions and its daily quota.
+    equal_coverage, max_consecutive, washout
+        The design's constraints (see the module docstring).
+    max_attempts
+        Attempts of the v1 sampler when looking for a feasible start under run constraints.
+    """
+
+    def __init__(self, n_hotspots: int, strata: np.ndarray, sites: list[tuple[np.ndarray, int]], *,
+                 equal_coverage: bool, max_consecutive: int | None, washout: int,
+                 max_attempts: int) -> None:
+        self.n = int(n_hotspots)
+        self.strata = np.asarray(strata, dtype=np.int64)
+        self.d = len(self.strata)
+        self.n_strata = int(self.strata.max()) + 1 if self.d else 1
+        self.equal_coverage = bool(equal_coverage)
+        self.cap = None if max_consecutive is None else int(max_consecutive)
+        self.washout = int(washout)
+        self.constrained = self.cap is not None or self.washout >= 2
+        self.max_attempts = int(max_attempts)
+        # slots: days grouped by stratum (ascending days within each)
+        self.slot_day = np.lexsort((np.arange(self.d), self.strata))
+        self.day_slot = np.argsort(self.slot_day, kind="stable")
+        self.slot_stratum = self.strata[self.slot_day]
+        self.sizes = np.bincount(self.strata, minlength=self.n_strata)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        self.sites: list[_Site] = [self._plan(np.asarray(c, dtype=np.int64), int(k))
+                                   for c, k in sites]
+        self.n_words = sum(s.n_words for s in self.sites)
+
+    # -- planning ---------------------------------------------------------------------
+    def _plan(self, cols: np.ndarray, k: int) -> _Site:
+        n, d = len(cols), self.d
+        w = max(1, -(-n // 64))
+        if self.constrained:
+            return self._plan_local(cols, n, k, w)
+        if not self.equal_coverage:
+            return _Site(cols, n, k, "independent", d * n)
+        q = (k * self.sizes) // n
+        e = (k * self.sizes) % n
+        levels = _butterfly(self.slot_stratum, self.offsets, self.sizes)
+        m = max(1, round(k * (n - k) / n))
+        p_trade = 1 - (1 - _curveball_p(m, m)) ** _ATTEMPTS
+        sweeps = max(_SWEEPS_MIN, math.ceil(_SWEEPS_PER_LEVEL * len(levels) / p_trade))
+        words = d  # start relabelling
+        info: dict[str, Any] = {"q": q, "e": e, "levels": levels, "sweeps": sweeps,
+                                "attempts": _ATTEMPTS, "w": w}
+        # extra-day pattern E: cyclic segments; mixed by its own chain when >= 2 strata have extras
+        off = np.concatenate([[0], np.cumsum(e)[:-1]]) % n
+        E0 = ((np.arange(n)[None, :] - off[:, None]) % n) < e[:, None]  # (S, n)
+        info["E0"] = E0
+        info["mix_E"] = int(((e > 0) & (e < n)).sum()) >= 2
+        if info["mix_E"]:
+            e_levels = _butterfly(np.zeros(self.n_strata, np.int64), np.array([0]),
+                                  np.array([self.n_strata]))
+            info["e_levels"] = e_levels
+            words += sum(_ATTEMPTS * len(pa) * w for pa, _ in
+                         (e_levels[s % len(e_levels)] for s in range(_E_SWEEPS)))
+        else:
+            info["template"] = self._start_rows(E0[None], q, n)[0]  # (D, W) in slot order
+        words += sum(_ATTEMPTS * len(pa) * w for pa, _ in (levels[s % len(levels)]
+                                                            for s in range(sweeps)))
+        words += d + n  # day and hot-spot permutations
+        return _Site(cols, n, k, "swap", words, info)
+
+    def _start_rows(self, E: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+        """Deterministic start per stratum from column sums ``q_s + E`` ``(b, S, n)`` -> ``(b, D, W)``."""
+        b = E.shape[0]
+        bits = np.zeros((b, self.d, n), dtype=np.uint8)
+        for s in range(self.n_strata):
+            size, off = int(self.sizes[s]), int(self.offsets[s])
+            if size == 0:
+                continue
+            c = q[s] + E[:, s, :].astype(np.int64)  # (b, n)
+            start = np.cumsum(c, axis=1) - c  # exclusive prefix sums
+            u = np.arange(size)[None, :, None]
+            bits[:, off : off + size, :] = ((u - start[:, None, :]) % size) < c[:, None, :]
+        return pack_bits(bits)
+
+    def _plan_local(self, cols: np.ndarray, n: int, k: int, w: int) -> _Site:
+        from rct.randomise.crossover_v1 import v1_first
+
+        spec = {"n": n, "k": k, "strata": self.strata, "equal_coverage": self.equal_coverage,
+                "max_consecutive": self.cap, "washout": self.washout}
+        start, _ = v1_first(RawStream(_START_SEED), spec, max_attempts=self.max_attempts,
+                            block_weekday=self.n_strata > 1)
+        groups = 1 << max(0, min(_LOCAL_MAX_LOG_GROUPS, int(math.log2(max(1, n // 3)))))
+        flips = (not self.equal_coverage) or bool(((k * self.sizes) % n > 0).any())
+        steps = max(64, math.ceil(_LOCAL_PER_CELL * self.d * n / groups))
+        per_step = 2 * groups + w * int(math.log2(groups))
+        info = {"start": pack_bits(start), "groups": groups, "flips": flips, "steps": steps,
+                "w": w, "per_step": per_step}
+        if self.equal_coverage:
+            info["high"], info["high_total"] = self._coverage_state(start, k, n)
+        return _Site(cols, n, k, "local", steps * per_step + n, info)
+
+    def _coverage_state(self, start: np.ndarray, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        cnt = np.stack([start[self.strata == s].sum(axis=0) for s in range(self.n_strata)])
+        q = (k * self.sizes) // n
+        high = cnt > q[:, None]
+        tot = start.sum(axis=0)
+        high_total = tot > (k * self.d) // n
+        return pack_bits(high), pack_bits(high_total[None])[0]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary of the chain per site (recorded in the manifest's ``derived``)."""
+        out = []
+        for site in self.sites:
+            d: dict[str, Any] = {"hotspots": site.n, "per_day": site.k, "kernel": site.kernel,
+                                 "raw_words": site.n_words}
+            if site.kernel == "swap":
+                d.update(rounds=site.info["sweeps"], masks_per_trade=_ATTEMPTS,
+                         levels=len(site.info["levels"]), extra_day_chain=site.info["mix_E"])
+            elif site.kernel == "local":
+                d.update(steps=site.info["steps"], groups=site.info["groups"],
+                         flips=site.info["flips"], start_seed=_START_SEED)
+            out.append(d)
+        return {"algorithm": "uniform over feasible schedules (MCMC)", "sites": out}
+
+    # -- sampling ---------------------------------------------------------------------
+    def sample(self, words: WordReader | np.ndarray) -> np.ndarray:
+        """Schedules ``(b, N, D)`` int8 (hot spot by day) from raw words (a reader or ``(b, n_words)``)."""
+        if isinstance(words, np.ndarray):
+            words = WordReader(words)
+        b = words.b
+        out = np.zeros((b, self.n, self.d), dtype=np.int8)
+        for site in self.sites:
+            start = words.pos
+            if site.kernel == "independent":
+                bits = self._independent(site, words)
+            elif site.kernel == "swap":
+                bits = self._swap(site, words)
+            else:
+                bits = self._local(site, words)
+            if words.pos - start != site.n_words:  # pragma: no cover - layout bug guard
+                raise RuntimeError(f"site used {words.pos - start} words, planned {site.n_words}")
+            out[:, site.cols, :] = bits.transpose(0, 2, 1)
+        return out
+
+    def draw(self, stream: RawStream, n: int, *, max_batch: int = 1024) -> np.ndarray:
+        """``n`` schedules ``(n, N, D)``; chain ``i`` reads the ``i``-th block of ``n_words`` words."""
+        out = np.empty((n, self.n, self.d), dtype=np.int8)
+        per_chain = 64 * self.d * max(1, -(-self.n // 64)) + 8 * self.n * self.d
+        b = max(1, min(max_batch, (256 << 20) // per_chain))
+        for i in range(0, n, b):
+            m = min(b, n - i)
+            out[i : i + m] = self.sample(WordReader(stream, m, self.n_words))
+        return out
+
+    def _independent(self, site: _Site, words: np.ndarray) -> np.ndarray:
+        from rct.randomise.crossover_v1 import top_k_mask
+
+        b = words.b
+        keys = key48(words.take(self.d * site.n).reshape(b * self.d, site.n))
+        return top_k_mask(keys, site.k).reshape(b, self.d, site.n).astype(np.int8)
+
+    def _swap(self, site: _Site, words: WordReader) -> np.ndarray:
+        info = site.info
+        b, w, n = words.b, info["w"], site.n
+        relabel = _permutation_keys(words.take(self.d), self.slot_stratum)
+        if info["mix_E"]:
+            E = np.broadcast_to(pack_bits(info["E0"]), (b, self.n_strata, w)).copy()
+            _trade_rounds(E, words, info["e_levels"], _E_SWEEPS, _ATTEMPTS)
+            X0 = self._start_rows(unpack_bits(E, n), info["q"], n)
+            X = np.take_along_axis(X0, relabel[:, :, None], axis=1)
+        else:
+            X = info["template"][relabel]  # (b, D, W)
+        _trade_rounds(X, words, info["levels"], info["sweeps"], _ATTEMPTS)
+        order = _permutation_keys(words.take(self.d), self.slot_stratum)
+        X = np.take_along_axis(X, order[:, self.day_slot][:, :, None], axis=1)  # day order
+        sigma = _permutation_keys(words.take(n))
+        bits = unpack_bits(X, n)
+        return np.take_along_axis(bits, sigma[:, None, :], axis=2)
+
+    # -- local kernel (run constraints) ---------------------------------------------------
+    def _patterns(self) -> list[tuple[bool, ...]]:
+        """Forbidden column patterns: ``cap + 1`` tasked days in a row; a gap shorter than washout."""
+        out: list[tuple[bool, ...]] = []
+        if self.cap is not None:
+            out.append((True,) * (self.cap + 1))
+        for gap in range(1, self.washout):
+            out.append((True,) + (False,) * gap + (True,))
+        return out
+
+    @staticmethod
+    def _runs_ok(X: np.ndarray, rows: np.ndarray, pad: int, changes: list[tuple[np.ndarray, np.ndarray]],
+                 S: np.ndarray, patterns: list[tuple[bool, ...]], span: int) -> np.ndarray:
+        """``(b, G)``: no forbidden pattern through a changed day, in the changed bits ``S``."""
+        ok = np.ones(S.shape[:2], dtype=bool)
+        if not patterns:
+            return ok
+        for t, _ in changes:
+            win = {}
+            for o in range(-span + 1, span):
+                g = X[rows, t + o + pad]
+                for tc, nc in changes:
+                    g = g ^ ((g ^ nc) & _mask(t + o == tc)[..., None])
+                win[o] = g
+            bad = np.zeros_like(S)
+            for pat in patterns:
+                length = len(pat)
+                for a in range(length):  # the changed day at position a of the pattern
+                    acc = S
+                    for u, want in enumerate(pat):
+                        v = win[u - a]
+                        acc = acc & (v if want else ~v)
+                    bad |= acc
+            ok &= ~(bad != 0).any(axis=-1)
+        return ok
+
+    def _local(self, site: _Site, words: WordReader) -> np.ndarray:
+        info = site.info
+        b, w, n, d = words.b, info["w"], site.n, self.d
+        G, steps, per_step = info["groups"], info["steps"], info["per_step"]
+        span = max(self.cap or 0, self.washout) + 1  # a forbidden pattern is at most this long
+        pad = span
+        X = np.zeros((b, d + 2 * pad, w), dtype=_U64)
+        X[:, pad : pad + d] = info["start"]
+        eq = self.equal_coverage
+        multi = eq and self.n_strata > 1
+        if eq:
+            H = np.broadcast_to(info["high"], (b, self.n_strata, w)).copy()
+            Ht = np.broadcast_to(info["high_total"], (b, w)).copy()
+        sitebits = pack_bits(np.ones(n, dtype=np.uint8))  # (w,)
+        patterns = self._patterns()
+        strata = self.strata
+        rows = np.broadcast_to(np.arange(b)[:, None], (b, G))
+        lg = int(math.log2(G))
+        choose = ((np.arange(G)[None, :] >> np.arange(lg)[:, None]) & 1).astype(bool)  # (lg, G)
+        lo32 = _U64(0xFFFFFFFF)
+        for i in range(steps):
+            step = words.take(per_step)
+            idx = step[:, :G]  # (b, G): two 32-bit day indices per group
+            pick = step[:, G : 2 * G]  # two 32-bit uniforms per group: which hot spots
+            part = step[:, 2 * G :].reshape(b, lg, w)
+            grp = np.broadcast_to(sitebits, (b, G, w)).copy()  # group g: partition code g
+            for j in range(lg):
+                pj = part[:, j][:, None, :]
+                grp &= np.where(choose[j][None, :, None], pj, ~pj)
+            t1 = ((idx & lo32) * _U64(d) >> _U64(32)).astype(np.int64)
+            r1 = X[rows, t1 + pad]  # (b, G, w)
+            flip = info["flips"] and i % 2 == 1
+            if flip:  # one tasked and one untasked hot spot of the group swap places on day t1
+                src, dst = r1 & grp, ~r1 & grp
+            else:  # checkerboard: one hot spot tasked t1 not t2, one tasked t2 not t1, swap
+                t2 = ((idx >> _U64(32)) * _U64(d) >> _U64(32)).astype(np.int64)
+                r2 = X[rows, t2 + pad]
+                src, dst = r1 & ~r2 & grp, r2 & ~r1 & grp
+            a_bit, a_ok = _random_bit(src, pick & lo32)
+            b_bit, b_ok = _random_bit(dst, pick >> _U64(32))
+            S = a_bit | b_bit
+            ok = a_ok & b_ok
+            if flip:
+                if eq:  # a loses a day (must be high), b gains one (must be low)
+                    Hs = H[rows, strata[t1]]
+                    bad = (a_bit & ~Hs) | (b_bit & Hs)
+                    if multi:
+                        bad |= (a_bit & ~Ht[:, None, :]) | (b_bit & Ht[:, None, :])
+                    ok &= ~(bad != 0).any(-1)
+                ok &= self._runs_ok(X, rows, pad, [(t1, r1 ^ S)], S, patterns, span)
+                S = S & _mask(ok)[..., None]
+                np.bitwise_xor.at(X, (rows, t1 + pad), S)
+                if eq:
+                    np.bitwise_xor.at(H, (rows, strata[t1]), S)
+                    if multi:
+                        Ht ^= np.bitwise_xor.reduce(S, axis=1)
+                continue
+            if multi:  # a moves from t1 to t2, b from t2 to t1
+                s1, s2 = strata[t1], strata[t2]
+                H1, H2 = H[rows, s1], H[rows, s2]
+                bad = (a_bit & ~(H1 & ~H2)) | (b_bit & ~(~H1 & H2))
+                ok &= (s1 == s2) | ~(bad != 0).any(-1)
+            ok &= self._runs_ok(X, rows, pad, [(t1, r1 ^ S), (t2, r2 ^ S)], S, patterns, span)
+            S = S & _mask(ok)[..., None]
+            # groups own disjoint bits, so accumulating XORs (ufunc.at: repeated days) is exact
+            np.bitwise_xor.at(X, (rows, t1 + pad), S)
+            np.bitwise_xor.at(X, (rows, t2 + pad), S)
+            if multi:
+                cross = S & _mask(s1 != s2)[..., None]
+                np.bitwise_xor.at(H, (rows, s1), cross)
+                np.bitwise_xor.at(H, (rows, s2), cross)
+        Xd = X[:, pad : pad + d]
+        sigma = _permutation_keys(words.take(n))
+        bits = unpack_bits(Xd, n)
+        return np.take_along_axis(bits, sigma[:, None, :], axis=2)
+
+
+def _random_bit(x: np.ndarray, u32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A uniformly random set bit of ``x`` ``(..., W)`` from a 32-bit uniform ``u32``.
+
+    Returns the one-bit words and whether a bit was chosen: none when ``x`` is
+    empty or ``u32`` falls in the top ``2**32 mod popcount`` values (rejected,
+    so that ``u32 mod popcount`` is exactly uniform).  The chance of choosing
+    depends only on ``popcount(x)``, which a move does not change, so the
+    proposal stays symmetric.
+    """
+    pc = popcount(x).astype(np.int64)  # (..., W)
+    tot = pc.sum(axis=-1)
+    t = np.maximum(tot, 1).astype(_U64)
+    valid = u32 < (_U64(1 << 32) // t) * t  # then u32 mod tot is exactly uniform
+    r = (u32 % t).astype(np.int64)
+    cum = np.cumsum(pc, axis=-1)
+    word = (cum <= r[..., None]).sum(axis=-1)  # the word holding the r-th bit
+    word = np.minimum(word, x.shape[-1] - 1)
+    before = np.take_along_axis(cum - pc, word[..., None], axis=-1)[..., 0]
+    v = np.take_along_axis(x, word[..., None], axis=-1)[..., 0]
+    r = r - before
+    pos = np.zeros(r.shape, dtype=np.int64)
+    for width in (32, 16, 8, 4, 2, 1):  # binary search for the r-th set bit of v
+        low = (v >> pos.astype(_U64)) & _U64((1 << width) - 1)
+        c = popcount(low).astype(np.int64)
+        go = r >= c
+        r = np.where(go, r - c, r)
+        pos = pos + width * go
+    one = np.zeros(x.shape, dtype=_U64)
+    np.put_along_axis(one, word[..., None], (_U64(1) << pos.astype(_U64))[..., None], axis=-1)
+    has = (tot > 0) & valid
+    return one * has[..., None].astype(_U64), has
