@@ -172,29 +172,41 @@ def _butterfly(slot_stratum: np.ndarray, offsets: np.ndarray, sizes: np.ndarray
 def _trade_rounds(X: np.ndarray, words: WordReader,
                   levels: list[tuple[np.ndarray, np.ndarray]], sweeps: int, attempts: int
                   ) -> None:
-    """Curveball trades between paired rows of ``X`` ``(b, R, W)``, in place."""
+    """Curveball trades between paired rows of ``X`` ``(b, R, W)``, in place.
+
+    Round ``s`` pairs the rows of level ``s mod L``; each pair tries
+    ``attempts`` uniform masks (words ``[attempt][pair][word]`` of the round)
+    and swaps the rows on the first mask that moves as many hot spots each
+    way (on bits where the two rows differ).  With more than 64 hot spots,
+    two rounds in three trade each 64-hot-spot word on its own (a curveball
+    restricted to a fixed set of hot spots is still symmetric; the full
+    rounds keep the per-word daily counts mixing).
+    """
     b, _, w = X.shape
+    Xv = X[:, :, 0] if w == 1 else X  # a view: writes go to X
     for s in range(sweeps):
         pa, pb = levels[s % len(levels)]
         m = len(pa)
         if m == 0:
             continue
-        R = words.take(attempts * m * w).reshape(b, attempts, m, w)
-        r1, r2 = X[:, pa], X[:, pb]
+        R = words.take(attempts * m * w).reshape((b, attempts, m) + ((w,) if w > 1 else ()))
+        r1, r2 = Xv[:, pa], Xv[:, pb]
         P = r1 ^ r2
         A = r1 & P
+        Bm = P ^ A
+        split = w > 1 and s % 3 != 0  # rounds 1, 2 of every 3: each 64-hot-spot word trades alone
+        if w == 1 or split:
+            ok = popcount(R & A[:, None]) == popcount(R & Bm[:, None])
+        else:
+            diff = popcount(R & A[:, None]).astype(np.int16) - popcount(R & Bm[:, None])
+            ok = diff.sum(axis=-1) == 0
         sel = np.zeros_like(P)
         for i in range(attempts - 1, -1, -1):  # the first accepted mask wins
-            Ri = R[:, i]
-            if w == 1:
-                ok = (popcount(Ri & A) << np.uint8(1)) == popcount(Ri & P)
-            else:
-                ok = (2 * popcount(Ri & A).sum(axis=-1, dtype=np.int32, keepdims=True)
-                      == popcount(Ri & P).sum(axis=-1, dtype=np.int32, keepdims=True))
-            sel ^= (Ri ^ sel) & _mask(ok)
+            m_i = _mask(ok[:, i])
+            sel ^= (R[:, i] ^ sel) & (m_i if w == 1 or split else m_i[..., None])
         sel &= P
-        X[:, pa] = r1 ^ sel
-        X[:, pb] = r2 ^ sel
+        Xv[:, pa] = r1 ^ sel
+        Xv[:, pb] = r2 ^ sel
 
 
 def _permutation_keys(words: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
@@ -205,58 +217,50 @@ def _permutation_keys(words: np.ndarray, group: np.ndarray | None = None) -> np.
     return stable_argsort_rows(keys)
 
 
-class WordReader:
-    """Raw words for ``b`` chains: chain ``i`` reads block ``i`` of ``n_words`` words of a stream.
+GROUP = 64  # chains are drawn in fixed groups of this many (part of the algorithm)
 
-    The words chain ``i`` sees are exactly words ``i * n_words ...`` of the
-    stream (as if the whole ``(b, n_words)`` block were read at once), but they
-    are generated a chunk at a time from per-chain copies of a PCG64-family bit
-    generator advanced to the chain's block, so memory stays small.  Bit
-    generators without ``advance`` are read in one block.  Afterwards the
-    stream has moved past all ``b`` blocks.
+
+class WordReader:
+    """Raw words for groups of :data:`GROUP` chains, read round by round.
+
+    The stream is cut into consecutive blocks of ``GROUP * n_words`` words,
+    one per group; a group's block is read in the order the procedure asks
+    for words (``take(m)``: the next ``m`` words of each of its chains, chain
+    by chain).  So chain ``j`` of group ``g`` always sees the same words,
+    whatever number of groups is drawn at once: several groups are read
+    from copies of a PCG64-family bit generator advanced to their blocks (a
+    bit generator without ``advance`` is read one group at a time).
+    Afterwards the stream has moved past every block read.
     """
 
-    def __init__(self, source: RawStream | np.ndarray, b: int = 1, n_words: int = 0,
-                 chunk: int = 4096) -> None:
+    def __init__(self, source: RawStream | np.ndarray, n_groups: int = 1, n_words: int = 0) -> None:
         self.pos = 0
-        if isinstance(source, np.ndarray):  # words given (tests)
-            self.b, self._all = source.shape[0], source
+        if isinstance(source, np.ndarray):  # explicit words (tests): one row per chain
+            self.b, self._all, self._gens = source.shape[0], source, None
             return
-        self.b, self.n_words, self.chunk = int(b), int(n_words), int(chunk)
-        bg = source._bg
         self._all = None
-        if self.b == 1 or not hasattr(bg, "advance") or self.n_words <= self.chunk:
-            self._all = source.words(self.b * self.n_words).reshape(self.b, self.n_words)
+        self.b = int(n_groups) * GROUP
+        bg = source._bg
+        if n_groups == 1:
+            self._gens = [bg]
             return
         self._gens = []
-        for i in range(self.b):
-            g = type(bg)()
-            g.state = bg.state
-            g.advance(i * self.n_words)
-            self._gens.append(g)
-        bg.advance(self.b * self.n_words)
-        self._buf = np.empty((self.b, 0), dtype=_U64)
-        self._buf_start = 0
+        for g in range(int(n_groups)):
+            c = type(bg)()
+            c.state = bg.state
+            c.advance(g * GROUP * int(n_words))
+            self._gens.append(c)
+        bg.advance(int(n_groups) * GROUP * int(n_words))
 
     def take(self, m: int) -> np.ndarray:
         """The next ``m`` words of every chain, ``(b, m)``."""
         m = int(m)
+        self.pos += m
         if self._all is not None:
-            out = self._all[:, self.pos : self.pos + m]
-            self.pos += m
-            return out
-        end = self.pos + m
-        if end > self._buf_start + self._buf.shape[1]:
-            keep = self._buf[:, self.pos - self._buf_start :]
-            need = max(self.chunk, end - self.pos - keep.shape[1])
-            need = min(need, self.n_words - self._buf_start - self._buf.shape[1])
-            fresh = np.stack([g.random_raw(need) for g in self._gens]) if need > 0 else \
-                np.empty((self.b, 0), _U64)
-            self._buf = np.concatenate([keep, fresh.astype(_U64)], axis=1)
-            self._buf_start = self.pos
-        out = self._buf[:, self.pos - self._buf_start : end - self._buf_start]
-        self.pos = end
-        return out
+            return self._all[:, self.pos - m : self.pos]
+        parts = [np.asarray(g.random_raw(GROUP * m), dtype=_U64).reshape(GROUP, m)
+                 for g in self._gens]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -321,6 +325,9 @@ class ScheduleSampler:
         levels = _butterfly(self.slot_stratum, self.offsets, self.sizes)
         m = max(1, round(k * (n - k) / n))
         p_trade = 1 - (1 - _curveball_p(m, m)) ** _ATTEMPTS
+        if w > 1:  # two rounds in three trade word by word (see _trade_rounds)
+            mw = max(1, round(m / w))
+            p_trade = (p_trade + 2 * (1 - (1 - _curveball_p(mw, mw)) ** _ATTEMPTS)) / 3
         sweeps = max(_SWEEPS_MIN, math.ceil(_SWEEPS_PER_LEVEL * len(levels) / p_trade))
         words = d  # start relabelling
         info: dict[str, Any] = {"q": q, "e": e, "levels": levels, "sweeps": sweeps,
@@ -329,11 +336,12 @@ class ScheduleSampler:
         off = np.concatenate([[0], np.cumsum(e)[:-1]]) % n
         E0 = ((np.arange(n)[None, :] - off[:, None]) % n) < e[:, None]  # (S, n)
         info["E0"] = E0
-        info["mix_E"] = int(((e > 0) & (e < n)).sum()) >= 2
+        e_rows = np.flatnonzero(e > 0)  # strata with extra days (absent weekdays have none)
+        info["mix_E"] = len(e_rows) >= 2
         if info["mix_E"]:
-            e_levels = _butterfly(np.zeros(self.n_strata, np.int64), np.array([0]),
-                                  np.array([self.n_strata]))
-            info["e_levels"] = e_levels
+            e_levels = _butterfly(np.zeros(len(e_rows), np.int64), np.array([0]),
+                                  np.array([len(e_rows)]))
+            info["e_levels"], info["e_rows"] = e_levels, e_rows
             words += sum(_ATTEMPTS * len(pa) * w for pa, _ in
                          (e_levels[s % len(e_levels)] for s in range(_E_SWEEPS)))
         else:
@@ -366,7 +374,8 @@ class ScheduleSampler:
                             block_weekday=self.n_strata > 1)
         groups = 1 << max(0, min(_LOCAL_MAX_LOG_GROUPS, int(math.log2(max(1, n // 3)))))
         flips = (not self.equal_coverage) or bool(((k * self.sizes) % n > 0).any())
-        steps = max(64, math.ceil(_LOCAL_PER_CELL * self.d * n / groups))
+        per_cell = _LOCAL_PER_CELL * (3 if self.equal_coverage and self.n_strata > 1 else 1)
+        steps = max(64, math.ceil(per_cell * self.d * n / groups))
         per_step = 2 * groups + w * int(math.log2(groups))
         info = {"start": pack_bits(start), "groups": groups, "flips": flips, "steps": steps,
                 "w": w, "per_step": per_step}
@@ -417,14 +426,26 @@ class ScheduleSampler:
             out[:, site.cols, :] = bits.transpose(0, 2, 1)
         return out
 
-    def draw(self, stream: RawStream, n: int, *, max_batch: int = 1024) -> np.ndarray:
-        """``n`` schedules ``(n, N, D)``; chain ``i`` reads the ``i``-th block of ``n_words`` words."""
+    def draw(self, stream: RawStream, n: int, *, max_groups: int = 2) -> np.ndarray:
+        """``n`` schedules ``(n, N, D)``: chains ``0..n-1`` of consecutive groups of :data:`GROUP`.
+
+        Whole groups are always run (the stream moves past ``ceil(n / GROUP)``
+        blocks), so draw ``i`` is the same for every ``n > i``; draw 0 from
+        ``PCG64(seed)`` is the allocation.
+        """
         out = np.empty((n, self.n, self.d), dtype=np.int8)
-        per_chain = 64 * self.d * max(1, -(-self.n // 64)) + 8 * self.n * self.d
-        b = max(1, min(max_batch, (256 << 20) // per_chain))
-        for i in range(0, n, b):
-            m = min(b, n - i)
-            out[i : i + m] = self.sample(WordReader(stream, m, self.n_words))
+        n_groups = -(-n // GROUP)
+        if any(site.kernel == "local" for site in self.sites):  # per-step overhead: wide batches
+            max_groups = max(max_groups, min(16, (256 << 20) // (GROUP * 64 * self.d
+                                                                 * max(1, -(-self.n // 64)))))
+        per = max_groups if hasattr(stream._bg, "advance") else 1
+        done = 0
+        for g in range(0, n_groups, per):
+            k = min(per, n_groups - g)
+            z = self.sample(WordReader(stream, k, self.n_words))
+            m = min(k * GROUP, n - done)
+            out[done : done + m] = z[:m]
+            done += m
         return out
 
     def _independent(self, site: _Site, words: np.ndarray) -> np.ndarray:
@@ -439,9 +460,12 @@ class ScheduleSampler:
         b, w, n = words.b, info["w"], site.n
         relabel = _permutation_keys(words.take(self.d), self.slot_stratum)
         if info["mix_E"]:
-            E = np.broadcast_to(pack_bits(info["E0"]), (b, self.n_strata, w)).copy()
+            rows = info["e_rows"]
+            E = np.broadcast_to(pack_bits(info["E0"][rows]), (b, len(rows), w)).copy()
             _trade_rounds(E, words, info["e_levels"], _E_SWEEPS, _ATTEMPTS)
-            X0 = self._start_rows(unpack_bits(E, n), info["q"], n)
+            full = np.zeros((b, self.n_strata, n), dtype=np.uint8)
+            full[:, rows] = unpack_bits(E, n)
+            X0 = self._start_rows(full, info["q"], n)
             X = np.take_along_axis(X0, relabel[:, :, None], axis=1)
         else:
             X = info["template"][relabel]  # (b, D, W)
@@ -574,6 +598,8 @@ def _random_bit(x: np.ndarray, u32: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     depends only on ``popcount(x)``, which a move does not change, so the
     proposal stays symmetric.
     """
+    if x.shape[-1] == 1:
+        return _random_bit1(x[..., 0], u32)
     pc = popcount(x).astype(np.int64)  # (..., W)
     tot = pc.sum(axis=-1)
     t = np.maximum(tot, 1).astype(_U64)
@@ -596,3 +622,19 @@ def _random_bit(x: np.ndarray, u32: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     np.put_along_axis(one, word[..., None], (_U64(1) << pos.astype(_U64))[..., None], axis=-1)
     has = (tot > 0) & valid
     return one * has[..., None].astype(_U64), has
+
+
+def _random_bit1(v: np.ndarray, u32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_random_bit` for one word per row (``v`` without the word axis)."""
+    tot = popcount(v)
+    t = np.maximum(tot, 1).astype(_U64)
+    has = (u32 < (_U64(1 << 32) // t) * t) & (tot > 0)
+    r = u32 % t  # rank of the chosen bit, exactly uniform when ``has``
+    pos = np.zeros(v.shape, dtype=_U64)
+    for width in (32, 16, 8, 4, 2, 1):  # binary search for the r-th set bit of v
+        c = popcount((v >> pos) & _U64((1 << width) - 1)).astype(_U64)
+        go = r >= c
+        r -= c * go
+        pos += _U64(width) * go
+    one = (_U64(1) << pos) * has
+    return one[..., None], has
