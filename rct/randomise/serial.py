@@ -269,9 +269,10 @@ def serial_diagnostics(allocation: Any, *, lags: int = 7, window: int = 4) -> di
     """For the design report: :func:`serial_structure` of a schedule file or table, as a dict.
 
     ``allocation`` is a schedule CSV path, a schedule table or a design.
-    Returns :meth:`SerialStructure.to_dict` plus ``"table"`` (the transition
-    rows of :meth:`SerialStructure.tidy` as records) and ``"lines"`` (the
-    short diagnostic the CLI prints).
+    Returns :meth:`SerialStructure.to_dict` plus ``"table"`` (one record per
+    lag: ``lag``, ``p_tasked_after_tasked``, ``p_tasked_after_untasked``, their
+    ``reference_*`` values under independent days and the ``n_*`` pair counts)
+    and ``"lines"`` (the short diagnostic the CLI prints).  JSON-ready.
     """
     from pathlib import Path
 
@@ -281,7 +282,13 @@ def serial_diagnostics(allocation: Any, *, lags: int = 7, window: int = 4) -> di
         allocation = pd.read_csv(allocation, dtype={"hotspot_id": str})
     res = serial_structure(allocation, lags=lags, window=window)
     out = res.to_dict()
-    t = res.tidy()
-    out["table"] = t[t["statistic"].str.startswith("p_")].to_dict(orient="records")
+    out["table"] = [
+        {"lag": lag, "p_tasked_after_tasked": res.p_after_tasked[j],
+         "p_tasked_after_untasked": res.p_after_untasked[j],
+         "reference_after_tasked": res.reference_after_tasked[j],
+         "reference_after_untasked": res.reference_after_untasked[j],
+         "n_after_tasked": res.n_after_tasked[j], "n_after_untasked": res.n_after_untasked[j]}
+        for j, lag in enumerate(res.lags)
+    ]
     out["lines"] = res.short_lines()
     return out
