@@ -493,20 +493,19 @@ class ScheduleSampler:
         ok = np.ones(S.shape[:2], dtype=bool)
         if not patterns:
             return ok
+        offs = np.arange(-span + 1, span)
         for t, _ in changes:
-            win = {}
-            for o in range(-span + 1, span):
-                g = X[rows, t + o + pad]
-                for tc, nc in changes:
-                    g = g ^ ((g ^ nc) & _mask(t + o == tc)[..., None])
-                win[o] = g
+            days = t[..., None] + offs  # (b, G, O)
+            win = X[rows[..., None], days + pad]  # (b, G, O, w)
+            for tc, nc in changes:  # the step's new rows replace the old ones
+                hit = days == tc[..., None]
+                win = np.where(hit[..., None], nc[:, :, None, :], win)
             bad = np.zeros_like(S)
             for pat in patterns:
-                length = len(pat)
-                for a in range(length):  # the changed day at position a of the pattern
+                for a in range(len(pat)):  # the changed day at position a of the pattern
                     acc = S
                     for u, want in enumerate(pat):
-                        v = win[u - a]
+                        v = win[:, :, u - a + span - 1]
                         acc = acc & (v if want else ~v)
                     bad |= acc
             ok &= ~(bad != 0).any(axis=-1)
@@ -550,8 +549,9 @@ class ScheduleSampler:
                 t2 = ((idx >> _U64(32)) * _U64(d) >> _U64(32)).astype(np.int64)
                 r2 = X[rows, t2 + pad]
                 src, dst = r1 & ~r2 & grp, r2 & ~r1 & grp
-            a_bit, a_ok = _random_bit(src, pick & lo32)
-            b_bit, b_ok = _random_bit(dst, pick >> _U64(32))
+            both, both_ok = _random_bit(np.stack([src, dst]), np.stack([pick & lo32, pick >> _U64(32)]))
+            a_bit, b_bit = both[0], both[1]
+            a_ok, b_ok = both_ok[0], both_ok[1]
             S = a_bit | b_bit
             ok = a_ok & b_ok
             if flip:
