@@ -18,8 +18,8 @@ Two forms of the lagged regressors (``form``):
   when the effect is a rate ratio ``r`` on tasked days and on the ``K <= L``
   untasked days after the last one, the model is correctly specified
   (``tasked`` = ``carryover_day1..K`` = ``log r``, the rest 0), so the direct
-  effect is estimated without bias (docs/carryover.md: within 2 % of
-  ``log 0.85`` for ``K = 1..4`` at 45 x 182, against 30-60 % attenuation of
+  effect is estimated without bias (docs/carryover.md: within 5 % of
+  ``log 0.85`` for ``K = 1..4`` at 45 x 182, against 47-92 % attenuation of
   the same-day comparison).
 * ``"lags"``: the classic distributed lag, ``tasked_lag{l}`` = tasked ``l``
   days ago (additive on the model scale).  Kept because it is the textbook
@@ -37,8 +37,8 @@ column); they are carryover days by construction, so the model needs
 ``lags >= w`` (checked) and then compares tasked days with clean days only.
 
 References: Sherman, L. W. (2022). Test-as-you-go. *Cambridge Journal of
-Evidence-Based Policing* 6:25-41.  Barnes, G. C. et al. (2020). *Cambridge
-Journal of Evidence-Based Policing* 4:50-67.  Bojinov, I. & Shephard, N.
+Evidence-Based Policing* 6:25-41.  Barnes, G. C. et al. (2020). Sweet spots of
+residual deterrence. *Cambridge Journal of Evidence-Based Policing*.  Bojinov, I. & Shephard, N.
 (2019). Time series experiments and causal estimands. *JASA* 114:1665-1682.
 """
 
