@@ -119,56 +119,38 @@ def enumerate_schedules(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray
     return sched, prob
 
 
-def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Every schedule meeting the design's constraints ``(m, D, N)``, each with probability ``1/m``.
+def feasible_schedules(n: int, k: int, strata: Any, *, equal_coverage: bool,
+                       max_consecutive: int | None, washout: int, limit: int,
+                       max_nodes: int = _MAX_PATHS) -> np.ndarray | None:
+    """Every ``(D, n)`` 0/1 schedule of one site meeting the constraints, in byte order.
 
-    The support of the uniform distribution ``rct-randomise/2`` draws from:
-    ``k_s`` tasked per site each day; with equal coverage each hot spot's total
-    (and, with weekday blocking, each weekday's count) within one of every
-    other's in its site; no run longer than ``max_consecutive``; no gap shorter
-    than ``washout`` between runs.  Depth-first over days with pruning; None
-    when there are more than ``limit`` schedules or the design is too big
-    (``N > 8`` or ``N * D > 48``).
+    ``k`` tasked each day; with ``equal_coverage`` each hot spot's total and each
+    stratum's count in ``{floor, ceil}`` of ``k D / n`` (i.e. within one of the
+    others'); runs at most ``max_consecutive``; gaps between runs at least
+    ``washout`` (days before the trial untasked).  Depth-first over days with
+    pruning; None when there are more than ``limit`` schedules or the search
+    visits more than ``max_nodes`` nodes.
     """
-    n, d = len(design.ids), len(design.dates)
-    if n > 8 or n * d > 48:
-        return None
-    p = design.parameters
-    strata = [int(s) for s in design.strata]
+    strata = [int(x) for x in strata]
+    d = len(strata)
     n_strata = max(strata) + 1 if d else 1
-    cap, wash, eq = p["max_consecutive"], int(p["washout"]), bool(p["equal_coverage"])
-    sites = design._site_columns()
-    # per-site choices of a day's tasked set, as tuples of column positions
-    day_sets = [[]]
-    for cols, k in sites:
-        day_sets = [a + list(c) for a in day_sets for c in combinations(cols.tolist(), k)]
-    rows = [np.isin(np.arange(n), ds).astype(np.int8) for ds in day_sets]
-    site_of = np.empty(n, dtype=np.int64)
-    for j, (cols, _) in enumerate(sites):
-        site_of[cols] = j
-    days_in = [strata.count(s) for s in range(n_strata)]
-    share = {j: (k, len(cols)) for j, (cols, k) in enumerate(sites)}
-
-    def bounds(total_days: int) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([(share[site_of[i]][0] * total_days) // share[site_of[i]][1] for i in range(n)])
-        hi = lo + np.array([(share[site_of[i]][0] * total_days) % share[site_of[i]][1] > 0
-                            for i in range(n)])
-        return lo, hi
-
-    lo_tot, hi_tot = bounds(d)
-    lo_s = np.stack([bounds(x)[0] for x in days_in])
-    hi_s = np.stack([bounds(x)[1] for x in days_in])
-    left_s = np.zeros((d + 1, n_strata), dtype=np.int64)  # days of each stratum from t on
+    cap, wash, eq = max_consecutive, int(washout), bool(equal_coverage)
+    rows = [np.isin(np.arange(n), c).astype(np.int64) for c in combinations(range(n), k)]
+    days_in = [strata.count(x) for x in range(n_strata)]
+    lo_tot, hi_tot = (k * d) // n, (k * d) // n + ((k * d) % n > 0)
+    lo_s = np.array([(k * x) // n for x in days_in])[:, None]
+    hi_s = lo_s + np.array([(k * x) % n > 0 for x in days_in])[:, None]
+    left = np.zeros((d + 1, n_strata), dtype=np.int64)  # days of each stratum from t on
     for t in range(d - 1, -1, -1):
-        left_s[t] = left_s[t + 1]
-        left_s[t, strata[t]] += 1
+        left[t] = left[t + 1]
+        left[t, strata[t]] += 1
     out: list[bytes] = []
     nodes = [0]
 
     def rec(t: int, tot: np.ndarray, cnt: np.ndarray, run: np.ndarray, gap: np.ndarray,
             acc: list[np.ndarray]) -> None:
         nodes[0] += 1
-        if nodes[0] > _MAX_PATHS:
+        if nodes[0] > max_nodes:
             raise _TooMany
         if t == d:
             out.append(np.array(acc, dtype=np.int8).tobytes())
@@ -185,7 +167,7 @@ def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray]
             ntot, ncnt = tot + row, cnt.copy()
             ncnt[s] += row
             if eq:
-                rem = left_s[t + 1]
+                rem = left[t + 1]
                 if np.any(ntot > hi_tot) or np.any(ntot + rem.sum() < lo_tot):
                     continue
                 if n_strata > 1 and (np.any(ncnt > hi_s) or np.any(ncnt + rem[:, None] < lo_s)):
@@ -197,8 +179,43 @@ def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray]
             np.full(n, 1 << 20, np.int64), [])
     except _TooMany:
         return None
-    if not out:
-        return np.empty((0, d, n), np.int8), np.empty(0)
     out.sort()
-    sched = np.stack([np.frombuffer(kb, dtype=np.int8).reshape(d, n) for kb in out])
-    return sched, np.full(len(out), 1.0 / len(out))
+    if not out:
+        return np.empty((0, d, n), np.int8)
+    return np.stack([np.frombuffer(kb, dtype=np.int8).reshape(d, n) for kb in out])
+
+
+def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every schedule meeting the design's constraints ``(m, D, N)``, each with probability ``1/m``.
+
+    The support of the uniform distribution ``rct-randomise/2`` draws from
+    (:func:`feasible_schedules` per site; sites are independent, so the
+    design's schedules are every combination of the sites').  None when there
+    are more than ``limit`` schedules or the design is too big (``N > 8`` or
+    ``N * D > 48``).
+    """
+    n, d = len(design.ids), len(design.dates)
+    if n > 8 or n * d > 48:
+        return None
+    p = design.parameters
+    parts = []
+    for cols, k in design._site_columns():
+        sched = feasible_schedules(len(cols), k, design.strata,
+                                   equal_coverage=bool(p["equal_coverage"]),
+                                   max_consecutive=p["max_consecutive"],
+                                   washout=int(p["washout"]), limit=limit)
+        if sched is None:
+            return None
+        parts.append((cols, sched))
+    total = math.prod(len(sc) for _, sc in parts)
+    if total > limit:
+        return None
+    if total == 0:
+        return np.empty((0, d, n), np.int8), np.empty(0)
+    grids = np.meshgrid(*[np.arange(len(sc)) for _, sc in parts], indexing="ij")
+    out = np.zeros((total, d, n), dtype=np.int8)
+    for (cols, sc), g in zip(parts, grids, strict=True):
+        out[:, :, cols] = sc[g.ravel()]
+    keys = [z.tobytes() for z in out]
+    order = sorted(range(total), key=keys.__getitem__)
+    return out[order], np.full(total, 1.0 / total)

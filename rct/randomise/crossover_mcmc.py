@@ -63,8 +63,20 @@ untasked hot spot swap places, allowed when coverage stays within one), on a
 random mask of density ``2**-j``.  Moves in different groups touch different
 hot spots, so they are checked and accepted independently.  The uniform
 distribution on ``S`` is stationary for every step.  Finally the hot spots are
-permuted uniformly within sites.  These chains are not proven irreducible for
-every design; small designs are checked against exact enumeration.
+permuted uniformly within sites.  This chain is not proven irreducible for
+every design: it is checked against exact enumeration on small designs
+(where it is not used, see below) and by its mixing statistics on the
+published designs; very tight constraints on few hot spots (e.g. weekday
+blocking with ``max_consecutive=1`` and 3 hot spots) can leave schedules it
+never reaches.  Randomisation inference stays exact regardless (see below).
+
+*Small run-constrained designs* (a site with at most 8 hot spots and 48
+hot-spot-days whose feasible schedules can be listed: at most
+``_EXACT_LIMIT`` of them): one is drawn uniformly from the list
+(``word mod m``; within ``m / 2**64`` of uniform).  Tight constraints on few
+hot spots can make the local chain reducible (3 hot spots, one a day, no two
+days running, weekday blocking: some schedules are unreachable), so these
+designs do not use it.
 
 *No equal coverage and no run constraint*: each day's ``k`` hot spots are an
 independent uniformly random subset (exactly uniform on ``S``).
@@ -96,6 +108,7 @@ from typing import Any
 
 import numpy as np
 
+from rct.errors import DesignError
 from rct.randomise.base import RawStream, key48
 from rct.randomise.kernel import stable_argsort_rows
 
@@ -109,6 +122,8 @@ _E_SWEEPS = 32  # rounds of the chain on the extra-day matrix E
 _LOCAL_PER_CELL = 8  # local kernel: proposed moves per hot-spot-day
 _LOCAL_MAX_LOG_GROUPS = 5  # at most 32 groups of hot spots moving at once
 _START_SEED = 0  # fixed internal seed of the v1 start under run constraints
+_EXACT_LIMIT = 20_000  # run-constrained sites with at most this many schedules: drawn exactly
+_EXACT_NODES = 100_000  # ... when listing them takes at most this many search nodes
 
 try:  # numpy >= 2.0
     _bitwise_count = np.bitwise_count
@@ -270,7 +285,7 @@ class _Site:
     cols: np.ndarray  # positions of the site's hot spots in canonical order
     n: int
     k: int
-    kernel: str  # "swap" | "local" | "independent"
+    kernel: str  # "swap" | "local" | "exact" | "independent"
     n_words: int
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -317,6 +332,17 @@ class ScheduleSampler:
         n, d = len(cols), self.d
         w = max(1, -(-n // 64))
         if self.constrained:
+            if n <= 8 and n * d <= 48 and _EXACT_LIMIT > 0:
+                from rct.randomise.crossover_exact import feasible_schedules
+
+                table = feasible_schedules(n, k, self.strata, equal_coverage=self.equal_coverage,
+                                           max_consecutive=self.cap, washout=self.washout,
+                                           limit=_EXACT_LIMIT, max_nodes=_EXACT_NODES)
+                if table is not None:
+                    if len(table) == 0:
+                        raise DesignError("no schedule meets the crossover constraints; relax "
+                                          "max_consecutive / washout or per_day")
+                    return _Site(cols, n, k, "exact", 1, {"table": table})
             return self._plan_local(cols, n, k, w)
         if not self.equal_coverage:
             return _Site(cols, n, k, "independent", d * n)
@@ -403,6 +429,8 @@ class ScheduleSampler:
             elif site.kernel == "local":
                 d.update(steps=site.info["steps"], groups=site.info["groups"],
                          flips=site.info["flips"], start_seed=_START_SEED)
+            elif site.kernel == "exact":
+                d.update(schedules=len(site.info["table"]))
             out.append(d)
         return {"algorithm": "uniform over feasible schedules (MCMC)", "sites": out}
 
@@ -415,7 +443,10 @@ class ScheduleSampler:
         out = np.zeros((b, self.n, self.d), dtype=np.int8)
         for site in self.sites:
             start = words.pos
-            if site.kernel == "independent":
+            if site.kernel == "exact":
+                table = site.info["table"]
+                bits = table[(words.take(1)[:, 0] % _U64(len(table))).astype(np.int64)]
+            elif site.kernel == "independent":
                 bits = self._independent(site, words)
             elif site.kernel == "swap":
                 bits = self._swap(site, words)
