@@ -224,6 +224,17 @@ def _trade_rounds(X: np.ndarray, words: WordReader,
         Xv[:, pb] = r2 ^ sel
 
 
+def _bits_by_hotspot(X: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``(b, n, D)`` int8: output hot spot ``i`` is bit ``sigma[:, i]`` of rows ``X`` ``(b, D, W)``."""
+    b, d, w = X.shape
+    shift = (sigma % 64).astype(_U64)[:, :, None]
+    if w == 1:
+        rows = X[:, :, 0][:, None, :]  # (b, 1, D)
+    else:
+        rows = np.take_along_axis(X.transpose(0, 2, 1), (sigma // 64)[:, :, None], axis=1)
+    return ((rows >> shift) & _U64(1)).astype(np.int8)
+
+
 def _permutation_keys(words: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
     """Stable argsort of 48-bit keys (grouped by ``group`` in the top 16 bits): a random permutation."""
     keys = key48(words)
@@ -445,19 +456,23 @@ class ScheduleSampler:
             start = words.pos
             if site.kernel == "exact":
                 table = site.info["table"]
-                bits = table[(words.take(1)[:, 0] % _U64(len(table))).astype(np.int64)]
+                z = table[(words.take(1)[:, 0] % _U64(len(table))).astype(np.int64)]
+                z = z.transpose(0, 2, 1)
             elif site.kernel == "independent":
-                bits = self._independent(site, words)
+                z = self._independent(site, words).transpose(0, 2, 1)
             elif site.kernel == "swap":
-                bits = self._swap(site, words)
+                z = self._swap(site, words)  # (b, n, D)
             else:
-                bits = self._local(site, words)
+                z = self._local(site, words)
             if words.pos - start != site.n_words:  # pragma: no cover - layout bug guard
                 raise RuntimeError(f"site used {words.pos - start} words, planned {site.n_words}")
-            out[:, site.cols, :] = bits.transpose(0, 2, 1)
+            if len(self.sites) == 1:
+                out = np.ascontiguousarray(z, dtype=np.int8)
+            else:
+                out[:, site.cols, :] = z
         return out
 
-    def draw(self, stream: RawStream, n: int, *, max_groups: int = 2) -> np.ndarray:
+    def draw(self, stream: RawStream, n: int, *, max_groups: int = 1) -> np.ndarray:
         """``n`` schedules ``(n, N, D)``: chains ``0..n-1`` of consecutive groups of :data:`GROUP`.
 
         Whole groups are always run (the stream moves past ``ceil(n / GROUP)``
@@ -504,8 +519,7 @@ class ScheduleSampler:
         order = _permutation_keys(words.take(self.d), self.slot_stratum)
         X = np.take_along_axis(X, order[:, self.day_slot][:, :, None], axis=1)  # day order
         sigma = _permutation_keys(words.take(n))
-        bits = unpack_bits(X, n)
-        return np.take_along_axis(bits, sigma[:, None, :], axis=2)
+        return _bits_by_hotspot(X, sigma)
 
     # -- local kernel (run constraints) ---------------------------------------------------
     def _patterns(self) -> list[tuple[bool, ...]]:
@@ -614,10 +628,8 @@ class ScheduleSampler:
                 cross = S & _mask(s1 != s2)[..., None]
                 np.bitwise_xor.at(H, (rows, s1), cross)
                 np.bitwise_xor.at(H, (rows, s2), cross)
-        Xd = X[:, pad : pad + d]
         sigma = _permutation_keys(words.take(n))
-        bits = unpack_bits(Xd, n)
-        return np.take_along_axis(bits, sigma[:, None, :], axis=2)
+        return _bits_by_hotspot(X[:, pad : pad + d], sigma)
 
 
 def _random_bit(x: np.ndarray, u32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
