@@ -121,6 +121,7 @@ _SWEEPS_PER_LEVEL = 2.0  # rounds = per_level * levels / P(a pair trades in a ro
 _E_SWEEPS = 32  # rounds of the chain on the extra-day matrix E
 _LOCAL_PER_CELL = 8  # local kernel: proposed moves per hot-spot-day
 _LOCAL_MAX_LOG_GROUPS = 5  # at most 32 groups of hot spots moving at once
+_LOCAL_GROUP_SIZE = 2  # about this many hot spots (or more) per group
 _START_SEED = 0  # fixed internal seed of the v1 start under run constraints
 _EXACT_LIMIT = 20_000  # run-constrained sites with at most this many schedules: drawn exactly
 _EXACT_NODES = 100_000  # ... when listing them takes at most this many search nodes
@@ -409,9 +410,12 @@ class ScheduleSampler:
                 "max_consecutive": self.cap, "washout": self.washout}
         start, _ = v1_first(RawStream(_START_SEED), spec, max_attempts=self.max_attempts,
                             block_weekday=self.n_strata > 1)
-        groups = 1 << max(0, min(_LOCAL_MAX_LOG_GROUPS, int(math.log2(max(1, n // 3)))))
+        # weekday coverage: cross-stratum moves need room, so larger groups and longer chains
+        weekday = self.equal_coverage and self.n_strata > 1
+        size = _LOCAL_GROUP_SIZE + (1 if weekday else 0)
+        groups = 1 << max(0, min(_LOCAL_MAX_LOG_GROUPS, int(math.log2(max(1, n // size)))))
         flips = (not self.equal_coverage) or bool(((k * self.sizes) % n > 0).any())
-        per_cell = _LOCAL_PER_CELL * (3 if self.equal_coverage and self.n_strata > 1 else 1)
+        per_cell = _LOCAL_PER_CELL * (3 if weekday else 1)
         steps = max(64, math.ceil(per_cell * self.d * n / groups))
         per_step = 2 * groups + w * int(math.log2(groups))
         info = {"start": pack_bits(start), "groups": groups, "flips": flips, "steps": steps,
