@@ -56,12 +56,20 @@ How (each site separately; sites are independent given the days)
 so there is no day permutation.  The chain starts from the first feasible
 schedule of the ``rct-randomise/1`` sampler with a fixed internal seed and makes
 local Metropolis moves, rejecting any move that leaves ``S``: in each step the
-hot spots are split into ``G`` random groups, and in each group either a trade
-between two days (any strata; a cross-stratum trade must keep every hot spot's
-weekday and total coverage within one) or a "flip" of one day (a tasked and an
-untasked hot spot swap places, allowed when coverage stays within one), on a
-random mask of density ``2**-j``.  Moves in different groups touch different
-hot spots, so they are checked and accepted independently.  The uniform
+hot spots are split into ``G`` random groups (about 2 hot spots each, 3 with
+weekday coverage), and in each group either a checkerboard swap between two
+random days (a hot spot tasked on the first day and not the second trades
+places with one tasked on the second and not the first, both chosen
+uniformly; any strata, and a cross-stratum swap must keep every hot spot's
+weekday and total coverage within one) or, on alternate steps when coverage
+can move, a "flip" of one day (a uniformly chosen tasked and untasked hot
+spot swap places, allowed when coverage stays within one).  The proposal
+probabilities depend only on counts a move does not change, so proposals are
+symmetric.  Moves in different groups touch different hot spots, so they are
+checked and accepted independently.  The chain runs ``8 D N / G`` steps
+(three times as many with weekday coverage), which matches chains many times
+longer in transition probabilities, run lengths and pair overlaps on the
+published designs.  The uniform
 distribution on ``S`` is stationary for every step.  Finally the hot spots are
 permuted uniformly within sites.  This chain is not proven irreducible for
 every design: it is checked against exact enumeration on small designs
@@ -83,11 +91,12 @@ independent uniformly random subset (exactly uniform on ``S``).
 
 Exactness of randomisation inference
 ------------------------------------
-The allocation is ``draw 1`` of this procedure from ``PCG64(seed)``, and every
-reference schedule a randomisation test uses (``design.draw(n, rng)``) runs
-exactly the same procedure on its own raw words (chain ``i`` of a batch reads
-the ``i``-th block of words, so draws do not depend on the batch size and
-``draw(n, PCG64(seed))[0]`` is the allocation).  The allocation and the
+The allocation is the first draw of this procedure from ``PCG64(seed)``, and
+every reference schedule a randomisation test uses (``design.draw(n, rng)``)
+runs exactly the same procedure on its own raw words: chains are run in fixed
+groups of :data:`GROUP`, group ``g`` reading the ``g``-th block of words
+(:class:`WordReader`), so draw ``i`` does not depend on how many are drawn at
+once and ``draw(n, PCG64(seed))[0]`` is the allocation.  The allocation and the
 reference schedules are therefore independent draws from one distribution,
 and the randomisation test is exact whatever the chain's mixing; mixing only
 decides how close that distribution is to uniform on ``S`` (tests:
