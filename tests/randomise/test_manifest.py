@@ -184,3 +184,16 @@ def test_new_crossover_manifest_records_version_2(tmp_path):
     assert man["design"]["derived"]["sampler"]["sites"][0]["kernel"] == "swap"
     assert verify_allocation(out).ok
     assert (load_design(out).schedule == d.schedule).all()
+
+
+def test_crossover_with_sites_verifies(tmp_path):
+    hs = _write_hotspots(tmp_path / "h.csv", n=24)
+    ids = [f"HS{k:02d}" for k in range(24)]
+    sites = {h: ("A" if i < 10 else "B") for i, h in enumerate(ids)}
+    out = tmp_path / "s.csv"
+    randomise_crossover_file(hs, out=out, seed=3, start="2021-06-07", days=30,
+                             per_day={"A": 4, "B": 6}, sites=sites)
+    assert verify_allocation(out).ok
+    s = pd.read_csv(out)
+    assert set(s["site"]) == {"A", "B"}
+    assert (s[s.arm == "treatment"].groupby(["trial_date", "site"]).size() == 0).sum() == 0
