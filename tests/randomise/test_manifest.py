@@ -196,4 +196,5 @@ def test_crossover_with_sites_verifies(tmp_path):
     assert verify_allocation(out).ok
     s = pd.read_csv(out)
     assert set(s["site"]) == {"A", "B"}
-    assert (s[s.arm == "treatment"].groupby(["trial_date", "site"]).size() == 0).sum() == 0
+    per = s[s.arm == "treatment"].groupby(["trial_date", "site"]).size().unstack()
+    assert (per["A"] == 4).all() and (per["B"] == 6).all() and len(per) == 30
