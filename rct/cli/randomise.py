@@ -85,6 +85,8 @@ def crossover_cmd(
         id_column=id_column,
     )
     typer.echo(f"wrote {out} ({len(d.ids)} hot spots x {len(d.dates)} days) and {out}.manifest.json")
+    for line in d.serial_structure().short_lines():
+        typer.echo(line)
 
 
 @app.command("verify")

@@ -5,7 +5,11 @@ stable sorts, canonical hot-spot order, :data:`ALGORITHM_VERSION`).
 """
 
 from rct.randomise.balance import BalanceResult, balance, balance_file
-from rct.randomise.base import ALGORITHM_VERSION, AllocationExistsError
+from rct.randomise.base import (
+    ALGORITHM_VERSION,
+    CROSSOVER_ALGORITHM_VERSION,
+    AllocationExistsError,
+)
 from rct.randomise.crossover import CrossoverDesign, crossover, tasking_list
 from rct.randomise.manifest import (
     VerificationReport,
@@ -20,6 +24,7 @@ from rct.randomise.rerandomise import MahalanobisScorer
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "CROSSOVER_ALGORITHM_VERSION",
     "AllocationExistsError",
     "BalanceResult",
     "CrossoverDesign",

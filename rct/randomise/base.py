@@ -26,7 +26,17 @@ An allocation must be a pure function of (inputs, parameters, seed,
 
 Each candidate allocation consumes a fixed number of raw words, so the i-th
 candidate is the same whatever batch size the code uses.  Changing any of
-this means a new :data:`ALGORITHM_VERSION`, never a silent change.
+this means a new algorithm version, never a silent change.
+
+Versions
+--------
+Every manifest records the version of the algorithm that made it, and
+``rct randomise verify`` re-derives an allocation with that version.
+Parallel designs are at :data:`ALGORITHM_VERSION` (``rct-randomise/1``);
+crossover designs are at :data:`CROSSOVER_ALGORITHM_VERSION`
+(``rct-randomise/2``: schedules drawn uniformly from the design), and
+``rct-randomise/1`` crossover schedules (the earlier priority sampler) still
+re-derive: :data:`SUPPORTED_VERSIONS` lists what this rct can rebuild.
 """
 
 from __future__ import annotations
@@ -42,6 +52,9 @@ from rct.errors import DataError, DesignError
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "CROSSOVER_ALGORITHM_VERSION",
+    "CROSSOVER_ALGORITHM_VERSIONS",
+    "SUPPORTED_VERSIONS",
     "AllocationExistsError",
     "RawStream",
     "canonical_ids",
@@ -51,9 +64,18 @@ __all__ = [
     "stable_digest",
 ]
 
-#: Version of every algorithm in :mod:`rct.randomise` that turns (inputs,
-#: parameters, seed) into an allocation.  Bumped whenever any output could change.
+#: Version of the parallel designs' algorithms in :mod:`rct.randomise` that turn
+#: (inputs, parameters, seed) into an allocation.  Bumped whenever any output could change.
 ALGORITHM_VERSION = "rct-randomise/1"
+
+#: Version of the crossover sampler new schedules are made with.
+CROSSOVER_ALGORITHM_VERSION = "rct-randomise/2"
+
+#: Crossover algorithms this rct can run (old manifests re-derive with theirs).
+CROSSOVER_ALGORITHM_VERSIONS = ("rct-randomise/1", "rct-randomise/2")
+
+#: Versions this rct can re-derive, by design kind (manifest ``design.design``).
+SUPPORTED_VERSIONS = {"parallel": (ALGORITHM_VERSION,), "crossover": CROSSOVER_ALGORITHM_VERSIONS}
 
 _TWO_M53 = 2.0**-53
 

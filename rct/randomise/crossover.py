@@ -1,41 +1,35 @@
 """Crossover hot-spot-day designs: exactly k of N hot spots tasked each trial day.
 
-The schedule is drawn by a day-by-day priority sampler, vectorised over draws:
+Since ``rct-randomise/2`` the schedule is drawn uniformly from every schedule
+that meets the design's constraints -- ``k`` a day (or ``k_s`` per site),
+equal coverage (each hot spot's tasked days within one of the others', and
+within each weekday with ``block_weekday``), ``max_consecutive`` and
+``washout`` -- by the chain described in :mod:`rct.randomise.crossover_mcmc`.
+Under that distribution a hot spot's tasked days are, without run
+constraints, a uniformly random subset of the trial: being tasked yesterday
+says nothing about today beyond the fixed total, so schedules do not
+alternate (the ``rct-randomise/1`` priority sampler did: with 45 hot spots,
+22 a day and 182 days it gave P(tasked | tasked yesterday) = 0.29 against
+0.68 after an untasked day, which biases the same-day comparison whenever
+patrols deter crime on the following days).  ``rct-randomise/1`` designs are
+still built, drawn and verified by their own algorithm
+(:mod:`rct.randomise.crossover_v1`) when a manifest names it or
+``algorithm="rct-randomise/1"`` is passed.
 
-1. **Targets** (``equal_coverage=True``).  Each hot spot gets ``floor(k D_s / N)``
-   patrol days in each stratum ``s`` of ``D_s`` days (one stratum, or one per
-   weekday with ``block_weekday=True``); the ``e_s = k D_s mod N`` extra days of
-   stratum ``s`` go to consecutive segments of one uniformly random cyclic
-   order of the hot spots, so every hot spot's total differs from every
-   other's by at most one, and within each weekday too.
-2. **Days**.  On each day the ``k`` hot spots with the highest priority
-   ``(eligible, urgency, random key)`` are tasked, where urgency is the hot
-   spot's remaining target in the day's stratum minus the stratum's remaining
-   days (i.e. minus its slack; with no constraints this is the remaining target).
-   Eligible means: fewer than ``max_consecutive`` tasked days in a row so far,
-   and -- after a run of tasked days ends -- at least ``washout`` untasked days
-   before the next run.
-3. **Rejection**.  A draw in which a tasked hot spot was ineligible or already
-   at its target is discarded and the next one is taken (each attempt uses a
-   fixed number of raw words, so "the first success" is machine independent).
-   Without ``max_consecutive``/``washout`` no attempt ever fails; with them and
-   no weekday blocking, failures are rare in the published designs; weekday
-   blocking combined with a consecutive-day cap is often infeasible for this
-   sampler and is refused with a DesignError after ``max_attempts``.
-
-Probabilities: every step treats hot spots symmetrically (only their state and
-i.i.d. random keys matter), so the schedule's distribution is invariant to
-relabelling the hot spots and ``P(hot spot i tasked on day t) = k / N`` exactly
-for every unit-day, with or without the constraints (ties between 52-bit keys,
-probability ~2**-52, are the only asymmetry).  Tests confirm this by exact
-enumeration of the sampler on small designs and by simulation.
+Randomisation inference is exact: ``design.draw`` runs the very procedure
+that made the allocation (same code, its own raw words), and the allocation
+is ``design.draw(1, numpy.random.PCG64(seed))``.  ``P(hot spot i tasked on day
+t) = k/N`` (``k_s/N_s`` in its site) exactly, because the procedure ends with
+a uniformly random permutation of the hot spots within each site and every
+day has exactly ``k`` of them.  :func:`rct.randomise.serial.serial_structure`
+shows a schedule's serial structure (transition probabilities by lag, run
+lengths).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,17 +37,20 @@ import numpy as np
 
 from rct.errors import DesignError
 from rct.randomise.base import (
-    ALGORITHM_VERSION,
+    CROSSOVER_ALGORITHM_VERSION,
+    CROSSOVER_ALGORITHM_VERSIONS,
     RawStream,
     canonical_ids,
     check_seed,
-    key48,
+    choice_error,
     stable_digest,
 )
+from rct.randomise.crossover_v1 import crossover_kernel, top_k_mask
 
-__all__ = ["CrossoverDesign", "crossover", "tasking_list", "top_k_mask"]
+__all__ = ["CrossoverDesign", "crossover", "tasking_list", "top_k_mask", "crossover_kernel",
+           "washout_flags"]
 
-_Q_OFFSET = 1024  # remaining-target values are stored as quota + 1024 in 11 bits
+_V1 = "rct-randomise/1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +66,8 @@ class CrossoverDesign:
     parameters: dict[str, Any] = field(repr=False)
     derived: dict[str, Any] = field(repr=False)
     arms: tuple[str, ...] = ("control", "treatment")
-    algorithm_version: str = ALGORITHM_VERSION
+    algorithm_version: str = CROSSOVER_ALGORITHM_VERSION
+    sites: tuple[str, ...] | None = field(default=None, repr=False)  # site of each hot spot
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- contract ----------------------------------------------------------
@@ -106,47 +104,78 @@ class CrossoverDesign:
                 "arm": np.array(self.arms, dtype=object)[self.assignment],
             }
         )
+        if self.sites is not None:
+            df.insert(1, "site", np.repeat(np.array(self.sites, dtype=object), d))
         w = int(self.parameters["washout"])
         if w > 0:
             df["washout"] = washout_flags(self.schedule, w).T.ravel()
         return df
 
     def probabilities(self) -> Any:
-        """``P(arm)`` per unit-day: ``k/N`` tasked, exact by symmetry (see module docstring)."""
+        """``P(arm)`` per unit-day: ``k/N`` tasked (``k_s/N_s`` by site), exact by symmetry."""
         import pandas as pd
 
-        p = self.per_day / len(self.ids)
-        df = pd.DataFrame(
-            {"control": np.full(self.n_units, 1 - p), "treatment": np.full(self.n_units, p)},
-            index=self.units,
-        )
+        p = np.repeat(self._site_share(), len(self.dates))
+        df = pd.DataFrame({"control": 1 - p, "treatment": p}, index=self.units)
         df.attrs["method"] = "symmetry"
         df.attrs["mc_se"] = 0.0
         return df
 
+    def _site_share(self) -> np.ndarray:
+        """``k_s / N_s`` for each hot spot (float)."""
+        if self.sites is None:
+            return np.full(len(self.ids), self.per_day / len(self.ids))
+        quota = self.parameters["per_day"]
+        labels = np.array(self.sites, dtype=object)
+        out = np.empty(len(self.ids))
+        for site in set(self.sites):
+            here = labels == site
+            k = quota[site] if isinstance(quota, dict) else int(quota)
+            out[here] = k / here.sum()
+        return out
+
     def draw(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
-        """``n`` whole schedules from the same sampler, shape ``(n, N*D)`` in :attr:`units` order."""
-        n = int(n)
-        stream = RawStream(np.random.default_rng() if rng is None else rng)
-        sched = self._sample(stream, n, max_attempts=max(1, n) * int(self.parameters["max_attempts"]))
-        return np.ascontiguousarray(sched.transpose(0, 2, 1)).reshape(n, self.n_units)
+        """``n`` whole schedules from the same procedure, shape ``(n, N*D)`` in :attr:`units` order.
+
+        Draw ``i`` reads the ``i``-th block of raw words of ``rng``'s bit
+        generator, whatever ``n`` is; ``draw(1, numpy.random.PCG64(seed))`` is
+        the allocation (``rct-randomise/2``).
+        """
+        return self._draw(int(n), rng).reshape(int(n), self.n_units)
 
     def draw_schedules(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
         """Like :meth:`draw` but shaped ``(n, D, N)`` (day by hot spot)."""
+        return np.ascontiguousarray(self._draw(int(n), rng).transpose(0, 2, 1))
+
+    def _draw(self, n: int, rng: Any) -> np.ndarray:
+        """``(n, N, D)`` int8 schedules (hot spot by day)."""
         stream = RawStream(np.random.default_rng() if rng is None else rng)
-        return self._sample(stream, int(n), max_attempts=max(1, n) * int(self.parameters["max_attempts"]))
+        if self.algorithm_version == _V1:
+            from rct.randomise.crossover_v1 import v1_sample
+
+            sched = v1_sample(stream, self._spec(), n,
+                              max_attempts=max(1, n) * int(self.parameters["max_attempts"]))
+            return np.ascontiguousarray(sched.transpose(0, 2, 1))
+        return self._sampler().draw(stream, n)
 
     def enumerate(self, limit: int = 100_000, *, with_probabilities: bool = False) -> Any:
-        """Every schedule the sampler can produce (with exact probabilities) when few enough.
+        """Every schedule the design can produce (with probabilities) when few enough, else None.
 
-        Exact enumeration of the sampler's branching (random cyclic order, then
-        uniform tie-breaks each day, failures discarded).  Only small designs:
-        returns None when there are more than ``limit`` schedules or the search
-        would be too large (``N > 8`` or ``N * D > 48`` unit-days).
+        ``rct-randomise/2``: every feasible schedule, each with probability
+        ``1/m`` (the uniform distribution the sampler draws from; the tests
+        check the sampler against it by chi-squared).  ``rct-randomise/1``:
+        exact enumeration of that sampler's branching.  Only small designs
+        (``N <= 8`` and ``N * D <= 48``); None when there are more than
+        ``limit`` schedules.
         """
-        from rct.randomise.crossover_exact import enumerate_schedules
+        if self.algorithm_version == _V1:
+            from rct.randomise.crossover_exact import enumerate_schedules
 
-        res = enumerate_schedules(self, limit)
+            res = enumerate_schedules(self, limit)
+        else:
+            from rct.randomise.crossover_exact import enumerate_feasible
+
+            res = enumerate_feasible(self, limit)
         if res is None:
             return None
         sched, prob = res
@@ -181,29 +210,32 @@ class CrossoverDesign:
             out[name] = self.schedule[wd == i].sum(axis=0)
         return out
 
-    # -- sampler -------------------------------------------------------------
-    @property
-    def _width(self) -> int:
-        return len(self.ids) * (1 + len(self.dates))
+    def serial_structure(self, *, lags: int = 7, window: int = 4) -> Any:
+        """Serial-structure diagnostics of the schedule (:func:`rct.randomise.serial.serial_structure`)."""
+        from rct.randomise.serial import serial_structure
 
-    def _sample(self, stream: RawStream, n: int, *, max_attempts: int) -> np.ndarray:
-        """``n`` successful schedules ``(n, D, N)``: attempts in order, failures skipped."""
-        out, got, tried = [], 0, 0
-        chunk = max(1, min(4096, 4_000_000 // self._width))
-        while got < n:
-            if tried >= max_attempts:
-                raise DesignError(
-                    f"the crossover constraints could not be met: {got} of {tried:,} attempts "
-                    "succeeded; relax max_consecutive / washout or per_day"
-                )
-            b = min(chunk, max_attempts - tried)
-            sched, ok = crossover_kernel(
-                stream.words(b * self._width).reshape(b, self._width), self._spec()
-            )
-            out.append(sched[ok][: n - got])
-            got += int(ok.sum())
-            tried += b
-        return np.concatenate(out)[:n] if out else np.empty((0, len(self.dates), len(self.ids)), np.int8)
+        return serial_structure(self, lags=lags, window=window)
+
+    # -- internals ---------------------------------------------------------------
+    def _site_columns(self) -> list[tuple[np.ndarray, int]]:
+        """``[(hot-spot positions, k), ...]`` per site in code-point order of the site labels."""
+        if self.sites is None:
+            return [(np.arange(len(self.ids)), int(self.per_day))]
+        quota = self.parameters["per_day"]
+        labels = np.array(self.sites, dtype=object)
+        return [(np.flatnonzero(labels == s), int(quota[s] if isinstance(quota, dict) else quota))
+                for s in sorted(set(self.sites))]
+
+    def _sampler(self) -> Any:
+        if "sampler" not in self._cache:
+            from rct.randomise.crossover_mcmc import ScheduleSampler
+
+            p = self.parameters
+            self._cache["sampler"] = ScheduleSampler(
+                len(self.ids), self.strata, self._site_columns(),
+                equal_coverage=bool(p["equal_coverage"]), max_consecutive=p["max_consecutive"],
+                washout=int(p["washout"]), max_attempts=int(p["max_attempts"]))
+        return self._cache["sampler"]
 
     def _spec(self) -> dict[str, Any]:
         p = self.parameters
@@ -226,89 +258,22 @@ def washout_flags(schedule: np.ndarray, w: int) -> np.ndarray:
     return flag & (schedule == 0)
 
 
-def top_k_mask(keys: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` largest keys per row; ties go to the lower column index."""
-    n, m = keys.shape
-    if k >= m:
-        return np.ones(keys.shape, dtype=bool)
-    v = np.partition(keys, m - k, axis=1)[:, m - k : m - k + 1]  # k-th largest
-    above = keys > v
-    eq = keys == v
-    need = k - above.sum(axis=1, keepdims=True)
-    return above | (eq & (np.cumsum(eq, axis=1) <= need))
-
-
-def crossover_kernel(words: np.ndarray, spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Run the sampler on ``b`` attempts at once; returns schedules ``(b, D, N)`` and success flags.
-
-    ``words`` has shape ``(b, N * (1 + D))``: the first ``N`` words order the hot
-    spots for the extra-day segments, then ``N`` words per day for tie-breaking.
-    """
-    b = words.shape[0]
-    n, k = spec["n"], spec["k"]
-    strata = spec["strata"]
-    d = len(strata)
-    n_strata = int(strata.max()) + 1 if d else 1
-    ok = np.ones(b, dtype=bool)
-    sched = np.zeros((b, d, n), dtype=np.int8)
-    # 1. targets per stratum from one random cyclic order
-    if spec["equal_coverage"]:
-        order = np.argsort(key48(words[:, :n]), axis=1, kind="stable")
-        pos = np.empty_like(order)
-        np.put_along_axis(pos, order, np.broadcast_to(np.arange(n), order.shape), axis=1)
-        days_in = np.bincount(strata, minlength=n_strata)
-        q, e = (k * days_in) // n, (k * days_in) % n
-        offset = np.concatenate([[0], np.cumsum(e)[:-1]]) % n
-        target = q[None, :, None] + (((pos[:, None, :] - offset[None, :, None]) % n) < e[None, :, None])
-        quota = target.astype(np.int64)  # (b, S, N) remaining
-    # days of the same stratum from t to the end (inclusive)
-    left = np.zeros(d, dtype=np.int64)
-    seen = np.zeros(n_strata, dtype=np.int64)
-    for t in range(d - 1, -1, -1):
-        seen[strata[t]] += 1
-        left[t] = seen[strata[t]]
-    run = np.zeros((b, n), dtype=np.int64)
-    gap = np.full((b, n), 1 << 20, dtype=np.int64)
-    cap, wash = spec["max_consecutive"], spec["washout"]
-    for t in range(d):
-        s = int(strata[t])
-        elig = np.ones((b, n), dtype=bool)
-        if cap is not None:
-            elig &= run < int(cap)
-        if wash:
-            elig &= (run > 0) | (gap >= wash)
-        key = words[:, n * (1 + t) : n * (2 + t)] >> np.uint64(12)
-        key |= elig.astype(np.uint64) << np.uint64(63)
-        if spec["equal_coverage"]:
-            # urgency = remaining target - remaining days of this stratum (= -slack)
-            qv = np.clip(quota[:, s, :] - left[t] + _Q_OFFSET, 0, 2047).astype(np.uint64)
-            key |= qv << np.uint64(52)
-        sel = top_k_mask(key, k)
-        bad = (sel & ~elig).any(axis=1)
-        if spec["equal_coverage"]:
-            bad |= (sel & (quota[:, s, :] <= 0)).any(axis=1)
-            quota[:, s, :] -= sel
-        ok &= ~bad
-        sched[:, t, :] = sel
-        run = np.where(sel, run + 1, 0)
-        gap = np.where(sel, 0, gap + 1)
-    return sched, ok
-
-
 def crossover(
     hotspot_ids: Sequence[Any] | Any,
     *,
     start: dt.date | str,
     days: int,
-    per_day: int,
+    per_day: int | Mapping[str, int],
     day_starts: str = "06:00",
     seed: int,
     equal_coverage: bool = True,
     block_weekday: bool = False,
     max_consecutive: int | None = None,
     washout: int = 0,
+    sites: Mapping[Any, Any] | str | None = None,
     max_attempts: int = 100_000,
     id_column: str = "hotspot_id",
+    algorithm: str = CROSSOVER_ALGORITHM_VERSION,
 ) -> CrossoverDesign:
     """Schedule a crossover hot-spot-day trial: ``per_day`` of N hot spots tasked each day.
 
@@ -319,14 +284,16 @@ def crossover(
     start, days
         First trial date (``datetime.date`` or ISO ``YYYY-MM-DD``) and number of trial days.
     per_day
-        ``k``: hot spots tasked each day (1 <= k < N).
+        ``k``: hot spots tasked each day (1 <= k < N); with ``sites``, tasked per
+        site per day -- one number for every site or a mapping site -> ``k_s``.
     day_starts
         Trial-day boundary, local time (``"06:00"``: a day runs 06:00-05:59);
         recorded and used by :func:`tasking_list`.
     seed
         Non-negative integer.
     equal_coverage
-        Each hot spot's number of patrol days differs from any other's by at most one.
+        Each hot spot's number of patrol days differs from any other's (in its
+        site) by at most one.
     block_weekday
         Equal coverage within each weekday too (patrol days spread over weekdays).
     max_consecutive
@@ -334,9 +301,18 @@ def crossover(
     washout
         After a run of patrol days a hot spot is untasked for at least this many
         days; those days are flagged ``washout`` in the allocation so analyses can
-        drop carry-over days.
+        drop or model carry-over days.
+    sites
+        Optional mapping hot spot -> site (e.g. policing area), or the name of a
+        column of the ``hotspot_ids`` DataFrame: each site gets its own daily
+        quota and its own equal coverage.
     max_attempts
-        Give up (DesignError) after this many failed attempts.
+        Attempts of the priority sampler when looking for a feasible start under
+        run constraints (``rct-randomise/2``), or for the schedule itself (``/1``).
+    algorithm
+        ``"rct-randomise/2"`` (default: uniform over the feasible schedules) or
+        ``"rct-randomise/1"`` (the earlier priority sampler, kept so schedules
+        made with it re-derive; no ``sites``).
 
     Returns
     -------
@@ -344,33 +320,49 @@ def crossover(
 
     Notes
     -----
-    Sampler, rejection rule and the exact ``k/N`` unit-day probabilities are
-    described in this module's docstring.  Designs such as Southend (8 of 20,
-    90 days), Bedfordshire (7 of 21) and Thames Valley (half of 45; half of 34
-    with days 06:00-05:59) are covered.
+    The uniform target, the chain and why randomisation inference is exact are
+    in :mod:`rct.randomise.crossover_mcmc`.  Under the uniform distribution a
+    hot spot with ``c`` of ``D`` tasked days has ``P(tasked | tasked l days
+    before) = (c-1)/(D-1)`` and ``P(tasked | untasked l days before) = c/(D-1)``
+    (no constraint beyond ``k`` a day and equal coverage).  Designs such as
+    Southend (8 of 20, 90 days), Bedfordshire (7 of 21) and Thames Valley (half
+    of 45; half of 34 with days 06:00-05:59) are covered.  Curveball trades:
+    Strona, Nappo, Boccacci, Fattorini & San-Miguel-Ayanz (2014), *Nature
+    Communications* 5:4114; Carstens (2015), *Phys. Rev. E* 91:042812.
     """
     import pandas as pd
 
     from rct.io.times import parse_day_start
 
     seed = check_seed(seed)
+    if algorithm not in CROSSOVER_ALGORITHM_VERSIONS:
+        raise choice_error("algorithm", algorithm, CROSSOVER_ALGORITHM_VERSIONS)
+    site_of: dict[str, str] | None = None
+    if isinstance(sites, str):
+        if not isinstance(hotspot_ids, pd.DataFrame) or sites not in hotspot_ids.columns:
+            raise DesignError(f"sites={sites!r} names a column, but the hot spots have no such column")
+        site_of = dict(zip(hotspot_ids[id_column].astype(str), hotspot_ids[sites].astype(str),
+                           strict=True))
+    elif sites is not None:
+        site_of = {str(k): str(v) for k, v in dict(sites).items()}
     if isinstance(hotspot_ids, pd.DataFrame):
         hotspot_ids = hotspot_ids[id_column].tolist()
     ids = canonical_ids(hotspot_ids, what=id_column)
     n = len(ids)
     start_d = _as_date(start)
-    days, per_day = int(days), int(per_day)
+    days = int(days)
     parse_day_start(day_starts)
     if n < 2:
         raise DesignError(f"a crossover needs at least 2 hot spots, got {n}")
-    if not 1 <= per_day < n:
-        raise DesignError(f"per_day must be between 1 and {n - 1} for {n} hot spots, got {per_day}")
     if not 1 <= days <= 1000:
         raise DesignError(f"days must be between 1 and 1000, got {days}")
     if max_consecutive is not None and int(max_consecutive) < 1:
         raise DesignError(f"max_consecutive must be >= 1 or None, got {max_consecutive}")
     if int(washout) < 0:
         raise DesignError(f"washout must be >= 0, got {washout}")
+    site_labels, quota, k_total = _check_sites(ids, site_of, per_day)
+    if site_labels is not None and algorithm == _V1:
+        raise DesignError("sites need algorithm 'rct-randomise/2'")
     dates = tuple(start_d + dt.timedelta(days=i) for i in range(days))
     strata = (
         np.array([d.weekday() for d in dates], dtype=np.int64)
@@ -378,10 +370,10 @@ def crossover(
         else np.zeros(days, dtype=np.int64)
     )
     strata.setflags(write=False)
-    params = {
+    params: dict[str, Any] = {
         "start": start_d.isoformat(),
         "days": days,
-        "per_day": per_day,
+        "per_day": quota,
         "day_starts": str(day_starts),
         "equal_coverage": bool(equal_coverage),
         "block_weekday": bool(block_weekday),
@@ -390,53 +382,77 @@ def crossover(
         "max_attempts": int(max_attempts),
         "id_column": id_column,
     }
+    if site_labels is not None:
+        params["sites"] = {i: s for i, s in zip(ids, site_labels, strict=True)}
     derived = {
         "n_hotspots": n,
         "n_units": n * days,
-        "tasked_unit_days": per_day * days,
+        "tasked_unit_days": k_total * days,
         "units_digest": stable_digest({"ids": ids}),
-        "probability_tasked": f"{per_day}/{n}",
+        "probability_tasked": f"{k_total}/{n}" if site_labels is None else "k_s/N_s by site",
     }
     proto = CrossoverDesign(
         ids=tuple(ids),
         dates=dates,
-        per_day=per_day,
+        per_day=k_total,
         seed=seed,
         schedule=np.empty((days, n), np.int8),
         strata=strata,
         parameters=params,
         derived=derived,
+        algorithm_version=algorithm,
+        sites=None if site_labels is None else tuple(site_labels),
     )
-    stream = RawStream(seed)
-    chunk = 64
-    tried = 0
-    while True:
-        if tried >= max_attempts:
-            hint = (
-                " (weekday blocking together with a consecutive-day cap or washout is often "
-                "infeasible for this sampler: drop one of them)"
-                if block_weekday and (max_consecutive is not None or washout)
-                else ""
-            )
-            raise DesignError(
-                f"the crossover constraints could not be met in {max_attempts:,} attempts; "
-                f"relax max_consecutive / washout or per_day{hint}"
-            )
-        b = min(chunk, max_attempts - tried)
-        sched, ok = crossover_kernel(
-            stream.words(b * proto._width).reshape(b, proto._width), proto._spec()
-        )
-        if ok.any():
-            i = int(np.argmax(ok))
-            chosen = sched[i].copy()
-            tried += i + 1
-            break
-        tried += b
-        chunk = min(chunk * 2, 4096)
+    if algorithm == _V1:
+        from rct.randomise.crossover_v1 import v1_first
+
+        chosen, tried = v1_first(RawStream(seed), proto._spec(), max_attempts=int(max_attempts),
+                                 block_weekday=block_weekday)
+        derived["n_attempts"] = tried
+    else:
+        sampler = proto._sampler()
+        chosen = sampler.draw(RawStream(seed), 1)[0].T.copy()
+        derived["sampler"] = sampler.describe()
     chosen.setflags(write=False)
-    derived["n_attempts"] = tried
     object.__setattr__(proto, "schedule", chosen)
     return proto
+
+
+def _check_sites(ids: list[str], site_of: dict[str, str] | None, per_day: Any
+                 ) -> tuple[list[str] | None, Any, int]:
+    """Site label per hot spot (None without sites), the quota to record, and k tasked a day."""
+    n = len(ids)
+    if site_of is None:
+        if isinstance(per_day, Mapping):
+            raise DesignError("per_day is a mapping site -> k, but no sites were given")
+        k = int(per_day)
+        if not 1 <= k < n:
+            raise DesignError(f"per_day must be between 1 and {n - 1} for {n} hot spots, got {k}")
+        return None, k, k
+    missing = [i for i in ids if i not in site_of]
+    if missing:
+        raise DesignError(f"hot spot {missing[0]!r} has no site ({len(missing)} without one)")
+    labels = [site_of[i] for i in ids]
+    sizes = {s: labels.count(s) for s in sorted(set(labels))}
+    if isinstance(per_day, Mapping):
+        quota = {str(s): int(v) for s, v in per_day.items()}
+        unknown = sorted(set(quota) - set(sizes))
+        if unknown:
+            raise DesignError(f"per_day names site {unknown[0]!r}, which has no hot spots; "
+                              f"sites: {', '.join(sizes)}")
+        lacking = [s for s in sizes if s not in quota]
+        if lacking:
+            raise DesignError(f"per_day has no quota for site {lacking[0]!r}")
+        quota = {s: quota[s] for s in sizes}
+    else:
+        quota = int(per_day)
+    for s, size in sizes.items():
+        k = quota[s] if isinstance(quota, dict) else quota
+        if not 1 <= k < size:
+            raise DesignError(f"per_day for site {s!r} must be between 1 and {size - 1} "
+                              f"({size} hot spots), got {k}")
+    total = sum(quota.values()) if isinstance(quota, dict) else quota * len(sizes)
+    return labels, quota, int(total)
 
 
 def tasking_list(design: CrossoverDesign, *, sep: str = ";") -> Any:
@@ -475,6 +491,3 @@ def _as_date(value: dt.date | str) -> dt.date:
     except ValueError as exc:
         raise DesignError(f"start must be a date YYYY-MM-DD, got {value!r}") from exc
 
-
-def _n_choose(n: int, k: int) -> int:
-    return math.comb(n, k)

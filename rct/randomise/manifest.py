@@ -30,7 +30,7 @@ import numpy as np
 
 from rct.errors import DataError, VerificationError
 from rct.io.atomic import write_bytes, write_json
-from rct.randomise.base import ALGORITHM_VERSION, AllocationExistsError
+from rct.randomise.base import SUPPORTED_VERSIONS, AllocationExistsError
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -284,11 +284,13 @@ def verify_allocation(allocation: str | Path) -> VerificationReport:
     else:
         checked.append("manifest intact")
     design_d = man.get("design") or {}
-    if design_d.get("algorithm_version") != ALGORITHM_VERSION:
+    known = SUPPORTED_VERSIONS.get(str(design_d.get("design")), ())
+    version_ok = design_d.get("algorithm_version") in known
+    if not version_ok:
         problems.append(
-            f"made by algorithm {design_d.get('algorithm_version')!r}, this rct has "
-            f"{ALGORITHM_VERSION!r}: install the hotspot-rct version in the manifest "
-            f"({(man.get('software') or {}).get('version')}) to re-derive it"
+            f"made by algorithm {design_d.get('algorithm_version')!r}, this rct re-derives "
+            f"{', '.join(map(repr, known)) or 'no such design'}: install the hotspot-rct "
+            f"version in the manifest ({(man.get('software') or {}).get('version')}) to re-derive it"
         )
     sw = man.get("software") or {}
     if sw.get("numpy") != np.__version__:
@@ -319,7 +321,7 @@ def verify_allocation(allocation: str | Path) -> VerificationReport:
             inputs_ok = False
         else:
             checked.append(f"input {role} SHA-256")
-    if inputs_ok and "hotspots" in paths and design_d.get("algorithm_version") == ALGORITHM_VERSION:
+    if inputs_ok and "hotspots" in paths and version_ok:
         try:
             design = _rebuild(design_d, paths["hotspots"])
         except Exception as exc:  # noqa: BLE001 - any failure to rebuild is a finding
@@ -364,7 +366,9 @@ def _rebuild(design_d: dict[str, Any], hotspots: Path) -> Any:
     if design_d["design"] == "crossover":
         from rct.randomise.crossover import crossover
 
-        return crossover(units[params.get("id_column", "hotspot_id")].tolist(), seed=seed, **params)
+        id_column = params.get("id_column", "hotspot_id")
+        return crossover(units[id_column].tolist(), seed=seed,
+                         algorithm=design_d.get("algorithm_version", "rct-randomise/1"), **params)
     raise VerificationError(f"unknown design {design_d['design']!r} in manifest")
 
 

@@ -38,8 +38,8 @@ def test_k_per_day_and_coverage_within_one(n, data, days, weekday, seed):
             assert (c.max(axis=1) - c.min(axis=1) <= 1).all()
 
 
-@settings(max_examples=25, deadline=None)
-@given(n=st.integers(4, 14), data=st.data(), cap=st.integers(1, 3), washout=st.integers(0, 2),
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(4, 14), data=st.data(), cap=st.integers(1, 3), washout=st.integers(0, 3),
        seed=st.integers(0, 2**40))
 def test_consecutive_cap_and_washout_respected(n, data, cap, washout, seed):
     k = data.draw(st.integers(1, max(1, n // 3)))
@@ -80,6 +80,7 @@ def test_consecutive_cap_and_washout_respected(n, data, cap, washout, seed):
     ],
 )
 def test_exact_enumeration_gives_k_over_n_and_matches_draws(kw):
+    # rct-randomise/2: the enumeration is the feasible set, each schedule 1/m
     d = crossover(_ids(4), start="2021-05-06", days=3, per_day=2, seed=5, **kw)
     z, w = d.enumerate(with_probabilities=True)
     assert w.sum() == pytest.approx(1.0)

@@ -140,3 +140,61 @@ def test_cli_bad_choice_is_one_line_error(tmp_path, capsys):
                  "--out", str(tmp_path / "a.csv")])
     assert code != 0
     assert not (tmp_path / "a.csv").exists()
+
+
+FIXTURE_V1 = Path(__file__).parent / "fixtures" / "crossover_v1"
+
+
+@pytest.mark.parametrize("name", ["schedule_default.csv", "schedule_constrained.csv",
+                                  "schedule_weekday.csv"])
+def test_schedules_made_by_rct_randomise_1_still_verify(tmp_path, name):
+    # made with `rct randomise crossover` at commit 7089b35 (before rct-randomise/2)
+    import shutil
+
+    for f in FIXTURE_V1.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    out = tmp_path / name
+    man = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert man["design"]["algorithm_version"] == "rct-randomise/1"
+    rep = verify_allocation(out)
+    assert rep.ok, rep.problems
+    assert "re-derived from seed and parameters" in rep.checked
+    assert main(["randomise", "verify", str(out)]) == 0
+    d = load_design(out)
+    assert d.algorithm_version == "rct-randomise/1"
+    from rct.randomise.manifest import allocation_bytes
+
+    assert allocation_bytes(d) == out.read_bytes()
+    # its randomisation distribution is the v1 sampler's, drawn by the v1 code
+    z = d.draw(5, np.random.default_rng(1))
+    assert z.shape == (5, d.n_units)
+    # an edited version label is caught
+    man["design"]["algorithm_version"] = "rct-randomise/9"
+    Path(f"{out}.manifest.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
+    rep = verify_allocation(out)
+    assert not rep.ok and any("rct-randomise/9" in p for p in rep.problems)
+
+
+def test_new_crossover_manifest_records_version_2(tmp_path):
+    hs = _write_hotspots(tmp_path / "h.csv", n=20)
+    out = tmp_path / "s.csv"
+    d = randomise_crossover_file(hs, out=out, seed=1, start="2020-06-01", days=30, per_day=8)
+    man = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert man["design"]["algorithm_version"] == "rct-randomise/2"
+    assert man["design"]["derived"]["sampler"]["sites"][0]["kernel"] == "swap"
+    assert verify_allocation(out).ok
+    assert (load_design(out).schedule == d.schedule).all()
+
+
+def test_crossover_with_sites_verifies(tmp_path):
+    hs = _write_hotspots(tmp_path / "h.csv", n=24)
+    ids = [f"HS{k:02d}" for k in range(24)]
+    sites = {h: ("A" if i < 10 else "B") for i, h in enumerate(ids)}
+    out = tmp_path / "s.csv"
+    randomise_crossover_file(hs, out=out, seed=3, start="2021-06-07", days=30,
+                             per_day={"A": 4, "B": 6}, sites=sites)
+    assert verify_allocation(out).ok
+    s = pd.read_csv(out)
+    assert set(s["site"]) == {"A", "B"}
+    per = s[s.arm == "treatment"].groupby(["trial_date", "site"]).size().unstack()
+    assert (per["A"] == 4).all() and (per["B"] == 6).all() and len(per) == 30
