@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "crossover_carryover": "rct.evaluate.crossover",
     "add_lags": "rct.evaluate.crossover",
     "carryover_ri": "rct.evaluate.crossover",
+    "distributed_lag": "rct.evaluate.carryover",
+    "distributed_lag_ri": "rct.evaluate.carryover",
     "thames_valley_ttest": "rct.evaluate.crossover",
     "thames_valley_chisq": "rct.evaluate.crossover",
     # randomisation inference

@@ -409,7 +409,7 @@ class CostValue:
         h = self.row("officer_hours")
         c = self.row("cost")
         p = self.row("crimes_prevented")
-        pct = f"{1 - self.alpha:.0%}"
+        pct = f"{1 - self.alpha:.0%}".replace("%", " %")  # "95 %", as the headline writes it
         out = [f"{h['estimate']:,.0f} officer hours ({self.hours.source}, {self.hours.basis} "
                f"basis) cost {cur} {c['estimate']:,.0f} at {cur} {self.cost_per_hour.value:,.2f} "
                f"an hour ({self.cost_per_hour.source}).",

@@ -82,7 +82,6 @@ def evaluate_crossover(
     from rct.evaluate.crossover import (
         ConditionalPoissonLogRR,
         TwoWayFE,
-        crossover_carryover,
         crossover_fe,
         crossover_panel,
         crossover_poisson,
@@ -149,14 +148,20 @@ def evaluate_crossover(
         if np.allclose(panel[outcome], np.round(panel[outcome])):
             estimates.append(thames_valley_chisq(panel, outcome=outcome, alpha=alpha)
                              .with_role("exploratory"))
-        if carryover_days > 0:
-            from rct.evaluate.crossover import carryover_ri
+        if carryover_days > 0:  # residual deterrence: direct, lagged and cumulative effects
+            from rct.evaluate.carryover import distributed_lag, distributed_lag_ri
 
-            estimates.append(crossover_carryover(panel, outcome=outcome, lags=carryover_days,
-                                                 alpha=alpha).with_role("exploratory"))
-            estimates.append(carryover_ri(design, y, lags=carryover_days, outcome=outcome,
-                                          draws=ri_draws, rng=base_seed + 2000 + j,
-                                          alpha=alpha).with_role("exploratory"))
+            nonneg = bool((panel[outcome] >= 0).all())
+            estimates.append(_safe(distributed_lag, f"carryover model for {outcome!r}", panel,
+                                   outcome=outcome, lags=carryover_days,
+                                   model="poisson" if nonneg else "ols", alpha=alpha))
+            estimates.append(_safe(distributed_lag_ri, f"carryover randomisation test for "
+                                   f"{outcome!r}", design, y, lags=carryover_days,
+                                   effect="multiplicative" if nonneg else "additive",
+                                   outcome=outcome, draws=ri_draws, rng=base_seed + 2000 + j,
+                                   alpha=alpha))
+            estimates = [e if e is None or e.role else e.with_role("exploratory")
+                         for e in estimates if e is not None]
         ring = f"catchment_{outcome}"
         if ring in panel.columns and panel[ring].notna().all():  # displacement / diffusion
             yr = align_to_design(design, panel, ring)

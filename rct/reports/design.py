@@ -217,17 +217,16 @@ def _allocation(s: Section, b: ReportBuilder, t: Any) -> None:
 
 def _serial_diagnostics(alloc: Any, *, treatment: str = "treatment",
                         max_lag: int = 7) -> tuple[Any, Any]:
-    """Serial structure of a crossover schedule: transition probabilities and run lengths.
-
-    Private stand-in for ``rct.randomise.serial`` (being written separately):
-    swap in its function when it lands.
+    """Serial structure of a crossover schedule (:func:`rct.randomise.serial.serial_structure`)
+    as two tables for the report.
 
     Returns
     -------
     transitions
         One row per lag ``1..max_lag``: ``p_after_tasked`` = P(tasked on day d |
         tasked on day d - lag), ``p_after_untasked`` = P(tasked on d | untasked
-        on d - lag), pooled over hot spots and days, and the pair counts.
+        on d - lag), pooled over hot spots and days, the pair counts and the
+        values under independent days with the same margins.
     runs
         Per run length: how many runs of consecutive tasked days, and of
         untasked days, have that length.
@@ -235,32 +234,25 @@ def _serial_diagnostics(alloc: Any, *, treatment: str = "treatment",
     import numpy as np
     import pandas as pd
 
-    wide = (alloc.assign(z=(alloc["arm"].astype(str) == treatment).astype(np.int8),
-                         trial_date=pd.to_datetime(alloc["trial_date"]))
-            .pivot(index="hotspot_id", columns="trial_date", values="z")
-            .sort_index(axis=1).fillna(0).to_numpy(dtype=np.int8))
-    rows = []
-    for lag in range(1, min(max_lag, wide.shape[1] - 1) + 1):
-        prev, cur = wide[:, :-lag].astype(bool), wide[:, lag:]
-        n_t, n_u = int(prev.sum()), int((~prev).sum())
-        rows.append({"lag": lag,
-                     "p_after_tasked": float(cur[prev].mean()) if n_t else np.nan,
-                     "p_after_untasked": float(cur[~prev].mean()) if n_u else np.nan,
-                     "pairs_after_tasked": n_t, "pairs_after_untasked": n_u})
-    transitions = pd.DataFrame(rows)
-    # run lengths: boundaries where the value changes along each hot spot's row
-    n_hs, n_days = wide.shape
-    change = np.ones((n_hs, n_days + 1), dtype=bool)
-    change[:, 1:-1] = wide[:, 1:] != wide[:, :-1]
-    r, c = np.nonzero(change)
-    starts = np.column_stack([r, c])
-    same_row = starts[1:, 0] == starts[:-1, 0]
-    lengths = (starts[1:, 1] - starts[:-1, 1])[same_row]
-    value = wide[starts[:-1, 0][same_row], starts[:-1, 1][same_row]]
-    top = int(lengths.max()) if len(lengths) else 0
-    runs = pd.DataFrame({"length": np.arange(1, top + 1),
-                         "tasked_runs": np.bincount(lengths[value == 1], minlength=top + 1)[1:],
-                         "untasked_runs": np.bincount(lengths[value == 0], minlength=top + 1)[1:]})
+    from rct.randomise.serial import serial_structure
+
+    a = alloc.assign(arm=np.where(alloc["arm"].astype(str) == treatment, "treatment", "control"))
+    res = serial_structure(a, lags=max_lag)
+    transitions = pd.DataFrame({
+        "lag": list(res.lags), "p_after_tasked": list(res.p_after_tasked),
+        "p_after_untasked": list(res.p_after_untasked),
+        "pairs_after_tasked": list(res.n_after_tasked),
+        "pairs_after_untasked": list(res.n_after_untasked),
+        "reference_after_tasked": list(res.reference_after_tasked),
+        "reference_after_untasked": list(res.reference_after_untasked)})
+    top = max(res.longest_tasked_run, res.longest_untasked_run)
+    tr, ur = np.zeros(top + 1, dtype=int), np.zeros(top + 1, dtype=int)
+    for length, count in res.tasked_runs:
+        tr[length] = count
+    for length, count in res.untasked_runs:
+        ur[length] = count
+    runs = pd.DataFrame({"length": np.arange(1, top + 1), "tasked_runs": tr[1:],
+                         "untasked_runs": ur[1:]})
     return transitions, runs
 
 
@@ -274,13 +266,18 @@ def _schedule_diagnostics(s: Section, alloc: Any, *, treatment: str) -> None:
         "P(tasked | tasked that many days before)": [f"{v:.3f}" for v in trans["p_after_tasked"]],
         "P(tasked | untasked that many days before)": [f"{v:.3f}" for v in
                                                        trans["p_after_untasked"]],
+        "both, if days were independent": [
+            f"{a:.3f} / {u:.3f}" for a, u in zip(trans["reference_after_tasked"],
+                                                 trans["reference_after_untasked"], strict=True)],
         "pairs": [w.count(a + u) for a, u in zip(trans["pairs_after_tasked"],
                                                  trans["pairs_after_untasked"], strict=True)]})
     s.table(show, heading="Schedule diagnostics: is tomorrow's tasking related to today's?")
-    s.para(f"If every day were an independent draw, both probabilities would equal the share "
-           f"tasked each day ({share:.3f}). A gap shows serial structure (for example a limit on "
-           "consecutive days): the randomisation test allows for it because it draws from the "
-           "same design, but it matters for carryover between days.", note=True)
+    s.para(f"If every day were an independent draw, both probabilities would be close to the "
+           f"share tasked each day ({share:.3f}); the last column gives their exact values for a "
+           "schedule with these margins (each hot spot tasked on the same number of days). A gap "
+           "shows serial structure (for example a limit on consecutive days): the randomisation "
+           "test allows for it because it draws from the same design, but it matters for "
+           "carryover between days.", note=True)
     tasked = runs[runs["tasked_runs"] > 0]
     untasked = runs[runs["untasked_runs"] > 0]
 

@@ -117,7 +117,10 @@ def test_simulated_trial_with_under_patrolled_hot_spots():
     c = behind(logs[~drop].reset_index(drop=True))
     assert set(c.behind) == planted
     assert c.weekly["hotspots_behind"].iloc[-1] == 3
-    assert c.weekly["hotspots_behind"].max() <= 3
+    # beyond the three planted ones, false alarms stay rare: at most 1 % of the
+    # 42 unplanted hot spots x 12 weekly checks (the rule's p < 0.01 per check)
+    extra = (c.weekly["hotspots_behind"] - 3).clip(lower=0).sum()
+    assert extra <= 0.01 * 42 * 12
     # and the same trial without the planted shortfall flags no one
     assert behind(logs).behind == ()
     assert c.parameters["as_of"] == dt.date(2021, 11, 28)
