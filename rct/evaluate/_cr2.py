@@ -73,12 +73,12 @@ def _inv_sqrt_psd(G: np.ndarray, null: np.ndarray) -> np.ndarray:
     eigenvalue cannot be inverted; other eigenvalues at or below
     :data:`EIG_TOL` count as zero, as in clubSandwich.
     """
-    P = np.einsum("gir,gjr->gij", null, null)
+    P = null @ np.swapaxes(null, -1, -2)
     c = np.maximum(np.einsum("gii->g", G) / G.shape[1], EIG_TOL)[:, None, None]
     lam, U = np.linalg.eigh(G + c * P)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0)
-    return np.einsum("...ik,...k,...jk->...ij", U, f, U) - P / np.sqrt(c)
+    return (U * f[..., None, :]) @ np.swapaxes(U, -1, -2) - P / np.sqrt(c)
 
 
 def cr2_twoway(
@@ -155,7 +155,7 @@ def cr2_twoway(
         F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
              + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
         Xg = Xt[idx]  # (g, size, p)
-        F += np.einsum("gip,pq,gjq->gij", Xg, B, Xg)
+        F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
         wg, sg = w[idx], s[idx]
         ws = wg * sg
         Gm = -ws[:, :, None] * ws[:, None, :] * F
@@ -175,7 +175,7 @@ def cr2_twoway(
         Ae = np.einsum("gij,gj->gi", A, e[idx])
         ug = np.einsum("gip,gi->gp", Xg, Ae)
         meat += ug.T @ ug
-        V_rows[idx] = np.einsum("gij,gjp,pq->giq", A, Xg, B)
+        V_rows[idx] = (A @ Xg) @ B
     cov = B @ meat @ B
     # Satterthwaite: P = Z'WZ - (D'WZ)' K (D'WZ) - (X~'WZ)' B (X~'WZ), per coefficient
     df = np.empty(p)
@@ -190,3 +190,220 @@ def cr2_twoway(
         P = np.diag(zz) - DWZ.T @ K @ DWZ - XWZ.T @ B @ XWZ
         df[j] = np.trace(P) ** 2 / np.sum(P * P)
     return CR2Result(cov=cov, df=df, clusters=G)
+
+
+# ---------------------------------------------------------------------------
+# batched balanced panels (simulation studies: many trials at once)
+# ---------------------------------------------------------------------------
+
+
+def _active_masks(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Units and days with events, after repeatedly dropping all-zero ones (as :func:`ppml_fe`)."""
+    R, N, T = Y.shape
+    uok = np.ones((R, N), dtype=bool)
+    tok = np.ones((R, T), dtype=bool)
+    for _ in range(10):  # drop all-zero groups until none is left (vectorised over trials)
+        act = uok[:, :, None] & tok[:, None, :]
+        nu = (np.where(act, Y, 0).sum(axis=2) > 0) & uok
+        nt = (np.where(act, Y, 0).sum(axis=1) > 0) & tok
+        if np.array_equal(nu, uok) and np.array_equal(nt, tok):
+            break
+        uok, tok = nu, nt
+    return uok, tok
+
+
+def poisson_twoway_batch(Y: np.ndarray, Z: np.ndarray, *, maxit: int = 50, tol: float = 1e-10
+                         ) -> dict[str, np.ndarray]:
+    """Two-way FE Poisson log rate ratio with CR2/Satterthwaite and CR1 SEs, for many balanced panels.
+
+    ``Y``, ``Z`` ``(R, N, T)``: counts and the 0/1 regressor of ``R`` trials
+    (``N`` hot spots = clusters, ``T`` days).  Returns arrays of length ``R``:
+    ``estimate`` (log IRR), ``se_cr2``, ``df_cr2``, ``se_cr1`` (``G/(G-1)``
+    sandwich, ``G`` = ``N``), ``valid`` (False where separation leaves no
+    finite estimate).  Each trial's numbers equal
+    :func:`rct.evaluate.crossover.crossover_poisson` (``vcov="CR2"`` /
+    ``"CR1"``) on that trial's panel.
+
+    Notes
+    -----
+    Full Newton steps on ``(b, a, g)`` (the unit block eliminated by its
+    Schur complement; the ``a + c, g - c`` direction fixed by a penalty on
+    ``sum g`` that leaves the fitted means unchanged), hot spots and days
+    without events masked out; then :func:`cr2_twoway`'s formulas with the
+    inverse information ``M`` of the full model (any generalised inverse
+    gives the same projection).
+    """
+    Y = np.asarray(Y, dtype=float)
+    Z = np.asarray(Z, dtype=float)
+    R, N, T = Y.shape
+    uok, tok = _active_masks(Y)
+    act = uok[:, :, None] & tok[:, None, :]
+    c1 = np.where(act & (Z == 1), Y, 0).sum(axis=(1, 2))
+    c0 = np.where(act & (Z == 0), Y, 0).sum(axis=(1, 2))
+    valid = (c1 > 0) & (c0 > 0)
+    actf = act.astype(float)
+    ybar_u = np.where(act, Y, 0).sum(axis=2) / np.maximum(actf.sum(axis=2), 1)
+    a = np.where(uok, np.log(np.where(uok, ybar_u, 1.0)), -50.0)
+    g = np.zeros((R, T))
+    b = np.zeros(R)
+    Yc = np.where(act, Y, 0.0)
+    for _ in range(maxit):  # Newton iterations, vectorised over trials
+        eta = a[:, :, None] + g[:, None, :] + b[:, None, None] * Z
+        mu = np.where(act, np.exp(np.minimum(eta, 50.0)), 0.0)
+        r = Yc - mu
+        sb = (Z * r).sum(axis=(1, 2))
+        sa = r.sum(axis=2)
+        sg = r.sum(axis=1)
+        hbb = (Z * Z * mu).sum(axis=(1, 2))
+        hba = (Z * mu).sum(axis=2)  # (R, N)
+        hbg = (Z * mu).sum(axis=1)  # (R, T)
+        haa = np.where(uok, mu.sum(axis=2), 1.0)
+        hgg = np.where(tok, mu.sum(axis=1), 1.0)
+        # Schur complement on theta = (b, g)
+        ia = 1.0 / haa
+        S = np.zeros((R, T + 1, T + 1))
+        S[:, 0, 0] = hbb - (hba * hba * ia).sum(axis=1)
+        cross = hbg - np.einsum("rn,rn,rnt->rt", hba, ia, mu)
+        S[:, 0, 1:] = cross
+        S[:, 1:, 0] = cross
+        S[:, 1:, 1:] = -np.swapaxes(mu, 1, 2) @ (ia[:, :, None] * mu)
+        S[:, np.arange(1, T + 1), np.arange(1, T + 1)] += hgg
+        pen = tok.astype(float)
+        S[:, 1:, 1:] += pen[:, :, None] * pen[:, None, :]  # gauge: sum of active g
+        rhs = np.empty((R, T + 1))
+        rhs[:, 0] = sb - (hba * ia * sa).sum(axis=1)
+        rhs[:, 1:] = np.where(tok, sg, 0.0) - np.einsum("rnt,rn,rn->rt", mu, ia, sa) \
+            - pen * np.where(tok, g, 0.0).sum(axis=1, keepdims=True)
+        bad = ~valid  # separated trials: b held at 0 (reported as NaN)
+        S[bad, 0, :] = 0.0
+        S[bad, :, 0] = 0.0
+        S[bad, 0, 0] = 1.0
+        rhs[bad, 0] = 0.0
+        # a whisker of ridge keeps a fixed effect sent to -inf (cells fitted exactly) finite
+        S[:, np.arange(T + 1), np.arange(T + 1)] += 1e-12 * np.abs(S).max(axis=(1, 2))[:, None]
+        step = np.linalg.solve(S, rhs[:, :, None])[:, :, 0]
+        db, dg = step[:, 0], np.where(tok, step[:, 1:], 0.0)
+        da = np.where(uok, ia * (sa - hba * db[:, None] - np.einsum("rnt,rt->rn", mu, dg)), 0.0)
+        db = np.where(valid, np.clip(db, -2, 2), 0.0)
+        b, g, a = b + db, g + np.clip(dg, -5, 5), a + np.clip(da, -5, 5)
+        if np.max(np.abs(db), initial=0) < tol and np.max(np.abs(dg), initial=0) < tol:
+            break
+    eta = a[:, :, None] + g[:, None, :] + b[:, None, None] * Z
+    mu = np.where(act, np.exp(np.minimum(eta, 50.0)), 0.0)
+    e = Yc - mu
+    se2, df2, se1, ident = _cr2_twoway_batch(Z, mu, e, act, uok, tok, valid)
+    valid = valid & ident & np.isfinite(b) & (np.abs(b) < 25)
+    out = {"estimate": np.where(valid, b, np.nan), "valid": valid}
+    out["se_cr2"] = np.where(valid, se2, np.nan)
+    out["df_cr2"] = np.where(valid, df2, np.nan)
+    out["se_cr1"] = np.where(valid, se1, np.nan)
+    return out
+
+
+def _cr2_twoway_batch(Z, mu, e, act, uok, tok, valid):
+    """CR2 SE, Satterthwaite df and CR1 SE of the regressor of balanced two-way FE fits."""
+    R, N, T = Z.shape
+    P = 1 + N + T
+    # full information matrix on (b, a, g) with the gauge penalty, and its inverse M
+    Hm = np.zeros((R, P, P))
+    Hm[:, 0, 0] = (Z * Z * mu).sum(axis=(1, 2))
+    Hm[:, 0, 1:N + 1] = Hm[:, 1:N + 1, 0] = (Z * mu).sum(axis=2)
+    Hm[:, 0, N + 1:] = Hm[:, N + 1:, 0] = (Z * mu).sum(axis=1)
+    iu, it = np.arange(1, N + 1), np.arange(N + 1, P)
+    Hm[:, iu, iu] = np.where(uok, mu.sum(axis=2), 1.0)
+    Hm[:, it, it] = np.where(tok, mu.sum(axis=1), 1.0)
+    Hm[:, 1:N + 1, N + 1:] = mu
+    Hm[:, N + 1:, 1:N + 1] = np.transpose(mu, (0, 2, 1))
+    pen = tok.astype(float)
+    Hm[:, N + 1:, N + 1:] += pen[:, :, None] * pen[:, None, :]
+    Hm[~valid] = np.eye(P)  # separated trials: NaN anyway
+    Hm[:, np.arange(P), np.arange(P)] += 1e-12 * np.abs(Hm).max(axis=(1, 2))[:, None]
+    M = np.linalg.inv(Hm)
+    Mbb, Mba, Mbg = M[:, 0, 0], M[:, 0, 1:N + 1], M[:, 0, N + 1:]
+    # the regressor (numerically) inside the fixed effects' span: not identified
+    ident = Mbb * Hm[:, 0, 0] < 1e8
+    Maa, Mag, Mgg = M[:, 1:N + 1, 1:N + 1], M[:, 1:N + 1, N + 1:], M[:, N + 1:, N + 1:]
+    # q_it = (M X')_b: the b-row of M times each observation's design row (x, e_i, e_t)
+    q = Mbb[:, None, None] * Z + Mba[:, :, None] + Mbg[:, None, :]
+    q = np.where(act, q, 0.0)
+    G = N
+    se1 = np.sqrt((q * e).sum(axis=2).__pow__(2).sum(axis=1) * G / (G - 1))
+    # per cluster: X_i M X_i' (T x T)
+    maa = np.einsum("rii->ri", Maa)  # (R, N)
+    XMX = (Mbb[:, None, None, None] * Z[:, :, :, None] * Z[:, :, None, :]
+           + Z[:, :, :, None] * (Mba[:, :, None, None] + Mbg[:, None, None, :])
+           + Z[:, :, None, :] * (Mba[:, :, None, None] + Mbg[:, None, :, None])
+           + maa[:, :, None, None]
+           + Mag[:, :, None, :] + Mag[:, :, :, None]
+           + Mgg[:, None, :, :])
+    s = np.sqrt(mu)
+    ws = mu * s
+    Gm = -ws[:, :, :, None] * ws[:, :, None, :] * XMX
+    Gm[:, :, np.arange(T), np.arange(T)] += mu**2
+    Gm = np.where(act[:, :, :, None] & act[:, :, None, :], Gm, 0.0)
+    nv = np.where(act, 1.0 / np.where(act, s, 1.0), 0.0)
+    nn = np.linalg.norm(nv, axis=2, keepdims=True)
+    nv = np.where(nn > 0, nv / np.where(nn > 0, nn, 1.0), 0.0)
+    A = _inv_sqrt_psd(Gm.reshape(R * N, T, T), nv.reshape(R * N, T, 1)).reshape(R, N, T, T)
+    A = s[:, :, :, None] * A * s[:, :, None, :]
+    v = (A @ q[..., None])[..., 0]
+    se2 = np.sqrt(((v * e).sum(axis=2) ** 2).sum(axis=1))
+    # Satterthwaite: P = Z'WZ - (X'WZ)' M (X'WZ), Z's column i = v_i in cluster i
+    wv = mu * v
+    XWZ = np.zeros((R, P, N))
+    XWZ[:, 0, :] = (Z * wv).sum(axis=2)
+    XWZ[:, iu, np.arange(N)] = wv.sum(axis=2)
+    XWZ[:, N + 1:, :] = np.transpose(wv, (0, 2, 1))
+    Pm = -np.swapaxes(XWZ, 1, 2) @ (M @ XWZ)
+    Pm[:, np.arange(N), np.arange(N)] += (wv * v).sum(axis=2)
+    tr = np.einsum("rii->r", Pm)
+    df = tr**2 / np.einsum("rij,rij->r", Pm, Pm)
+    return se2, df, se1, ident
+
+
+def ols_twoway_batch(Y: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
+    """Two-way FE OLS coefficient with CR2/Satterthwaite and CR1S SEs, for many balanced panels.
+
+    ``Y``, ``Z`` ``(R, N, T)``; returns ``estimate``, ``se_cr2``, ``df_cr2``,
+    ``se_cr1s`` (arrays of length ``R``), each trial's
+    :func:`rct.evaluate.crossover.crossover_fe` numbers.
+
+    Notes
+    -----
+    In a balanced panel the fixed-effects block of cluster ``i``'s hat matrix
+    is ``I/N + (1 - 1/N) 11'/T``, so with ``x~`` the two-way demeaned
+    regressor and ``S = x~'x~``,
+    ``I - H_ii = (1 - 1/N) Q - x~_i x~_i' / S`` (``Q = I - 11'/T``): its
+    generalised inverse square root is closed form (eigenvalue
+    ``c = 1 - 1/N`` on ``Q``'s range orthogonal to ``x~_i``,
+    ``c - |x~_i|^2/S`` along ``x~_i``).  The CR2 variance is
+    ``sum_i k_i^2 (x~_i'e_i)^2`` with ``k_i = (c - |x~_i|^2/S)^{-1/2}/S``, and
+    the Satterthwaite matrix ``P = Z'(I - H)Z`` for ``z_i = k_i x~_i`` is
+    ``diag|z_i|^2 - (1/N) [z_i'z_j] - (k_i |x~_i|^2)(k_j |x~_j|^2)/S``.
+    """
+    Y = np.asarray(Y, dtype=float)
+    Z = np.asarray(Z, dtype=float)
+    R, N, T = Y.shape
+
+    def within(A):
+        return A - A.mean(axis=2, keepdims=True) - A.mean(axis=1, keepdims=True) + A.mean(
+            axis=(1, 2), keepdims=True)
+
+    xt, yt = within(Z), within(Y)
+    S = (xt * xt).sum(axis=(1, 2))
+    b = (xt * yt).sum(axis=(1, 2)) / S
+    e = yt - b[:, None, None] * xt
+    c = 1.0 - 1.0 / N
+    n2 = (xt * xt).sum(axis=2)  # (R, N)
+    lam = c - n2 / S[:, None]
+    k = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0) / S[:, None]
+    xe = (xt * e).sum(axis=2)
+    se2 = np.sqrt(((k * xe) ** 2).sum(axis=1))
+    n, p = N * T, 1 + N + T - 1
+    se1 = np.sqrt((xe**2).sum(axis=1) / S**2 * N / (N - 1) * (n - 1) / (n - p))
+    z = k[:, :, None] * xt
+    f = k * n2
+    Pm = -(z @ np.swapaxes(z, 1, 2)) / N - f[:, :, None] * f[:, None, :] / S[:, None, None]
+    Pm[:, np.arange(N), np.arange(N)] += (z * z).sum(axis=2)
+    df = np.einsum("rii->r", Pm) ** 2 / np.einsum("rij,rij->r", Pm, Pm)
+    return {"estimate": b, "se_cr2": se2, "df_cr2": df, "se_cr1s": se1}

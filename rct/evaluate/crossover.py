@@ -302,13 +302,17 @@ def crossover_poisson(
     sep = _separation(yv, z, u, outcome)
     if sep is not None:
         return _separated(outcome, names, sep, len(panel), G, alpha)
-    fit = ppml_fe(yv, X, u, t_, se=se, vcov=vcov)
-    if not np.all(np.isfinite(fit.params)) or np.max(np.abs(fit.params)) > 25:
+    try:
+        fit = ppml_fe(yv, X, u, t_, se=se, vcov=vcov)
+    except np.linalg.LinAlgError:
+        fit = None
+    if fit is None or not np.all(np.isfinite(fit.params)) or np.max(np.abs(fit.params)) > 25:
         # a separating direction the one-arm check does not see (e.g. through a lag)
         return _separated(outcome, names, {
             "events_tasked": float(yv[z == 1].sum()), "events_untasked": float(yv[z == 0].sum()),
-            "message": f"the Poisson fit of {outcome!r} diverges (|log IRR| > 25: quasi-complete "
-                       "separation); use the randomisation test of the conditional Poisson ratio "
+            "message": f"the Poisson fit of {outcome!r} has no finite solution (quasi-complete "
+                       "separation: the events are fitted exactly by the fixed effects and the "
+                       "ratio, or it diverges); use the randomisation test of the conditional Poisson ratio "
                        "(rct.evaluate.ri.randomisation_test with ConditionalPoissonLogRR)"},
             len(panel), G, alpha)
     keep = fit.details["keep"]
