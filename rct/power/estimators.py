@@ -184,27 +184,44 @@ def _arm_stats(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def rate_ratio(
-    y: np.ndarray, z: np.ndarray, *, ddof: int = 1
+    y: np.ndarray, z: np.ndarray, *, vcov: str = "quasi", ddof: int = 1
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Log ratio of arm means with its robust (sandwich) standard error.
+    """Log ratio of arm means with its quasi-Poisson (default) or sandwich standard error.
+
+    Parameters
+    ----------
+    vcov
+        ``"quasi"`` (default): the quasi-Poisson SE with a t reference on
+        ``N - 2`` df — :func:`rct.evaluate.counts.count_model`'s default
+        (R ``glm(family = quasipoisson)``); ``"sandwich"``: separate arm
+        variances ``s^2 / (n ybar^2)`` (``ddof=1``, the HC2 / Neyman analogue)
+        or the HC0 sandwich (``ddof=0``, R ``vcovHC(type = "HC0")``).
 
     Notes
     -----
     The Poisson regression ``log E y = a + b z`` gives
-    ``b = log(ybar_1 / ybar_0)``; its sandwich variance is
-    ``sum_arms sum_i (y_i - ybar)^2 / (n ybar)^2`` (HC0, ``ddof=0``).  The
-    default ``ddof=1`` uses ``s^2 / (n ybar^2)`` per arm, the HC2 /
-    Neyman analogue.  Reference t with ``N - 2`` degrees of freedom.
+    ``b = log(ybar_1 / ybar_0)``.  Quasi-Poisson:
+    ``SE^2 = phi (1/(n_1 ybar_1) + 1/(n_0 ybar_0))`` with the Pearson
+    ``phi = sum_arms sum_i (y_i - ybar)^2 / ybar / (N - 2)``.  Sandwich:
+    ``sum_arms sum_i (y_i - ybar)^2 / (n ybar)^2`` (HC0).  Reference t with
+    ``N - 2`` degrees of freedom.
     """
     y = np.asarray(y, dtype=float)
     m1, m0, v1, v0, n1, n0 = _arm_stats(y, z)
-    if ddof == 0:
-        v1, v0 = v1 * (n1 - 1) / n1, v0 * (n0 - 1) / n0
+    N = y.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.log(m1 / m0)
-        se = np.sqrt(v1 / (n1 * m1**2) + v0 / (n0 * m0**2))
+        if vcov == "quasi":
+            phi = (v1 * (n1 - 1) / m1 + v0 * (n0 - 1) / m0) / (N - 2)
+            se = np.sqrt(phi * (1 / (n1 * m1) + 1 / (n0 * m0)))
+        elif vcov == "sandwich":
+            if ddof == 0:
+                v1, v0 = v1 * (n1 - 1) / n1, v0 * (n0 - 1) / n0
+            se = np.sqrt(v1 / (n1 * m1**2) + v0 / (n0 * m0**2))
+        else:
+            raise ValueError(f"vcov must be one of 'quasi', 'sandwich'; got {vcov!r}")
     bad = ~((m1 > 0) & (m0 > 0))
-    return np.where(bad, np.nan, est), np.where(bad, np.nan, se), float(y.shape[1] - 2)
+    return np.where(bad, np.nan, est), np.where(bad, np.nan, se), float(N - 2)
 
 
 def diff_means(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
