@@ -56,6 +56,8 @@ def test_batched_engines_equal_the_estimators():
         assert pois["se_cr2"][r] == pytest.approx(p2.effect.std_error, rel=1e-8)
         assert pois["df_cr2"][r] == pytest.approx(p2.details["df"], rel=1e-8)
         assert pois["se_cr1"][r] == pytest.approx(p1.effect.std_error, rel=1e-8)
+        pm = crossover_poisson(_panel(Y[r], Z[r]), se="model")
+        assert pois["se_model"][r] == pytest.approx(pm.effect.std_error, rel=1e-8)
 
 
 # ---------------------------------------------------------------------------
