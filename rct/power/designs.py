@@ -523,8 +523,8 @@ def parallel_power(
         ``"count"``, ``"log-count"`` (``log(1 + crimes)``) or ``"harm"``
         (harm weights with coefficient of variation ``harm_cv``).
     estimator
-        ``"rate-ratio"`` (log ratio of arm means, robust SE) or
-        ``"diff-means"`` (difference in means, Welch/HC2 SE).
+        ``"rate-ratio"`` (log ratio of arm means, quasi-Poisson t test) or
+        ``"diff-means"`` (difference in means, Welch's test).
     design
         ``"complete"``, ``"block"`` (``n_blocks`` blocks) or ``"pairs"``.
     block_correlation
@@ -551,6 +551,20 @@ def parallel_power(
     ``V``.  In standardised units this reproduces ``mdes.ira`` and
     ``mdes.bira2c1`` up to their ``t_{1-a/2} + t_{1-b}`` approximation of the
     noncentral t.
+
+    The tests are the evaluation's (``reference="t"``): ``diff-means`` in a
+    complete design is Welch's test, on the Welch–Satterthwaite df of the
+    model's arm variances ``v_k``:
+    ``(v_1/n_1 + v_0/n_0)^2 / ((v_1/n_1)^2/(n_1-1) + (v_0/n_0)^2/(n_0-1))``.
+    ``rate-ratio`` is the quasi-Poisson t test: its SE pools the arms'
+    dispersions ``f_k = 1 + c^2 + kappa m_k`` by arm size,
+    ``E[SE^2] = f_bar (1/(n_1 m_1) + 1/(n_0 m_0))`` with
+    ``f_bar = sum (n_k - 1) f_k / (N - 2)``, against the true
+    ``sum f_k / (n_k m_k)``; under an effect the two differ and the power is
+    that of the noncentral t against the critical value scaled by
+    ``sqrt(E[SE^2] / V)`` (``reference="z"`` keeps the large-sample Wald z
+    test of statsmodels ``power_negbin_ratio_2indep``).  Agreement with
+    simulation: see the module docstring.
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     check_choice("design", design, PARALLEL_DESIGNS)

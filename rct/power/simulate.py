@@ -450,10 +450,19 @@ def simulate_power(
         SE, :func:`rct.power.estimators.ancova`); ``diff-means`` and
         ``log-diff-means`` only.
     estimator
-        Crossover: ``"fe-poisson"`` (within-hot-spot log rate ratio,
-        cluster-robust SE, t with N - 1 df).  Parallel: ``"rate-ratio"``
-        (default), ``"diff-means"`` (block fixed effects when the design has
-        blocks), ``"log-diff-means"`` (difference in mean ``log(1 + y)``).
+        The estimator and test the evaluation runs.  Crossover:
+        ``"fe-poisson"`` — the within-hot-spot (hot-spot fixed effects) log rate
+        ratio with the CR2 cluster-robust SE and Satterthwaite df of each trial,
+        exactly :func:`rct.evaluate.crossover.crossover_poisson` with
+        ``day_effects=False`` (the default two-way fit differs by well under a
+        point of power without day shocks:
+        ``tests/power/test_power_agreement.py``).  Parallel: ``"rate-ratio"``
+        (default; the quasi-Poisson t test on ``N - 2`` df, exactly
+        :func:`rct.evaluate.counts.count_model`'s default without covariates),
+        ``"diff-means"`` (Welch's test with each trial's Welch df, as
+        :func:`rct.evaluate.parallel.difference_in_means`; block fixed effects
+        with an HC1 SE when the design has blocks), ``"log-diff-means"``
+        (difference in mean ``log(1 + y)``, Welch).
     seed, rng
         Randomness (one of them; ``seed`` makes a fresh generator).
 
