@@ -16,7 +16,7 @@ import numpy as np
 
 from rct.errors import DataError, DesignError
 from rct.power._core import ALTERNATIVES, check_choice
-from rct.power.designs import _effect
+from rct.power._design_core import _effect
 from rct.power.estimators import crossover_fe_poisson, diff_means, rate_ratio
 from rct.power.results import SimulationResult
 from rct.power.simulate import _summarise

@@ -26,7 +26,7 @@ import numpy as np
 
 from rct.errors import CalibrationWarning, DesignError
 from rct.power._core import ALTERNATIVES, check_choice
-from rct.power.designs import _effect
+from rct.power._design_core import _effect
 from rct.power.estimators import (
     ancova,
     block_diff_means,
