@@ -18,6 +18,7 @@ __all__ = [
     "UnknownOffenceWarning",
     "ClockChangeWarning",
     "CalibrationWarning",
+    "SeparationWarning",
 ]
 
 
@@ -100,3 +101,11 @@ class ClockChangeWarning(RCTWarning):
 
 class CalibrationWarning(RCTWarning):
     """A test whose size under the null is off, or a Monte Carlo error that is large."""
+
+
+class SeparationWarning(RCTWarning):
+    """A count model whose rate ratio is not estimable: every event (or none) in one arm.
+
+    The maximum-likelihood ratio is 0 or infinite and a Wald test meaningless;
+    the message points to the randomisation test or an exact conditional test.
+    """

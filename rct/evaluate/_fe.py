@@ -69,6 +69,8 @@ class PPMLFit:
     clusters: int
     iterations: int
     details: dict = field(default_factory=dict)
+    df: np.ndarray | None = None  # reference t df per coefficient (inf: normal)
+    vcov: str = "CR1"
 
 
 def ppml_fe(
@@ -79,6 +81,7 @@ def ppml_fe(
     *,
     cluster: np.ndarray | None = None,
     se: Literal["cluster", "model"] = "cluster",
+    vcov: Literal["CR2", "CR1"] = "CR2",
     tol: float = 1e-10,
     maxit: int = 100,
 ) -> PPMLFit:
@@ -94,12 +97,15 @@ def ppml_fe(
     (``mu``) alternating projections.  Units or days with no events carry no
     information and are dropped (as ``fixest::fepois`` does), but still count
     as clusters (``G`` is the number of hot spots, as R ``glm`` +
-    ``sandwich::vcovCL`` count them).  Covariance:
+    ``sandwich::vcovCL`` count them).  Covariance with ``se="cluster"``:
+    ``vcov="CR2"`` (default) the bias-reduced linearisation with
+    Satterthwaite df (:func:`rct.evaluate._cr2.cr2_twoway`; R
+    ``clubSandwich::vcovCR(type = "CR2")``), or ``vcov="CR1"``
     ``H^{-1} M H^{-1} G/(G-1)`` with ``H = sum mu x~ x~'`` and ``M`` the
-    outer product of cluster sums of ``x~ (y - mu)`` (``se="cluster"``), or
-    ``H^{-1}`` (``se="model"``: the plain Poisson variance, too small
-    under overdispersion).  Santos Silva & Tenreyro (2006); Correia, Guimarães
-    & Zylkin (2020).
+    outer product of cluster sums of ``x~ (y - mu)`` (R ``vcovCL(type =
+    "HC0", cadjust = TRUE)``), df ``G - 1``; with ``se="model"`` ``H^{-1}``
+    (the plain Poisson variance, too small under overdispersion).
+    Santos Silva & Tenreyro (2006); Correia, Guimarães & Zylkin (2020).
     """
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float).reshape(len(y), -1)
@@ -138,15 +144,25 @@ def ppml_fe(
     mu, Xt, H = _weighted_within(X, a, g, xb, g1, n1, g2, n2)
     Hi = np.linalg.inv(H)
     _, clc = np.unique(cl, return_inverse=True)
-    if se == "cluster":
-        S = np.stack([np.bincount(clc, Xt[:, j] * (y - mu), clc.max() + 1) for j in range(X.shape[1])], axis=1)
+    p = X.shape[1]
+    if se == "cluster" and vcov == "CR2":
+        from rct.evaluate._cr2 import cr2_twoway
+
+        res = cr2_twoway(X, y - mu, mu, g1, g2, clc)
+        cov, df = res.cov, res.df
+    elif se == "cluster" and vcov == "CR1":
+        S = np.stack([np.bincount(clc, Xt[:, j] * (y - mu), clc.max() + 1) for j in range(p)], axis=1)
         cov = Hi @ (S.T @ S) @ Hi * (G / (G - 1))
+        df = np.full(p, float(G - 1))
     elif se == "model":
-        cov = Hi
-    else:
+        cov, df = Hi, np.full(p, np.inf)
+    elif se != "cluster":
         raise ValueError(f"se must be one of ('cluster', 'model'), got {se!r}")
+    else:
+        raise ValueError(f"vcov must be one of ('CR2', 'CR1'), got {vcov!r}")
     return PPMLFit(params=b, cov=cov, n=int(len(y)), n_dropped=n_dropped, clusters=G,
-                   iterations=it, details={"deviance_mu_sum": float(mu.sum())})
+                   iterations=it, df=df, vcov=vcov if se == "cluster" else "model",
+                   details={"deviance_mu_sum": float(mu.sum()), "mu": mu, "keep": keep})
 
 
 class TwoWayFE:

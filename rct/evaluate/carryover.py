@@ -181,6 +181,7 @@ def distributed_lag(
     unit: str = UNIT,
     time: str = TIME,
     alpha: float = 0.05,
+    vcov: str | None = None,
 ) -> Estimate:
     """Direct, lagged and cumulative effects of tasking, with hot-spot and day fixed effects.
 
@@ -197,6 +198,9 @@ def distributed_lag(
     model
         ``"poisson"`` (default; rate ratios, cluster-robust SEs, :func:`crossover_poisson`)
         or ``"ols"`` (differences, :func:`crossover_fe`).
+    vcov
+        Their cluster-robust variance (default: theirs, CR2 with Satterthwaite df;
+        ``"CR1S"`` / ``"CR1"`` for the classic sandwich).
 
     Returns
     -------
@@ -236,13 +240,14 @@ def distributed_lag(
         raise ValueError(f"no untasked day is more than {lags} days after a tasked day: the "
                          "comparison group is empty; use fewer lags")
     fn = crossover_poisson if model == "poisson" else crossover_fe
+    kw = {} if vcov is None else {"vcov": vcov}
     est = fn(df, outcome=outcome, treatment=treatment, extra=extra, unit=unit, time=time,
-             alpha=alpha)
+             alpha=alpha, **kw)
     # cumulative effect: coefficient on x0 when the lags enter as xl - x0
     diff = {f"_d{j}": df[n].astype(np.float64) - df[treatment] for j, n in enumerate(extra)}
     df2 = df.assign(**diff)
     cum = fn(df2, outcome=outcome, treatment=treatment, extra=tuple(diff), unit=unit, time=time,
-             alpha=alpha).terms[0]
+             alpha=alpha, **kw).terms[0]
     terms = [est.terms[0], *est.terms[1:],
              Term(term="cumulative", estimate=cum.estimate, std_error=cum.std_error,
                   statistic=cum.statistic, p_value=cum.p_value, conf_low=cum.conf_low,
@@ -251,7 +256,7 @@ def distributed_lag(
     return Estimate(
         outcome=outcome,
         method=f"crossover distributed lag ({form}, {lags} days), hot-spot + day fixed effects, "
-               f"{label}, SE clustered by hot spot",
+               f"{label}, SE clustered by hot spot ({vcov or 'CR2'})",
         terms=tuple(terms), n=est.n, alpha=alpha,
         details={**dict(est.details), "form": form, "lags": lags, "model": model,
                  "direct_term": "tasked", "cumulative_term": "cumulative",

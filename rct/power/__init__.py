@@ -2,7 +2,8 @@
 
 - :mod:`rct.power.analytic` — t tests (``pwr.t.test``), Poisson / negative
   binomial rate tests (statsmodels), PowerUp! MDES.
-- :mod:`rct.power.designs` — crossover hot-spot-day and parallel designs
+- :mod:`rct.power.designs` — crossover hot-spot-day (from
+  :mod:`rct.power.crossover_design`) and parallel designs
   (counts, log counts, harm; blocks, pairs, baseline R^2); solve for any one
   of hot spots, days, effect, power, alpha.
 - :mod:`rct.power.simulate` — Monte Carlo power, size, bias and coverage of

@@ -46,15 +46,19 @@ def critical_value(alpha: float, df: float | None, alternative: str) -> float:
     return float(stats.t.isf(a, df))
 
 
-def power_of_test(ncp: float, df: float | None, alpha: float, alternative: str) -> float:
+def power_of_test(ncp: float, df: float | None, alpha: float, alternative: str,
+                  crit_scale: float = 1.0) -> float:
     """Power of a t (noncentral t, ``df``) or z test (``df`` None) with noncentrality ``ncp``.
 
     ``alternative`` is ``"two-sided"``, ``"larger"`` (reject for large
     statistics) or ``"smaller"``.  The two-sided power counts both tails, as
-    ``pwr.t.test`` does.
+    ``pwr.t.test`` does.  ``crit_scale`` multiplies the critical value: a
+    standard error whose expectation is ``crit_scale^2`` times the true
+    variance rejects when the noncentral t exceeds ``crit_scale`` times
+    the critical value.
     """
     check_choice("alternative", alternative, ALTERNATIVES)
-    crit = critical_value(alpha, df, alternative)
+    crit = critical_value(alpha, df, alternative) * crit_scale
     normal = df is None or not np.isfinite(df)
     if normal:
         upper = stats.norm.sf(crit - ncp)

@@ -5,299 +5,50 @@ of hot spots, the number of days, the effect (``reduction`` or ``irr``),
 ``power`` and ``alpha``, and return a :class:`~rct.power.results.PowerResult`
 whose ``value`` is that quantity (a float scalar) and whose ``mde`` is the
 minimum detectable incidence-rate ratio at the target power.
+
+Each power is that of the test the evaluation runs (crossover: see
+:mod:`rct.power.crossover_design`; parallel: the quasi-Poisson t test of the
+rate ratio, :func:`rct.evaluate.counts.count_model`'s default, or the
+difference in means with Welch's test,
+:func:`rct.evaluate.parallel.difference_in_means`).  Against
+:func:`rct.power.simulate_power` of the same test (20,000 trials a row;
+``tests/power/test_power_agreement.py``), 0.2 crimes per hot-spot-day: the
+rate ratio within 0.7 points (20, 45, 80 hot spots); the difference in means
+within 1.2 points except with skewed totals at 20 hot spots (``tau^2 = 1``:
+0.172 against 0.130 simulated, Welch's test being conservative there —
+simulate such designs).  The crossover functions live in
+:mod:`rct.power.crossover_design` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from scipy import stats
 
 from rct.errors import DesignError
-from rct.power._core import ALTERNATIVES, check_choice, power_of_test, solve_alpha, solve_scalar
-from rct.power.analytic import _mde_ratio, _peak_bounds, one_unknown
+from rct.power._core import ALTERNATIVES, check_choice, power_of_test
+from rct.power._design_core import (
+    ESTIMATORS,
+    OUTCOMES,
+    PARALLEL_DESIGNS,
+    REFERENCES,
+    _check_model,
+    _effect_and_unknown,
+    _solve_design,
+)
+from rct.power.crossover_design import crossover_df, crossover_power, crossover_variance
 from rct.power.results import PowerResult
 
 __all__ = [
     "crossover_power",
     "parallel_power",
     "crossover_variance",
+    "crossover_df",
     "parallel_variance",
     "baseline_r2",
 ]
-
-OUTCOMES = ("count", "log-count", "harm")
-ESTIMATORS = ("rate-ratio", "diff-means")
-PARALLEL_DESIGNS = ("complete", "block", "pairs")
-REFERENCES = ("t", "z")
-
-
-def _effect(reduction: float | None, irr: float | None) -> float | None:
-    if reduction is not None and irr is not None:
-        raise DesignError("give the effect as reduction or as irr, not both")
-    if reduction is not None:
-        if not reduction < 1:
-            raise DesignError(f"reduction must be below 1 (100 %); got {reduction}")
-        return 1.0 - float(reduction)
-    if irr is not None:
-        if not irr > 0:
-            raise DesignError(f"irr must be positive; got {irr}")
-        return float(irr)
-    return None
-
-
-def _check_model(*, rate: float, dispersion: float, heterogeneity: float, harm_cv: float) -> None:
-    """Checks both designs make: finite non-negative model parameters, a positive rate."""
-    params = {"rate": rate, "dispersion": dispersion, "heterogeneity": heterogeneity,
-              "harm_cv": harm_cv}  # fmt: skip
-    for name, v in params.items():
-        if v is not None and not (float(v) >= 0 and math.isfinite(float(v))):
-            raise DesignError(f"{name} must be a finite non-negative number; got {v}")
-    if rate <= 0:
-        raise DesignError(f"rate must be positive; got {rate}")
-
-
-def _effect_and_unknown(
-    hotspots: float | None,
-    days: float | None,
-    reduction: float | None,
-    irr: float | None,
-    power: float | None,
-    alpha: float | None,
-) -> tuple[float | None, str]:
-    """The effect as a rate ratio (None if unknown) and the one quantity to solve for."""
-    theta = _effect(reduction, irr)
-    unknown = one_unknown(
-        {"hotspots": hotspots, "days": days, "effect": theta, "power": power, "alpha": alpha}
-    )
-    return theta, unknown
-
-
-def _solve_design(
-    pw: Callable[[float, float, float, float], float],
-    unknown: str,
-    n: float | None,
-    days: float | None,
-    theta: float | None,
-    power: float | None,
-    alpha: float | None,
-    *,
-    n_lo: float,
-    alternative: str,
-) -> tuple[float, float, float, float, float, float, float]:
-    """Fill in the unknown; returns (n, days, theta, power, alpha, value, mde)."""
-
-    def at_ratio(q: float) -> float:
-        # power at rate ratio q; reads n, days and alpha when called (after they are solved)
-        return pw(n, days, q, alpha)  # type: ignore[arg-type]
-
-    if unknown == "power":
-        power = pw(n, days, theta, alpha)  # type: ignore[arg-type]
-        value = power
-    elif unknown == "hotspots":
-        value = n = solve_scalar(
-            lambda x: pw(x, days, theta, alpha),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            n_lo,
-            1e6,
-            what="number of hot spots",
-        )
-    elif unknown == "days":
-        value = days = solve_scalar(
-            lambda x: pw(n, x, theta, alpha),  # type: ignore[arg-type]
-            float(power),  # type: ignore[arg-type]
-            1e-3,
-            1e7,
-            what="number of days",
-        )
-    elif unknown == "alpha":
-        value = alpha = solve_alpha(lambda a: pw(n, days, theta, a), power)  # type: ignore[arg-type]
-    else:
-        lo, hi = _peak_bounds(at_ratio, alternative)
-        value = theta = solve_scalar(at_ratio, float(power), lo, hi, what="effect (rate ratio)")  # type: ignore[arg-type]
-    target = 0.8 if unknown == "power" else float(power)  # type: ignore[arg-type]
-    mde = _mde_ratio(at_ratio, target, alternative)
-    return float(n), float(days), float(theta), float(power), float(alpha), float(value), mde  # type: ignore[arg-type,return-value]
-
-
-# ---------------------------------------------------------------------------
-# crossover hot-spot-day design
-# ---------------------------------------------------------------------------
-
-
-def crossover_variance(
-    *,
-    hotspots: float,
-    days: float,
-    per_day: float,
-    rate: float,
-    irr: float = 1.0,
-    dispersion: float = 0.0,
-    heterogeneity: float = 0.0,
-    harm_cv: float = 0.0,
-) -> float:
-    """Variance of the within-hot-spot log rate ratio of a crossover trial.
-
-    Notes
-    -----
-    Model: hot spot ``i`` has rate ``rate * u_i`` per hot-spot-day with
-    ``E u = 1``, ``Var u = tau^2`` (``heterogeneity``, gamma frailty); the
-    count on day ``t`` is negative binomial with mean
-    ``mu_it = rate u_i irr^{Z_it}`` and variance ``mu + phi mu^2``
-    (``dispersion`` phi: day-to-day overdispersion).  Each day ``k`` of ``N``
-    hot spots are tasked (``Z = 1``); with equal coverage each hot spot is
-    tasked on ``a = D k / N`` of ``D`` days.
-
-    The planned estimator is the Poisson regression with hot-spot fixed
-    effects (equivalently the conditional likelihood given each hot spot's
-    total).  With equal coverage its MLE is closed form,
-    ``log IRR = log(T / a) - log(C / b)`` with ``T``, ``C`` the sums over all
-    hot spots of crimes on tasked / untasked days and ``b = D - a``, and by
-    the delta method, conditioning on the ``u_i``:
-
-    ``Var = (1 + c^2) / (rate D) * (1 / (irr k) + 1 / (N - k))``
-    ``      + phi (1 + tau^2) / D * (1 / k + 1 / (N - k))``
-
-    where ``c`` is the coefficient of variation of harm weights per crime
-    (0 for counts: a harm total per hot-spot-day is a compound sum whose
-    variance is ``mu E[w^2] + E[w]^2 phi mu^2``).  Between-hot-spot
-    heterogeneity cancels in the within-hot-spot comparison and enters only
-    through the overdispersion term (``E u^2 = 1 + tau^2``): this is what
-    the crossover buys over a parallel design.  City-wide day shocks are
-    assumed absent (they cancel in expectation when ``k`` is fixed each day).
-    """
-    k = float(per_day)
-    m = float(hotspots) - k
-    if not (0 < k < hotspots):
-        raise DesignError(f"per_day must be between 0 and the number of hot spots; got {k}")
-    poisson = (1.0 + harm_cv**2) / (rate * days) * (1.0 / (irr * k) + 1.0 / m)
-    extra = dispersion * (1.0 + heterogeneity) / days * (1.0 / k + 1.0 / m)
-    return poisson + extra
-
-
-def crossover_power(
-    *,
-    hotspots: float | None,
-    days: float | None,
-    rate: float,
-    per_day: float | None = None,
-    share: float | None = None,
-    reduction: float | None = None,
-    irr: float | None = None,
-    power: float | None = None,
-    alpha: float | None = 0.05,
-    dispersion: float = 0.0,
-    heterogeneity: float = 0.0,
-    harm_cv: float = 0.0,
-    alternative: str = "two-sided",
-    reference: str = "t",
-) -> PowerResult:
-    """Power of a crossover hot-spot-day trial; solve for any one of its quantities.
-
-    Parameters
-    ----------
-    hotspots, days
-        Hot spots ``N`` and trial days ``D``.
-    rate
-        Crimes (or harm-weighted events) per hot-spot-day without patrols.
-    per_day, share
-        Hot spots tasked each day, ``k``; or the share ``k / N`` (default
-        one half).  When solving for ``hotspots`` with ``per_day`` given,
-        ``k`` is held fixed.
-    reduction, irr
-        The effect: ``reduction = 1 - irr`` (0.15 = 15 % fewer crimes on
-        tasked days).  Leave both ``None`` to solve for the effect.
-    power, alpha
-        Power and level; leave one ``None`` to solve for it.
-    dispersion
-        Day-level negative binomial dispersion ``phi`` (``Var = mu + phi mu^2``).
-    heterogeneity
-        Between-hot-spot variance ``tau^2`` of the rate multipliers.
-    harm_cv
-        Coefficient of variation of the harm weight per crime (harm outcome).
-    alternative
-        ``"two-sided"``, ``"smaller"`` (a reduction) or ``"larger"``.
-    reference
-        ``"t"``: t with ``N - 1`` degrees of freedom (cluster-robust SE by
-        hot spot); ``"z"``: normal.
-
-    Returns
-    -------
-    PowerResult
-        ``value`` is the solved quantity; ``mde`` the detectable IRR.
-
-    Notes
-    -----
-    The Wald statistic ``log(IRR_hat) / SE`` is taken as noncentral t with
-    noncentrality ``log(irr) / sqrt(V)``, ``V`` from
-    :func:`crossover_variance` (which states the derivation).
-    Thames Valley's question, 45 hot spots at 0.2 crimes per hot-spot-day,
-    half tasked, 15 % reduction, 80 % power::
-
-        crossover_power(hotspots=45, days=None, rate=0.2, share=0.5,
-                        reduction=0.15, power=0.8)
-    """
-    check_choice("alternative", alternative, ALTERNATIVES)
-    check_choice("reference", reference, REFERENCES)
-    _check_model(rate=rate, dispersion=dispersion, heterogeneity=heterogeneity, harm_cv=harm_cv)
-    if per_day is not None and share is not None:
-        raise DesignError("give per_day or share, not both")
-    theta, unknown = _effect_and_unknown(hotspots, days, reduction, irr, power, alpha)
-    if share is None and per_day is None:
-        share = 0.5
-    if share is not None and not 0 < share < 1:
-        raise DesignError(f"share must be in (0, 1); got {share}")
-
-    def k_of(n: float) -> float:
-        return float(per_day) if per_day is not None else float(share) * n  # type: ignore[arg-type]
-
-    def variance(n: float, d: float, k: float, q: float) -> float:
-        return crossover_variance(
-            hotspots=n, days=d, per_day=k, rate=rate, irr=q, dispersion=dispersion,
-            heterogeneity=heterogeneity, harm_cv=harm_cv,
-        )  # fmt: skip
-
-    def pw(n: float, d: float, q: float, a: float) -> float:
-        k = k_of(n)
-        if not 0 < k < n:
-            return 0.0
-        v = variance(n, d, k, q)
-        df = n - 1 if reference == "t" else math.inf
-        return power_of_test(math.log(q) / math.sqrt(v), df, a, alternative)
-
-    n_lo = 2.0 + 1e-9 if per_day is None else float(per_day) + 1e-6
-    n, d, q, p, a, value, mde = _solve_design(
-        pw, unknown, hotspots, days, theta, power, alpha, n_lo=n_lo, alternative=alternative
-    )
-    if n is not None and per_day is not None and not per_day < n:
-        raise DesignError(f"per_day ({per_day}) must be below the number of hot spots ({n})")
-    k = k_of(n)
-    se = math.sqrt(variance(n, d, k, q))
-    return PowerResult(
-        design="crossover",
-        solved_for=unknown,
-        value=value,
-        power=p,
-        alpha=a,
-        effect=q,
-        std_error=se,
-        df=n - 1 if reference == "t" else math.inf,
-        alternative=alternative,
-        mde=mde,
-        parameters={
-            "hotspots": n,
-            "days": d,
-            "per_day": k,
-            "rate": rate,
-            "dispersion": dispersion,
-            "heterogeneity": heterogeneity,
-            "harm_cv": harm_cv,
-            "reference": reference,
-            "hotspot_days": n * d,
-        },
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -319,6 +70,17 @@ def _log1p_moments(mean: float, kappa: float) -> tuple[float, float]:
     ly = np.log1p(y)
     mu = float(pmf @ ly)
     return mu, float(pmf @ (ly - mu) ** 2)
+
+
+def _arm_variance(*, days: float, rate: float, irr: float, dispersion: float,
+                  heterogeneity: float, outcome: str, harm_cv: float) -> float:
+    """Variance of one hot spot's trial total (in mean-harm units for harm; see below)."""
+    kappa = heterogeneity + dispersion * (1 + heterogeneity) / days
+    m = rate * days * irr
+    if outcome == "log-count":
+        return _log1p_moments(m, kappa)[1]
+    c2 = harm_cv**2 if outcome == "harm" else 0.0
+    return m * (1 + c2) + kappa * m * m
 
 
 def parallel_variance(
@@ -416,8 +178,8 @@ def parallel_power(
         ``"count"``, ``"log-count"`` (``log(1 + crimes)``) or ``"harm"``
         (harm weights with coefficient of variation ``harm_cv``).
     estimator
-        ``"rate-ratio"`` (log ratio of arm means, robust SE) or
-        ``"diff-means"`` (difference in means, Welch/HC2 SE).
+        ``"rate-ratio"`` (log ratio of arm means, quasi-Poisson t test) or
+        ``"diff-means"`` (difference in means, Welch's test).
     design
         ``"complete"``, ``"block"`` (``n_blocks`` blocks) or ``"pairs"``.
     block_correlation
@@ -444,6 +206,20 @@ def parallel_power(
     ``V``.  In standardised units this reproduces ``mdes.ira`` and
     ``mdes.bira2c1`` up to their ``t_{1-a/2} + t_{1-b}`` approximation of the
     noncentral t.
+
+    The tests are the evaluation's (``reference="t"``): ``diff-means`` in a
+    complete design is Welch's test, on the Welch–Satterthwaite df of the
+    model's arm variances ``v_k``:
+    ``(v_1/n_1 + v_0/n_0)^2 / ((v_1/n_1)^2/(n_1-1) + (v_0/n_0)^2/(n_0-1))``.
+    ``rate-ratio`` is the quasi-Poisson t test: its SE pools the arms'
+    dispersions ``f_k = 1 + c^2 + kappa m_k`` by arm size,
+    ``E[SE^2] = f_bar (1/(n_1 m_1) + 1/(n_0 m_0))`` with
+    ``f_bar = sum (n_k - 1) f_k / (N - 2)``, against the true
+    ``sum f_k / (n_k m_k)``; under an effect the two differ and the power is
+    that of the noncentral t against the critical value scaled by
+    ``sqrt(E[SE^2] / V)`` (``reference="z"`` keeps the large-sample Wald z
+    test of statsmodels ``power_negbin_ratio_2indep``).  Agreement with
+    simulation: see the module docstring.
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     check_choice("design", design, PARALLEL_DESIGNS)
@@ -487,13 +263,45 @@ def parallel_power(
             )
         return eff, v
 
+    def test_df(n: float, d: float, q: float) -> float:
+        """The test's df: Welch for a complete-design difference in means, else PowerUp!'s."""
+        if reference != "t":
+            return math.inf
+        if design == "complete" and estimator == "diff-means" and r2 == 0:
+            return _welch_df(n, d, q)
+        return df_of(n)
+
+    def _welch_df(n: float, d: float, q: float) -> float:
+        common = dict(days=d, rate=rate, dispersion=dispersion, heterogeneity=heterogeneity,
+                      outcome=outcome, harm_cv=harm_cv)  # fmt: skip
+        n1, n0 = share * n, (1 - share) * n
+        v1 = _arm_variance(irr=q, **common) / n1
+        v0 = _arm_variance(irr=1.0, **common) / n0
+        return (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1))
+
+    def se_scale(n: float, d: float, q: float) -> float:
+        """sqrt(E[estimated variance] / true variance) of the planned test's SE."""
+        if estimator != "rate-ratio" or outcome == "log-count" or reference != "t":
+            return 1.0
+        # quasi-Poisson: the pooled Pearson scale weights the arms' dispersions by their
+        # sizes, while the true variance weights them by 1/(n m) (unequal under the effect)
+        kappa = heterogeneity + dispersion * (1 + heterogeneity) / d
+        c2 = harm_cv**2 if outcome == "harm" else 0.0
+        n1, n0 = share * n, (1 - share) * n
+        m1, m0 = rate * d * q, rate * d
+        f1, f0 = 1 + c2 + kappa * m1, 1 + c2 + kappa * m0
+        phi = ((n1 - 1) * f1 + (n0 - 1) * f0) / (n - 2)
+        est = phi * (1 / (n1 * m1) + 1 / (n0 * m0))
+        true = f1 / (n1 * m1) + f0 / (n0 * m0)
+        return math.sqrt(est / true)
+
     def pw(n: float, d: float, q: float, a: float) -> float:
         df = df_of(n)
         if df < 1:
             return 0.0
         eff, v = adjusted(n, d, q)
-        ref_df = df if reference == "t" else math.inf
-        return power_of_test(eff / math.sqrt(v), ref_df, a, alternative)
+        return power_of_test(eff / math.sqrt(v), test_df(n, d, q), a, alternative,
+                             crit_scale=se_scale(n, d, q))
 
     n_lo = {"complete": g + 3, "pairs": 2 * g + 4, "block": (n_blocks or 0) + g + 2}[design] + 1e-6
     n, d, q, p, a, value, mde = _solve_design(
@@ -508,7 +316,7 @@ def parallel_power(
         alpha=a,
         effect=q,
         std_error=math.sqrt(v),
-        df=df_of(n) if reference == "t" else math.inf,
+        df=test_df(n, d, q),
         alternative=alternative,
         mde=mde,
         parameters={

@@ -16,7 +16,7 @@ import numpy as np
 
 from rct.errors import DataError, DesignError
 from rct.power._core import ALTERNATIVES, check_choice
-from rct.power.designs import _effect
+from rct.power._design_core import _effect
 from rct.power.estimators import crossover_fe_poisson, diff_means, rate_ratio
 from rct.power.results import SimulationResult
 from rct.power.simulate import _summarise
@@ -160,8 +160,7 @@ def empirical_power(
     if not 0 < k < N:
         raise DesignError(f"need 0 < treated hot spots < {N}; got {k}")
 
-    est1, se1, est0, se0 = [], [], [], []
-    df = math.inf
+    est1, se1, est0, se0, df1s, df0s = [], [], [], [], [], []
     done = 0
     while done < n_sims:  # batches; vectorised within
         m = min(batch_size, n_sims - done)
@@ -175,16 +174,18 @@ def empirical_power(
             c = win.sum(axis=2) - t
             a = z.sum(axis=2).astype(float)
             b = L - a
-            e0, s0, df = crossover_fe_poisson(t, c, a, b)
-            e1, s1, _ = crossover_fe_poisson(rng.binomial(t, theta), c, a, b)
+            e0, s0, d0 = crossover_fe_poisson(t, c, a, b)
+            e1, s1, d1 = crossover_fe_poisson(rng.binomial(t, theta), c, a, b)
         else:
             tot = win.sum(axis=2)
             ranks = np.argsort(rng.random((m, N)), axis=1).argsort(axis=1)
             z = (ranks < k).astype(np.int8)
             thinned = np.where(z == 1, rng.binomial(tot, theta), tot)
             fn = rate_ratio if estimator == "rate-ratio" else diff_means
-            e0, s0, df = fn(tot.astype(float), z)
-            e1, s1, _ = fn(thinned.astype(float), z)
+            e0, s0, d0 = fn(tot.astype(float), z)
+            e1, s1, d1 = fn(thinned.astype(float), z)
+        df1s.append(np.broadcast_to(np.asarray(d1, dtype=float), (m,)))
+        df0s.append(np.broadcast_to(np.asarray(d0, dtype=float), (m,)))
         est1.append(e1)
         se1.append(s1)
         est0.append(e0)
@@ -199,7 +200,7 @@ def empirical_power(
         np.concatenate(se1),
         np.concatenate(est0),
         np.concatenate(se0),
-        df,
+        (np.concatenate(df1s), np.concatenate(df0s)),
         design=f"empirical-{design}",
         estimator=estimator,
         n_sims=n_sims,

@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 
 from rct.errors import CalibrationWarning, DesignError
-from rct.power._core import ALTERNATIVES, check_choice, critical_value
-from rct.power.designs import _effect
+from rct.power._core import ALTERNATIVES, check_choice
+from rct.power._design_core import _effect
 from rct.power.estimators import (
     ancova,
     block_diff_means,
+    critical_values,
     crossover_fe_poisson,
     diff_means,
     rate_ratio,
@@ -290,7 +291,7 @@ def _summarise(
     se1: np.ndarray,
     est0: np.ndarray,
     se0: np.ndarray,
-    df: float,
+    df: float | np.ndarray | tuple,
     *,
     design: str,
     estimator: str,
@@ -309,14 +310,16 @@ def _summarise(
     null.  Warns (:class:`~rct.errors.CalibrationWarning`, at the caller of
     the public function) when the size is outside :func:`size_band`.
     """
-    power = float(reject(est1, se1, df, alpha, alternative, null).mean())
-    size = float(reject(est0, se0, df, alpha, alternative, null).mean())
+    df1, df0 = df if isinstance(df, tuple) else (df, df)
+    power = float(reject(est1, se1, df1, alpha, alternative, null).mean())
+    size = float(reject(est0, se0, df0, alpha, alternative, null).mean())
     lo, hi = size_band(alpha, n_sims)
     size_ok = lo <= size <= hi
-    crit = critical_value(alpha, df, "two-sided")
-    ok = np.isfinite(est1) & np.isfinite(se1)
+    crit = np.broadcast_to(critical_values(alpha, df1, "two-sided"), np.shape(est1))
+    ok = np.isfinite(est1) & np.isfinite(se1) & np.isfinite(crit)
     bias = float(np.mean(est1[ok]) - truth) if ok.any() else math.nan
-    coverage = float(np.mean(np.abs(est1[ok] - truth) <= crit * se1[ok])) if ok.any() else math.nan
+    coverage = (float(np.mean(np.abs(est1[ok] - truth) <= crit[ok] * se1[ok])) if ok.any()
+                else math.nan)
     result = SimulationResult(
         design=design,
         estimator=estimator,
@@ -336,6 +339,8 @@ def _summarise(
         parameters={
             **parameters,
             "alternative": alternative,
+            "mean_df": float(np.nanmean(np.broadcast_to(df1, np.shape(est1))[ok]))
+            if ok.any() else math.nan,
             "degenerate": int((~ok).sum()),
             "seed": seed,
         },
@@ -445,10 +450,19 @@ def simulate_power(
         SE, :func:`rct.power.estimators.ancova`); ``diff-means`` and
         ``log-diff-means`` only.
     estimator
-        Crossover: ``"fe-poisson"`` (within-hot-spot log rate ratio,
-        cluster-robust SE, t with N - 1 df).  Parallel: ``"rate-ratio"``
-        (default), ``"diff-means"`` (block fixed effects when the design has
-        blocks), ``"log-diff-means"`` (difference in mean ``log(1 + y)``).
+        The estimator and test the evaluation runs.  Crossover:
+        ``"fe-poisson"`` — the within-hot-spot (hot-spot fixed effects) log rate
+        ratio with the CR2 cluster-robust SE and Satterthwaite df of each trial,
+        exactly :func:`rct.evaluate.crossover.crossover_poisson` with
+        ``day_effects=False`` (the default two-way fit differs by well under a
+        point of power without day shocks:
+        ``tests/power/test_power_agreement.py``).  Parallel: ``"rate-ratio"``
+        (default; the quasi-Poisson t test on ``N - 2`` df, exactly
+        :func:`rct.evaluate.counts.count_model`'s default without covariates),
+        ``"diff-means"`` (Welch's test with each trial's Welch df, as
+        :func:`rct.evaluate.parallel.difference_in_means`; block fixed effects
+        with an HC1 SE when the design has blocks), ``"log-diff-means"``
+        (difference in mean ``log(1 + y)``, Welch).
     seed, rng
         Randomness (one of them; ``seed`` makes a fresh generator).
 
@@ -504,8 +518,7 @@ def simulate_power(
 
     def run() -> tuple[np.ndarray, ...]:
         """Alternative and null trials; each batch of assignments serves both (paired)."""
-        out: list[list[np.ndarray]] = [[], [], [], []]
-        df = math.inf
+        out: list[list[np.ndarray]] = [[], [], [], [], [], []]
         done = 0
         while done < n_sims:  # loop over batches, vectorised within
             m = min(batch_size, n_sims - done)
@@ -518,11 +531,12 @@ def simulate_power(
                 res = [_parallel_batch(z, q, rate, hr, heterogeneity, dispersion, w, days,
                                        estimator, blocks, rng, baseline_days)
                        for q in (theta, 1.0)]  # fmt: skip
-            df = res[0][2]
-            for j, arr in enumerate((res[0][0], res[0][1], res[1][0], res[1][1])):
-                out[j].append(arr)
+            for j, arr in enumerate((res[0][0], res[0][1], res[1][0], res[1][1],
+                                     np.broadcast_to(res[0][2], (m,)),
+                                     np.broadcast_to(res[1][2], (m,)))):
+                out[j].append(np.asarray(arr, dtype=float))
             done += m
-        return (*(np.concatenate(o) for o in out), df)
+        return tuple(np.concatenate(o) for o in out)
 
     ratio_scale = estimator in ("fe-poisson", "rate-ratio")
     if ratio_scale:
@@ -533,13 +547,13 @@ def simulate_power(
         null = 0.0
     else:
         truth, null = math.nan, 0.0
-    est1, se1, est0, se0, df = run()
+    est1, se1, est0, se0, df1, df0 = run()
     return _summarise(
         est1,
         se1,
         est0,
         se0,
-        df,
+        (df1, df0),
         design="crossover" if crossover else "parallel",
         estimator=estimator,
         n_sims=n_sims,

@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from rct.evaluate._cr2 import ols_twoway_batch, poisson_twoway_batch
 from rct.evaluate.crossover import (
     ConditionalPoissonLogRR,
     TwoWayFE,
-    crossover_fe,
-    crossover_poisson,
     thames_valley_chisq,
     thames_valley_ttest,
 )
@@ -100,24 +100,24 @@ def calibration(xo_design, tmp_path_factory):
     def rec(name, kind, value):
         rows.setdefault((name, kind), []).append(value)
 
+    # the model-based FE tests are fitted for all replications at once by the batched
+    # engines, which equal crossover_fe / crossover_poisson trial by trial
+    # (tests/evaluate/test_small_sample.py::test_batched_engines_equal_the_estimators)
+    Y0 = np.empty((R, H, D))
+    H0 = np.empty((R, H, D))
+    Y1 = np.empty((R, H, D))
+    H1 = np.empty((R, H, D))
+    truth_c = np.empty(R)
+    truth_h = np.empty(R)
     for r in range(R):
         # ---------------- null
         z = draws[r]
         mu = _world(rng)
         y = rng.poisson(mu).astype(float)  # (H, D), hot-spot major like design.units
         harm, _, _ = _harm(rng, y.astype(int))
+        Y0[r], H0[r] = y, harm
         panel = pd.DataFrame({"hotspot_id": hs, "trial_date": days, "tasked": z,
                               "crimes": y.ravel(), "harm": harm.ravel()})
-        rec("FE OLS, crimes (cluster SE, t_{G-1})", "size",
-            crossover_fe(panel, outcome="crimes").effect.p_value)
-        rec("FE OLS, harm (cluster SE, t_{G-1})", "size",
-            crossover_fe(panel, outcome="harm").effect.p_value)
-        rec("FE Poisson IRR, crimes (cluster SE)", "size",
-            crossover_poisson(panel, outcome="crimes").effect.p_value)
-        rec("FE Poisson ratio, harm (cluster SE)", "size",
-            crossover_poisson(panel, outcome="harm").effect.p_value)
-        rec("FE Poisson IRR, crimes (model SE)", "size",
-            crossover_poisson(panel, outcome="crimes", se="model").effect.p_value)
         fixed = Fixed(z)
         ref = bank[rng.choice(BANK, B, replace=False)]
         yv, hv = y.ravel(), harm.ravel()
@@ -142,21 +142,28 @@ def calibration(xo_design, tmp_path_factory):
         y1 = np.bincount(cell[keep], minlength=y0.size).reshape(y0.shape)
         h1 = np.bincount(cell[keep], w[keep], y0.size).reshape(y0.shape)
         zz = z.reshape(H, D).astype(bool)
-        yo = np.where(zz, y1, y0).ravel().astype(float)
-        ho = np.where(zz, h1, h0).ravel()
-        panel = pd.DataFrame({"hotspot_id": hs, "trial_date": days, "tasked": z,
-                              "crimes": yo, "harm": ho})
-        ate_c = float((y1 - y0).mean())
-        ate_h = float((h1 - h0).mean())
-        for name, est, truth in (
-            ("FE OLS, crimes (cluster SE, t_{G-1})", crossover_fe(panel, outcome="crimes"), ate_c),
-            ("FE OLS, harm (cluster SE, t_{G-1})", crossover_fe(panel, outcome="harm"), ate_h),
-            ("FE Poisson IRR, crimes (cluster SE)", crossover_poisson(panel, outcome="crimes"), 0.85),
-            ("FE Poisson ratio, harm (cluster SE)", crossover_poisson(panel, outcome="harm"), 0.85),
-            ("FE Poisson IRR, crimes (model SE)",
-             crossover_poisson(panel, outcome="crimes", se="model"), 0.85),
-        ):
-            rec(name, "cover", est.effect.conf_low <= truth <= est.effect.conf_high)
+        Y1[r] = np.where(zz, y1, y0)
+        H1[r] = np.where(zz, h1, h0)
+        truth_c[r] = float((y1 - y0).mean())
+        truth_h[r] = float((h1 - h0).mean())
+    Z0 = draws[:R].reshape(R, H, D).astype(float)
+    Z1 = draws[R:2 * R].reshape(R, H, D).astype(float)
+    for outcome, (A0, A1, truth) in {"crimes": (Y0, Y1, truth_c), "harm": (H0, H1, truth_h)}.items():
+        o0, o1 = ols_twoway_batch(A0, Z0), ols_twoway_batch(A1, Z1)
+        name = f"FE OLS, {outcome} (CR2, Satterthwaite)"
+        rows[(name, "size")] = list(_p(o0["estimate"], o0["se_cr2"], o0["df_cr2"]))
+        rows[(name, "cover")] = list(_cover(o1["estimate"], o1["se_cr2"], o1["df_cr2"], truth))
+        p0, p1 = _pois(A0, Z0), _pois(A1, Z1)
+        label = "IRR" if outcome == "crimes" else "ratio"
+        name = f"FE Poisson {label}, {outcome} (CR2, Satterthwaite)"
+        rows[(name, "size")] = list(_p(p0["estimate"], p0["se_cr2"], p0["df_cr2"]))
+        rows[(name, "cover")] = list(_cover(p1["estimate"], p1["se_cr2"], p1["df_cr2"],
+                                            np.log(0.85)))
+        if outcome == "crimes":
+            name = "FE Poisson IRR, crimes (model SE)"
+            rows[(name, "size")] = list(_p(p0["estimate"], p0["se_model"], np.inf))
+            rows[(name, "cover")] = list(_cover(p1["estimate"], p1["se_model"], np.inf,
+                                                np.log(0.85)))
     return rows
 
 
@@ -204,6 +211,22 @@ def _rate(v):
     return float(np.mean(v))
 
 
+def _pois(Y, Z, chunk=25):
+    parts = [poisson_twoway_batch(Y[i:i + chunk], Z[i:i + chunk]) for i in range(0, len(Y), chunk)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _p(est, se, df):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * stats.t.sf(np.abs(est / se), df)
+    return np.where(np.isfinite(p), p, 1.0)
+
+
+def _cover(est, se, df, truth):
+    q = stats.t.ppf(0.975, df)
+    return np.where(np.isfinite(est), np.abs(est - truth) <= q * se, False)
+
+
 def test_calibration_table(calibration, tmp_path):
     par = _parallel_rows()
     lines = [f"Calibration: {R} replications per crossover scenario (parallel: {min(R, 200)}), "
@@ -229,8 +252,8 @@ def test_calibration_table(calibration, tmp_path):
     res = {(s, n): (size, cov) for s, n, size, cov in table}
 
     # defaults (design-respecting tests) are calibrated
-    for n in ("FE OLS, crimes (cluster SE, t_{G-1})", "FE OLS, harm (cluster SE, t_{G-1})",
-              "FE Poisson IRR, crimes (cluster SE)", "RI: FE OLS coefficient, crimes",
+    for n in ("FE OLS, crimes (CR2, Satterthwaite)", "FE OLS, harm (CR2, Satterthwaite)",
+              "FE Poisson IRR, crimes (CR2, Satterthwaite)", "RI: FE OLS coefficient, crimes",
               "RI: FE OLS coefficient, harm", "RI: conditional Poisson RR, crimes"):
         size, cov = res[("crossover", n)]
         assert SIZE_BAND[0] <= size <= SIZE_BAND[1], (n, size)

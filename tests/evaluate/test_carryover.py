@@ -66,7 +66,10 @@ def _statsmodels_fit(panel, names, family):
 @pytest.mark.parametrize("form", ["since-last", "lags"])
 def test_distributed_lag_matches_statsmodels(trial, model, form):
     _, panel, _ = trial
-    est = distributed_lag(panel, lags=3, form=form, model=model)
+    # statsmodels' cluster sandwich is the classic CR1 one (CR2, the default, is checked
+    # against clubSandwich in test_crossover.py)
+    est = distributed_lag(panel, lags=3, form=form, model=model,
+                          vcov="CR1S" if model == "ols" else "CR1")
     names = carryover_terms(3, form)
     assert [t.term for t in est.terms] == [*names, "cumulative"]
     df = add_carryover(panel, lags=3, form=form)

@@ -3,6 +3,7 @@ poisson.test) on a committed synthetic panel; RI statistics against refits."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -31,29 +32,35 @@ def panel():
 
 
 @pytest.fixture(scope="module")
+def cr2():
+    return pd.read_csv(REF / "cr2_reference.csv").set_index("quantity")["value"]
+
+
+@pytest.fixture(scope="module")
 def ref():
     return pd.read_csv(REF / "crossover_reference.csv").set_index("quantity")["value"]
 
 
 @pytest.mark.parametrize("engine", ["fwl", "linearmodels"])
 def test_fe_ols_matches_r_lm_vcovcl(panel, ref, engine):
-    est = crossover_fe(panel, outcome="crimes", engine=engine)
+    est = crossover_fe(panel, outcome="crimes", engine=engine, vcov="CR1S")
     # R: coef(lm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date)))["tasked"]
     assert est.effect.estimate == pytest.approx(ref["fe_ols_coef"], rel=1e-8)
     # R: vcovCL(m, cluster = ~hotspot_id, type = "HC1")
     assert est.effect.std_error == pytest.approx(ref["fe_ols_se_hc1"], rel=1e-6)
     assert est.details["df"] == 11
+    assert est.details["std_error_CR1S"][0] == pytest.approx(ref["fe_ols_se_hc1"], rel=1e-6)
     assert est.effect.conf_low < est.effect.estimate < est.effect.conf_high
 
 
 def test_fe_ols_harm_matches_r(panel, ref):
-    est = crossover_fe(panel, outcome="harm")
+    est = crossover_fe(panel, outcome="harm", vcov="CR1S")
     assert est.effect.estimate == pytest.approx(ref["fe_ols_harm_coef"], rel=1e-8)
     assert est.effect.std_error == pytest.approx(ref["fe_ols_harm_se_hc1"], rel=1e-6)
 
 
 def test_fe_poisson_matches_r_glm(panel, ref):
-    est = crossover_poisson(panel, outcome="crimes")
+    est = crossover_poisson(panel, outcome="crimes", vcov="CR1")
     # R: glm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date), family = poisson)
     assert est.details["log_irr"] == pytest.approx(ref["fe_pois_coef"], rel=1e-7)
     assert est.effect.estimate == pytest.approx(np.exp(ref["fe_pois_coef"]), rel=1e-7)
@@ -65,15 +72,21 @@ def test_fe_poisson_matches_r_glm(panel, ref):
     assert est.effect.scale == "ratio"
 
 
-def test_carryover_matches_r(panel, ref):
+def test_carryover_matches_r(panel, ref, cr2):
     est = crossover_carryover(panel, outcome="crimes", lags=4)
     names = ["tasked", "tasked_lag1", "tasked_lag2", "tasked_lag3", "tasked_lag4"]
     assert [t.term for t in est.terms] == names
-    for name, r in zip(names, ["tasked", "lag1", "lag2", "lag3", "lag4"], strict=True):
+    for j, (name, r) in enumerate(zip(names, ["tasked", "lag1", "lag2", "lag3", "lag4"],
+                                      strict=True)):
         # R: lm(crimes ~ tasked + lag1 + ... + lag4 + factor(hotspot_id) + factor(trial_date)),
         #    vcovCL(type = "HC1"); lags by ave(tasked, hotspot_id, FUN = shift, fill 0)
         assert est.term(name).estimate == pytest.approx(ref[f"carry_coef_{r}"], rel=1e-7)
-        assert est.term(name).std_error == pytest.approx(ref[f"carry_se_{r}"], rel=1e-6)
+        assert est.details["std_error_CR1S"][j] == pytest.approx(ref[f"carry_se_{r}"], rel=1e-6)
+        # R: coef_test(mc, vcov = vcovCR(mc, cluster = d$hotspot_id, type = "CR2"),
+        #    test = "Satterthwaite")  (tests/reference/evaluate/cr2_reference.R)
+        assert est.term(name).std_error == pytest.approx(cr2[f"carry_se_{r}"], rel=1e-8)
+        assert est.details["df_terms"][j] == pytest.approx(cr2[f"carry_df_{r}"], rel=1e-8)
+        assert est.term(name).p_value == pytest.approx(cr2[f"carry_p_{r}"], rel=1e-8)
 
 
 def test_add_lags_handles_unsorted_rows_and_gaps(panel):
@@ -240,3 +253,97 @@ def test_carryover_ri_monte_carlo_interval_and_histogram():
         T = carryover_coefficients(Z, yy[:, None], fe, src)[:, 1, 0]
         tobs = carryover_coefficients(zo, yy[:, None], fe, src)[0, 1, 0]
         assert (_p(T, tobs, "two-sided", exact, w) > 0.05) == inside
+
+
+# ---------------------------------------------------------------------------
+# small-sample (CR2 + Satterthwaite) inference against R clubSandwich
+# (tests/reference/evaluate/cr2_reference.R -> cr2_reference.csv)
+
+
+def _check_cr2(est, cr2, prefix, term="tasked", j=0, scale=None):
+    r = term.replace("tasked_", "") if term != "tasked" else "tasked"
+    t = est.term(term)
+    coef = t.estimate if scale is None else math.log(t.estimate)
+    assert coef == pytest.approx(cr2[f"{prefix}_coef_{r}"], rel=1e-9)
+    assert t.std_error == pytest.approx(cr2[f"{prefix}_se_{r}"], rel=1e-8)
+    assert est.details["df_terms"][j] == pytest.approx(cr2[f"{prefix}_df_{r}"], rel=1e-8)
+    assert t.p_value == pytest.approx(cr2[f"{prefix}_p_{r}"], rel=1e-8)
+
+
+@pytest.mark.parametrize("engine", ["fwl", "linearmodels"])
+def test_fe_ols_cr2_satterthwaite_matches_clubsandwich(panel, cr2, engine):
+    # R: m <- lm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date))
+    #    coef_test(m, vcov = vcovCR(m, cluster = d$hotspot_id, type = "CR2"),
+    #              test = "Satterthwaite", coefs = "tasked")
+    est = crossover_fe(panel, outcome="crimes", engine=engine)
+    _check_cr2(est, cr2, "ols")
+    assert est.details["vcov"] == "CR2" and "CR2" in est.method
+    # the interval is the Satterthwaite t interval
+    from scipy import stats
+
+    q = stats.t.ppf(0.975, cr2["ols_df_tasked"])
+    assert est.effect.conf_low == pytest.approx(cr2["ols_coef_tasked"] - q * cr2["ols_se_tasked"])
+    _check_cr2(crossover_fe(panel, outcome="harm"), cr2, "ols_harm")
+
+
+def test_fe_ols_cr2_unbalanced_panel_matches_clubsandwich(panel, cr2):
+    # R: the same on d[-seq(1, nrow(d), by = 7), ]
+    sub = panel.sort_values(["hotspot_id", "trial_date"], ignore_index=True)
+    sub = sub.drop(index=sub.index[::7])
+    _check_cr2(crossover_fe(sub, outcome="crimes"), cr2, "ols_unbal")
+
+
+def test_fe_poisson_cr2_satterthwaite_matches_clubsandwich(panel, cr2):
+    # R: p <- glm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date), poisson)  (the
+    #    hot spot without crimes dropped, as here); coef_test(p, vcovCR(p, type = "CR2"), ...)
+    est = crossover_poisson(panel, outcome="crimes")
+    _check_cr2(est, cr2, "pois", scale="log")
+    assert est.details["dropped_hotspots"] == ["h04"] and est.details["notes"]
+    # extra regressors: lags 1-2
+    lagged = add_lags(panel, lags=2)
+    est = crossover_poisson(lagged, outcome="crimes", extra=("tasked_lag1", "tasked_lag2"))
+    for j, term in enumerate(["tasked", "tasked_lag1", "tasked_lag2"]):
+        _check_cr2(est, cr2, "pois_lag", term=term, j=j, scale="log")
+
+
+def test_fe_poisson_cr2_harm_matches_clubsandwich_rescaled(panel, cr2):
+    # R: the harm fit in thousands (harm_k): clubSandwich's absolute eigenvalue cut-off
+    # (1e-12) inverts rounding when fitted means are in the hundreds, so its df for the
+    # unscaled fit depends on where glm stopped (1.02 or 6.93); the ratio, SE and df are
+    # scale-free, and here each hot spot's zero eigenvalue is deflated exactly
+    est = crossover_poisson(panel, outcome="harm")
+    _check_cr2(est, cr2, "pois_harm_k", scale="log")
+    assert est.effect.std_error == pytest.approx(cr2["pois_harm_se_tasked"], rel=1e-7)
+    k = crossover_poisson(panel.assign(harm=panel.harm / 1000), outcome="harm")
+    assert k.details["df"] == pytest.approx(est.details["df"], rel=1e-9)
+
+
+def test_fe_poisson_without_day_effects_uses_hot_spot_effects_only(panel):
+    import statsmodels.api as sm
+
+    est = crossover_poisson(panel, outcome="crimes", day_effects=False)
+    sub = panel[panel.groupby("hotspot_id").crimes.transform("sum") > 0]
+    X = pd.get_dummies(sub["hotspot_id"], dtype=float)
+    X.insert(0, "tasked", sub["tasked"].astype(float))
+    fit = sm.GLM(sub["crimes"], X, family=sm.families.Poisson()).fit(tol=1e-13)
+    assert est.details["log_irr"] == pytest.approx(fit.params["tasked"], abs=1e-9)
+    assert not est.details["day_effects"] and "hot-spot fixed effects" in est.method
+
+
+def test_fe_poisson_separation_warns_and_never_reports_p_zero(panel):
+    from rct.errors import DesignError, SeparationWarning
+
+    sep = panel.assign(crimes=np.where(panel.tasked == 1, 0, panel.crimes))
+    with pytest.warns(SeparationWarning, match="randomisation test"):
+        est = crossover_poisson(sep, outcome="crimes")
+    t = est.effect
+    assert math.isnan(t.estimate) and math.isnan(t.p_value) and math.isnan(t.std_error)
+    assert est.details["events_tasked"] == 0 and "separation" in est.details
+    with pytest.warns(SeparationWarning):
+        crossover_poisson(panel.assign(crimes=np.where(panel.tasked == 0, 0, panel.crimes)))
+    with pytest.raises(DesignError, match="zero on every"):
+        crossover_poisson(panel.assign(crimes=0))
+    with pytest.raises(ValueError, match="CR2"):
+        crossover_poisson(panel, vcov="HC3")
+    with pytest.raises(ValueError, match="CR1S"):
+        crossover_fe(panel, vcov="CR1")

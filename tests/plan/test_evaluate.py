@@ -249,14 +249,16 @@ def test_crossover_trial_with_carryover_and_dosage(tmp_path):
     res = json.loads(j.read_text())
     by = {(e["outcome"], e["method"]): e for e in res["estimates"]}
     carry = [e for (o, m), e in by.items() if o == "crimes" and m.startswith(
-        "randomisation inference: crossover carryover (2 lags)")]
-    assert len(carry) == 1
-    assert [t["term"] for t in carry[0]["terms"]] == ["tasked", "tasked_lag1", "tasked_lag2"]
+        "randomisation inference: crossover distributed lag (since-last, 2 days)")]
+    assert len(carry) == 1 and carry[0]["role"] == "exploratory"
+    terms = [t["term"] for t in carry[0]["terms"]]
+    assert terms[0] == "tasked" and terms[-1] == "cumulative" and len(terms) == 4
     assert all(0 < t["p_value"] <= 1 for t in carry[0]["terms"])
-    ols = [e for (o, m), e in by.items() if o == "crimes" and m.startswith(
-        "crossover carryover (2 lags)")][0]
-    for a, b in zip(carry[0]["terms"], ols["terms"], strict=True):
-        assert a["estimate"] == pytest.approx(b["estimate"])
+    model = [e for (o, m), e in by.items() if o == "crimes" and m.startswith(
+        "crossover distributed lag (since-last, 2 days)")][0]
+    assert [t["term"] for t in model["terms"]] == terms
+    for a, b in zip(carry[0]["terms"], model["terms"], strict=True):  # the same FE Poisson fit
+        assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-6)
     iv = [e for (o, m), e in by.items() if "complier effect of presence_minutes" in m]
     assert len(iv) == 2  # 2SLS and its randomisation test
     ri_iv = [e for e in iv if e["method"].startswith("randomisation")][0]

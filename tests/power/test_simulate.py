@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from rct.errors import CalibrationWarning, DesignError
 from rct.power import (
@@ -36,11 +37,17 @@ def test_crossover_estimator_matches_r_glm_vcovcl():
     #    type="HC0", cadjust=TRUE)["tasked","tasked"])  (tests/reference/power/crossover_glm.R)
     ref = pd.read_csv(REF / "glm_reference.csv").set_index("what")
     panel = pd.read_csv(REF / "crossover_panel.csv")
-    est, se, df = crossover_fe_poisson(*_totals(panel, 30))
+    est, se, df = crossover_fe_poisson(*_totals(panel, 30), vcov="CR1")
     assert est[0] == pytest.approx(ref.loc["crossover_fe_poisson", "estimate"], abs=1e-9)
     # R's glm stops at deviance change < 1e-8, so agreement is to ~1e-8 relative
     assert se[0] == pytest.approx(ref.loc["crossover_fe_poisson", "std_error"], rel=1e-6)
     assert df == 19
+    # R: coef_test(fit, vcov = vcovCR(fit, cluster = panel$hotspot, type = "CR2"),
+    #    test = "Satterthwaite")  (tests/reference/power/crossover_cr2.R)
+    cr2 = pd.read_csv(REF / "crossover_cr2.csv").set_index("what").loc["crossover_cr2"]
+    est, se, df = crossover_fe_poisson(*_totals(panel, 30))
+    assert se[0] == pytest.approx(cr2["std_error"], rel=1e-8)
+    assert df[0] == pytest.approx(cr2["df"], rel=1e-8)
 
 
 def test_crossover_estimator_matches_statsmodels_on_a_simulated_trial():
@@ -56,10 +63,19 @@ def test_crossover_estimator_matches_statsmodels_on_a_simulated_trial():
         tol=1e-12,
     )  # fmt: skip
     tot = _totals(p.rename(columns={"hotspot_id": "hotspot"}), 40)
-    est, se, _ = crossover_fe_poisson(*tot)
+    est, se, _ = crossover_fe_poisson(*tot, vcov="CR1")
     assert est[0] == pytest.approx(fit.params["tasked"], abs=1e-8)
     # statsmodels without its correction, times G/(G-1)
     assert se[0] == pytest.approx(fit.bse["tasked"] * math.sqrt(12 / 11), rel=1e-6)
+    # CR2 / Satterthwaite from the totals = rct.evaluate's hot-spot FE Poisson on the panel
+    from rct.evaluate.crossover import crossover_poisson
+
+    est2, se2, df2 = crossover_fe_poisson(*tot)
+    ev = crossover_poisson(p.assign(trial_date=p["day"]), day_effects=False)
+    assert se2[0] == pytest.approx(ev.effect.std_error, rel=1e-10)
+    assert df2[0] == pytest.approx(ev.details["df"], rel=1e-10)
+    assert ev.effect.p_value == pytest.approx(
+        2 * stats.t.sf(abs(est2[0] / se2[0]), df2[0]), rel=1e-10)
 
 
 def test_parallel_estimators_match_r_and_statsmodels():
@@ -67,14 +83,22 @@ def test_parallel_estimators_match_r_and_statsmodels():
     y, z = d["crimes"].to_numpy(float)[None], d["treated"].to_numpy()[None]
     ref = pd.read_csv(REF / "glm_reference.csv").set_index("what").loc["rate_ratio_hc0"]
     # R: glm(crimes ~ treated, poisson); sqrt(vcovHC(fit, type="HC0")["treated","treated"])
-    est, se, _ = rate_ratio(y, z, ddof=0)
+    est, se, _ = rate_ratio(y, z, vcov="sandwich", ddof=0)
     assert est[0] == pytest.approx(ref["estimate"], abs=1e-10)
     assert se[0] == pytest.approx(ref["std_error"], rel=1e-8)
+    # R: summary(glm(crimes ~ treated, family = quasipoisson))  (crossover_cr2.R)
+    q = pd.read_csv(REF / "crossover_cr2.csv").set_index("what").loc["rate_ratio_quasi"]
+    est, se, df = rate_ratio(y, z)
+    assert se[0] == pytest.approx(q["std_error"], rel=1e-8) and df == 28
     ols = sm.OLS(d["crimes"], sm.add_constant(d["treated"].astype(float))).fit(cov_type="HC2")
     est, se, df = diff_means(y, z)
     assert est[0] == pytest.approx(ols.params["treated"])
     assert se[0] == pytest.approx(ols.bse["treated"], rel=1e-10)
-    assert df == 28
+    # Welch df, as rct.evaluate.parallel.difference_in_means (estimatr)
+    from rct.evaluate.parallel import difference_in_means
+
+    dim = difference_in_means(d, outcome="crimes", treatment="treated")
+    assert df[0] == pytest.approx(dim.details["df"], rel=1e-10)
     blocks = np.repeat(np.arange(6), 5)
     X = pd.get_dummies(pd.Series(blocks), prefix="b", dtype=float)
     X.insert(0, "treated", d["treated"].astype(float))
