@@ -198,8 +198,8 @@ class _Options:
                 f"got {hours!r}"
             )
         rows = kw["chunk_rows"]
-        if not isinstance(rows, int | np.integer) or not 1_000 <= int(rows) <= 100_000_000:
-            raise ValueError(f"chunk_rows must be a whole number in [1000, 100000000]; got {rows!r}")
+        if not isinstance(rows, int | np.integer) or not 1 <= int(rows) <= 100_000_000:
+            raise ValueError(f"chunk_rows must be a whole number in [1, 100000000]; got {rows!r}")
         start, end = _as_date(kw["trial_start"], "trial_start"), _as_date(kw["trial_end"], "trial_end")
         if start is not None and end is not None and start > end:
             raise DataError(f"the trial window starts {start} after it ends {end} (trial_start > trial_end)")
