@@ -83,11 +83,10 @@ __all__ = [
 
 
 def _read_table(path: Path) -> Any:
-    import pandas as pd
+    # checked against its manifest; corrupt files and repeated keys named (rct.io.tables)
+    from rct.io.tables import read_table
 
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return read_table(path)
 
 
 def design_from_trial(trial: Any, allocation: Any, hotspots: Any = None) -> Any:

@@ -360,7 +360,6 @@ class OutputUnit:
         self.force = force
         self.command = command
         self._members: dict[str, _Member] = {}
-        _table_suffix(self.output)
 
     @property
     def all_paths(self) -> list[Path]:
@@ -381,7 +380,7 @@ class OutputUnit:
                          len(df) if rows is None else rows)
 
     def add_bytes(self, role: str, data: bytes, *, rows: int | None = None) -> Path:
-        """Write raw bytes for ``role`` (used by the fault-injection tests)."""
+        """Write raw bytes for ``role`` (e.g. GeoJSON text; also the fault-injection tests)."""
         return self._add(role, lambda tmp: tmp.write_bytes(data), rows)
 
     def _add(self, role: str, write: Callable[[Path], Any], rows: int | None) -> Path:

@@ -41,7 +41,16 @@ from rct.io.encoding import open_utf8
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["BadLine", "CsvChunk", "CsvLayout", "sniff_csv", "iter_csv", "read_csv_table"]
+__all__ = [
+    "BadLine",
+    "CsvChunk",
+    "CsvLayout",
+    "sniff_csv",
+    "iter_csv",
+    "read_csv_table",
+    "read_csv_pandas",
+    "check_unique_columns",
+]
 
 _SEPARATORS = (",", ";", "\t", "|")
 _SAMPLE = 1 << 16
@@ -132,9 +141,11 @@ def sniff_csv(path: str | os.PathLike[str]) -> CsvLayout:
         if counts[best]:
             delimiter = best
     try:
-        header = next(csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter))
+        header = next(
+            csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter, strict=True)
+        )
     except csv.Error as exc:
-        raise DataError(f"cannot read the header row ({exc})", file=path) from None
+        raise DataError(f"cannot read as CSV: the header row is malformed ({exc})", file=path) from None
     except StopIteration:
         raise DataError("empty file: no header row", file=path) from None
     check_unique_columns(header, file=path)
@@ -249,6 +260,14 @@ def iter_csv(
             ),
         )
         yield from _rechunk(reader, bad, chunk_rows, layout, stream)
+        line = stream.open_quote_line(layout.delimiter)
+        if line is not None:
+            raise DataError(
+                f"cannot read as CSV: a quote opened on line {line:,} is never closed, so "
+                "everything after it would be read as one field (and those rows lost); close "
+                "or remove the quote",
+                file=layout.path,
+            )
     except DataError:
         raise
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
@@ -377,3 +396,36 @@ def read_csv_table(
         more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
         raise DataError(f"{b.reason}{more}", file=layout.path, row=b.row)
     return CsvChunk(table, rows, bad, notes)
+
+
+def read_csv_pandas(
+    path: str | os.PathLike[str], *, dtype: Any = None, **options: Any
+) -> Any:
+    """A CSV checked like every rct input, then parsed by :func:`pandas.read_csv`.
+
+    For small tables whose column types pandas should infer (hot-spot
+    covariates, tables rct wrote): the encoding, the delimiter, a header
+    naming a column twice and every row's number of fields are checked
+    first -- a malformed row is a DataError naming the file and row, never
+    a shifted row (``index_col=False``).
+    """
+    import pandas as pd
+
+    layout = sniff_csv(path)
+    for chunk in iter_csv(layout, columns=[]):  # structure only
+        if chunk.bad:
+            b = chunk.bad[0]
+            more = f" (and {len(chunk.bad) - 1} more rows)" if len(chunk.bad) > 1 else ""
+            raise DataError(f"{b.reason}{more}", file=layout.path, row=b.row)
+    with open_utf8(layout.path) as raw:
+        text = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", newline="")
+        try:
+            return pd.read_csv(
+                text, dtype=dtype, sep=layout.delimiter, index_col=False,
+                skip_blank_lines=True, **options
+            )
+        except pd.errors.EmptyDataError:
+            raise DataError("empty file: no header row", file=layout.path) from None
+        except (pd.errors.ParserError, ValueError, TypeError) as exc:
+            msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"cannot read as CSV ({msg})", file=layout.path) from None

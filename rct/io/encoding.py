@@ -99,7 +99,7 @@ def _open_binary(path: Path) -> IO[bytes]:
     except PermissionError:
         raise DataError("permission denied: cannot read the file", file=path) from None
     except Exception as exc:  # a corrupt archive
-        raise DataError(f"cannot open ({type(exc).__name__}: {exc})", file=path) from None
+        raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=path) from None
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -148,7 +148,7 @@ class Utf8Stream(io.RawIOBase):
         try:
             head = raw.read(_SAMPLE)
         except Exception as exc:  # not gzip after all, a truncated archive, ...
-            raise DataError(f"cannot read ({type(exc).__name__}: {exc})", file=name) from None
+            raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=name) from None
         self.encoding = detect_encoding(head)
         self.notes: list[str] = []
         self._buffer = bytearray()
@@ -164,6 +164,12 @@ class Utf8Stream(io.RawIOBase):
             self._offset = len(codecs.BOM_UTF8)
         self._pending_raw = head
         self._eof = False
+        # quote bookkeeping on the UTF-8 output, to find a quote that is never closed
+        self.quotes = 0
+        self.newlines = 0
+        self._last_quote_line = 0
+        self._last_quote_prev = b""
+        self._prev_byte = b"\n"
 
     # -- io.RawIOBase ---------------------------------------------------------
     def readable(self) -> bool:
@@ -183,7 +189,9 @@ class Utf8Stream(io.RawIOBase):
                 if block is None:
                     break
                 chunks.append(block)
-            return b"".join(chunks)
+            out = b"".join(chunks)
+            self._track(out)
+            return out
         while len(self._buffer) < size:
             block = self._next_block()
             if block is None:
@@ -191,7 +199,32 @@ class Utf8Stream(io.RawIOBase):
             self._buffer += block
         out = bytes(self._buffer[:size])
         del self._buffer[:size]
+        self._track(out)
         return out
+
+    def _track(self, data: bytes) -> None:
+        if not data:
+            return
+        q = data.count(b'"')
+        if q:
+            last = data.rindex(b'"')
+            self._last_quote_line = self.newlines + data.count(b"\n", 0, last) + 1
+            self._last_quote_prev = data[last - 1 : last] if last else self._prev_byte
+            self.quotes += q
+        self.newlines += data.count(b"\n")
+        self._prev_byte = data[-1:]
+
+    def open_quote_line(self, delimiter: str) -> int | None:
+        """The line of a quote that opens a field and is never closed (read to the end), or None.
+
+        A CSV parser reads everything after such a quote as one field (up
+        to the end of the file), so the rows after it would be lost.
+        """
+        if self.quotes % 2 == 0:
+            return None
+        if self._last_quote_prev in (b"", b"\n", b"\r", delimiter.encode()):
+            return self._last_quote_line
+        return None
 
     def close(self) -> None:
         try:
@@ -214,7 +247,7 @@ class Utf8Stream(io.RawIOBase):
                 raw = self._raw.read(_BLOCK)
             except Exception as exc:  # a truncated or corrupt archive
                 raise DataError(
-                    f"cannot read ({type(exc).__name__}: {exc})", file=self.name
+                    f"cannot read as CSV ({type(exc).__name__}: {exc})", file=self.name
                 ) from None
         final = not raw
         if final:

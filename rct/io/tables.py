@@ -16,7 +16,6 @@ use to read a stage's output:
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,23 +127,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _read_csv(p: Path, dtype: Any) -> pd.DataFrame:
-    import pandas as pd
-
-    from rct.io.delimited import iter_csv, sniff_csv
-    from rct.io.encoding import open_utf8
+    from rct.io.delimited import read_csv_pandas
     from rct.io.safety import restore_frame
 
-    layout = sniff_csv(p)
-    for chunk in iter_csv(layout, columns=[]):  # structure only: every row has the header's fields
-        if chunk.bad:
-            b = chunk.bad[0]
-            raise DataError(b.reason, file=p, row=b.row)
-    with open_utf8(p) as raw:
-        text = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", newline="")
-        try:
-            df = pd.read_csv(text, dtype=dtype, sep=layout.delimiter, index_col=False)
-        except pd.errors.EmptyDataError:
-            raise DataError("empty file: no header row", file=p) from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise DataError(f"cannot read as CSV ({_first_line(exc)})", file=p) from None
-    return restore_frame(df)
+    return restore_frame(read_csv_pandas(p, dtype=dtype))
