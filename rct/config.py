@@ -458,10 +458,14 @@ def _ranged(v: Any, key: str, section: str, p: _Problems, default: Any = None) -
         p.add(section, f"{key} = {v!r} must be a whole number")
         return default
     if (v <= lo if lo_open else v < lo) or v > hi:
-        low = f"more than {lo:g}" if lo_open else f"{lo:g}"
-        p.add(section, f"{key} = {v!r} is out of range: must be between {low} and {hi:,g}")
+        low = f"more than {_num(lo)}" if lo_open else _num(lo)
+        p.add(section, f"{key} = {v!r} is out of range: must be between {low} and {_num(hi)}")
         return default
     return v
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"
 
 
 def _positive(v: Any, key: str, section: str, p: _Problems, *, allow_zero: bool = False) -> Any:

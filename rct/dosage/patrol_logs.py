@@ -218,6 +218,22 @@ class _Options:
         )
 
 
+def check_options(
+    *,
+    day_starts: str = "06:00",
+    trial_start: DateLike = None,
+    trial_end: DateLike = None,
+    max_visit_hours: float = 4.0,
+    chunk_rows: int = 500_000,
+) -> None:
+    """Validate :func:`read_patrol_logs` options (before any file is touched)."""
+    _Options.make(
+        day_starts=day_starts, trial_start=trial_start, trial_end=trial_end,
+        max_visit_hours=max_visit_hours, include_notes=False, ambiguous="earliest",
+        nonexistent="quarantine", chunk_rows=chunk_rows, quarantine_raw=False, known=None,
+    )
+
+
 def _open_sources(paths: Any) -> list[tuple[Any, dict[str, str]]]:
     """Every input opened and its columns mapped before any row is read."""
     from rct.io.sources import open_source

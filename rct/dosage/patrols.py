@@ -43,6 +43,7 @@ from rct.dosage.patrol_logs import (
     DateLike,
     _as_date,
     _trial_day64,
+    check_options,
     hotspot_ids,
     read_patrol_logs,
 )
@@ -407,6 +408,8 @@ def ingest_patrols(
     PatrolIngest
     """
     check_share(max_quarantined)
+    check_options(day_starts=day_starts, trial_start=trial_start, trial_end=trial_end,
+                  max_visit_hours=max_visit_hours, chunk_rows=chunk_rows)
     unit = None
     if out is not None:
         unit = OutputUnit(

@@ -89,12 +89,12 @@ def _fault(point: str) -> None:
 # ------------------------------------------------------------------ one file
 
 
-def ensure_parent(target: str | os.PathLike[str]) -> Path:
+def ensure_parent(target: str | os.PathLike[str], *, create: bool = True) -> Path:
     """Create ``target``'s folder; DataError naming the target if that is impossible.
 
     Refuses a target that is itself a folder, a folder path that runs
     through a file (``--out results.csv/x.parquet``), and a folder that is
-    not writable.
+    not writable.  ``create=False`` only checks (nothing is made on disk).
     """
     target = Path(target)
     if target.is_dir():
@@ -107,6 +107,13 @@ def ensure_parent(target: str | os.PathLike[str]) -> Path:
         raise DataError(
             f"cannot write here: {probe} is a file, not a folder", file=target
         )
+    if not create:
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise DataError(
+                f"cannot write: the folder {probe} is not writable (permission denied)",
+                file=target,
+            )
+        return target
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except PermissionError:
@@ -368,8 +375,9 @@ class OutputUnit:
     def check(self) -> None:
         """Complete an interrupted commit, then apply the overwrite rule and path checks."""
         for p in self.all_paths:
-            ensure_parent(p)
-        recover(self.output)
+            ensure_parent(p, create=False)
+        if self.output.parent.is_dir():
+            recover(self.output)
         check_overwrite(self.all_paths, force=self.force)
 
     def add_table(self, role: str, df: Any, *, rows: int | None = None) -> Path:
