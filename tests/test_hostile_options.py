@@ -106,7 +106,7 @@ def _trial(tmp_path, body: str):
     ("design", "acceptance", "0", "more than 0"),
 ])
 def test_case_06_trial_keys_have_ranges(tmp_path, section, key, value, message):
-    body = f'[design]\ntype = "parallel"\n' if section != "design" else ""
+    body = '[design]\ntype = "parallel"\n' if section != "design" else ""
     body += f"[{section}]\n"
     if section == "design":
         body += 'type = "parallel"\n'

@@ -265,8 +265,11 @@ def scan_unit(unit: Unit, ctx: _Context, dup_keys: np.ndarray) -> Any:
         if not len(hits):
             continue
         lonlat = coords_of(cols) == "lonlat"
-        x = _floats(_column(chunk, cols["lon" if lonlat else "x"]))[hits]
-        y = _floats(_column(chunk, cols["lat" if lonlat else "y"]))[hits]
+        import pyarrow as pa
+
+        take = pa.array(hits)
+        x = _floats(_column(chunk, cols["lon" if lonlat else "x"]).take(take))
+        y = _floats(_column(chunk, cols["lat" if lonlat else "y"]).take(take))
         if lonlat:
             from pyproj import Transformer
 

@@ -231,12 +231,21 @@ def iter_chunks(
             yield pa.Table.from_batches([batch]), np.arange(offset, offset + n), cols, ()
             offset += n
     else:
+        import pyarrow as pa
+
         from rct.io.delimited import iter_csv, sniff_csv
 
         layout = sniff_csv(unit.path)
         cols = resolve_columns(list(layout.columns), file=unit.path)
+        xy = ("lon", "lat") if coords_of(cols) == "lonlat" else ("x", "y")
         for c in iter_csv(
-            layout, columns=wanted_columns(cols), chunk_rows=chunk_rows, keep_text=keep_text
+            layout,
+            columns=wanted_columns(cols),
+            chunk_rows=chunk_rows,
+            keep_text=keep_text,
+            # coordinates parsed as numbers while reading; text (and exact checks) only if a
+            # value is not a number
+            prefer={cols[k]: pa.float64() for k in xy},
         ):
             yield c.table, c.rows, cols, c.bad
 

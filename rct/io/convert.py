@@ -23,12 +23,14 @@ _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^(?i:[-+]?(nan|inf|infinity)
 _DATE_ONLY = r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\s*$"
 
 
-def _arrow(values: Any) -> Any:
-    """An Arrow array for Arrow input (chunked arrays combined), else None."""
+def _arrow(values: Any, *, combine: bool = True) -> Any:
+    """An Arrow array for Arrow input (chunked arrays combined, unless not asked), else None."""
     import pyarrow as pa
 
     if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        if values.num_chunks == 1:
+            return values.chunk(0)
+        return values.combine_chunks() if combine else values
     if isinstance(values, pa.Array):
         return values
     return None
@@ -104,7 +106,7 @@ def utc_ns(
     _check_choice("ambiguous", ambiguous, ("earliest", "latest", "quarantine"))
     _check_choice("nonexistent", nonexistent, ("shift_forward", "quarantine"))
     _check_choice("date_only", date_only, ("accept", "reject"))
-    arr = _arrow(values)
+    arr = _arrow(values, combine=False)  # text is parsed chunk by chunk: no copy
     if arr is None:
         s = pd.Series(values).reset_index(drop=True)
         if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):

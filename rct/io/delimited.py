@@ -186,6 +186,7 @@ def iter_csv(
     types: dict[str, pa.DataType] | None = None,
     keep_text: bool = False,
     blank_is_null: bool = True,
+    prefer: dict[str, pa.DataType] | None = None,
 ) -> Iterator[CsvChunk]:
     """Stream a CSV as :class:`CsvChunk` s of at most ``chunk_rows`` rows.
 
@@ -206,6 +207,12 @@ def iter_csv(
         Keep the text of malformed lines in :attr:`BadLine.text`.
     blank_is_null
         Empty cells as nulls (else as ``""``).
+    prefer
+        Arrow types to read some columns as *when every value converts*
+        (pyarrow converts while parsing: no text column is built).  At the
+        first value that does not, the rest of the file is read again as
+        text from the first row not yet returned, so the caller sees every
+        row exactly once, typed or as text, and converts text itself.
 
     Raises
     ------
@@ -222,8 +229,6 @@ def iter_csv(
     missing = [c for c in wanted if c not in names]
     if missing:
         raise DataError(f"no column {missing[0]!r} in the header", file=layout.path)
-    col_types = {n: pa.string() for n in names}
-    col_types.update(types or {})
     bad: list[tuple[int, int, int, str | None]] = []
 
     def on_bad(row: Any) -> str:
@@ -236,46 +241,78 @@ def iter_csv(
         return "skip"
 
     # pyarrow parses small blocks fastest (cache); _rechunk joins them into chunk_rows rows
-    block = int(min(max(min(chunk_rows, 50_000) * layout.line_bytes, 1 << 20), 1 << 22))
-    stream = open_utf8(layout.path)
-    try:
-        reader = pacsv.open_csv(
-            pa.PythonFile(stream, mode="r"),
-            read_options=pacsv.ReadOptions(
-                use_threads=False, block_size=block, column_names=names, skip_rows=1 + layout.blank_lines
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=layout.delimiter,
-                newlines_in_values=True,
-                invalid_row_handler=on_bad,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=col_types,
-                include_columns=wanted,
-                strings_can_be_null=blank_is_null,
-                quoted_strings_can_be_null=blank_is_null,
-                null_values=[""],
-                true_values=["true", "True", "TRUE"],
-                false_values=["false", "False", "FALSE"],
-            ),
-        )
-        yield from _rechunk(reader, bad, chunk_rows, layout, stream)
-        line = stream.open_quote_line(layout.delimiter)
-        if line is not None:
-            raise DataError(
-                f"cannot read as CSV: a quote opened on line {line:,} is never closed, so "
-                "everything after it would be read as one field (and those rows lost); close "
-                "or remove the quote",
-                file=layout.path,
+    block = int(min(max(min(chunk_rows, 100_000) * layout.line_bytes, 1 << 20), 1 << 23))
+    attempt = {k: v for k, v in (prefer or {}).items() if k in wanted}
+    done_upto = -1  # last good row returned (0-based); rows come in order
+    done_bad: set[int] = set()
+    while True:
+        col_types = {n: pa.string() for n in names}
+        col_types.update(types or {})
+        col_types.update(attempt)
+        bad.clear()
+        stream = open_utf8(layout.path)
+        try:
+            reader = pacsv.open_csv(
+                pa.PythonFile(stream, mode="r"),
+                read_options=pacsv.ReadOptions(
+                    use_threads=False, block_size=block, column_names=names,
+                    skip_rows=1 + layout.blank_lines,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=layout.delimiter,
+                    newlines_in_values=True,
+                    invalid_row_handler=on_bad,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=col_types,
+                    include_columns=wanted,
+                    strings_can_be_null=blank_is_null,
+                    quoted_strings_can_be_null=blank_is_null,
+                    null_values=[""],
+                    true_values=["true", "True", "TRUE"],
+                    false_values=["false", "False", "FALSE"],
+                ),
             )
-    except DataError:
-        raise
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise DataError(f"cannot read as CSV ({_arrow_message(exc)})", file=layout.path) from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=layout.path) from None
-    finally:
-        stream.close()
+            for chunk in _rechunk(reader, bad, chunk_rows, layout, stream):
+                if done_upto >= 0 or done_bad:  # a second pass: skip what was returned
+                    chunk = _after(chunk, done_upto, done_bad)
+                if len(chunk.rows):
+                    done_upto = int(chunk.rows[-1])
+                done_bad.update(b.row for b in chunk.bad)
+                yield chunk
+            line = stream.open_quote_line(layout.delimiter)
+            if line is not None:
+                raise DataError(
+                    f"cannot read as CSV: a quote opened on line {line:,} is never closed, so "
+                    "everything after it would be read as one field (and those rows lost); "
+                    "close or remove the quote",
+                    file=layout.path,
+                )
+            return
+        except DataError:
+            raise
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            if attempt and "conversion error" in str(exc).lower():
+                attempt = {}  # a value that is not a number: the rest as text
+                continue
+            raise DataError(
+                f"cannot read as CSV ({_arrow_message(exc)})", file=layout.path
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"cannot read as CSV ({type(exc).__name__}: {exc})", file=layout.path
+            ) from None
+        finally:
+            stream.close()
+
+
+def _after(chunk: CsvChunk, done_upto: int, done_bad: set[int]) -> CsvChunk:
+    """The part of a re-read chunk not returned before (good rows after ``done_upto``)."""
+    k = int(np.searchsorted(chunk.rows, done_upto, side="right"))
+    bad = tuple(b for b in chunk.bad if b.row not in done_bad)
+    if k == 0 and len(bad) == len(chunk.bad):
+        return chunk
+    return CsvChunk(chunk.table.slice(k), chunk.rows[k:], bad, chunk.notes)
 
 
 def _arrow_message(exc: BaseException) -> str:

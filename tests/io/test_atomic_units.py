@@ -204,3 +204,4 @@ def test_case_11_manifest_records_sha256_of_inputs_and_outputs(tmp_path):
     assert man["inputs"] == [{"path": "in.csv", "sha256": hashlib.sha256(inp.read_bytes())
                               .hexdigest(), "bytes": 8}]
     assert man["files"][0]["sha256"] == hashlib.sha256(b"x\n").hexdigest()
+
