@@ -254,3 +254,14 @@ def test_case_12_monitor_writes_nothing_outside_without_the_option(tmp_path, cap
     # and the option does not leak into the next run
     assert main(["monitor", str(p)]) == 2
     assert "is outside the trial's folder" in capsys.readouterr().err
+
+
+def test_case_10_parallel_allocation_with_formula_ids_verifies_and_balances(tmp_path, capsys):
+    hs = tmp_path / "hs.csv"
+    pd.DataFrame({"hotspot_id": FORMULAS, "crimes": [1, 2, 3, 4, 5, 6]}).to_csv(hs, index=False)
+    alloc = tmp_path / "alloc.csv"
+    assert main(["randomise", "parallel", str(hs), "--out", str(alloc), "--seed", "1"]) == 0
+    assert "'=cmd" in alloc.read_text()
+    assert main(["randomise", "verify", str(alloc)]) == 0
+    assert main(["randomise", "balance", str(alloc), "--covariates", "crimes"]) == 0
+    assert "Omnibus balance" in capsys.readouterr().out
