@@ -604,9 +604,10 @@ def _reduce(
 
     if isinstance(mapped, list):
         mapped = _concat(mapped)  # empties the caller's list as it goes
-    import pyarrow as pa
 
-    pa.default_memory_pool().release_unused()  # reading is over: hand cached chunks back
+    from rct.io.memory import release
+
+    release()  # reading is over: hand cached chunks back (pyarrow pool, malloc heap)
     n_read = mapped.n_read
     quarantine = [mapped.quarantine] if mapped.quarantine is not None else []
     n_row_bad = 0 if mapped.quarantine is None else len(mapped.quarantine)

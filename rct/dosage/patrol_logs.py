@@ -168,10 +168,12 @@ def read_patrol_logs(
             table = _canonical_table(chunk.table, colmap)
             _check_chunk(table, chunk.rows, fi, src.name, opts, state)
             state.add_bad_lines(chunk.bad, fi, src.name, opts)
-    import pyarrow as pa
+    from rct.io.memory import release
 
-    pa.default_memory_pool().release_unused()  # the chunks are gone: hand their memory back
-    return _finish(state, sources, opts)
+    release()  # the chunks are gone: hand their memory back before the next peak
+    result = _finish(state, sources, opts)
+    release()
+    return result
 
 
 @dataclass(frozen=True)
