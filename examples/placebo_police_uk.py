@@ -116,7 +116,7 @@ def main(out_dir: str | Path | None = None, *, seed: int = 2019, n_placebo: int 
         randomise_parallel_file(out / "hotspots.geojson", out=out / "allocation.csv", seed=seed,
                                 force=True, scheme="complete")
         ingest_crimes(crimes, hotspots=out / "hotspots.geojson", out=out / "out/outcomes.parquet",
-                      harm="cchi", period="month")
+                      harm="cchi", period="month", force=True)
         trial_path = write_text(out / "trial.toml",
                                 TRIAL_TOML.format(seed=seed, ri_draws=ri_draws))
         res = evaluate_trial(trial_path)

@@ -54,9 +54,12 @@ Example
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import glob
 import hashlib
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -81,6 +84,8 @@ __all__ = [
     "PARALLEL_SCHEMES",
     "ESTIMATORS",
     "MULTIPLICITY",
+    "RANGES",
+    "ALLOW_OUTSIDE",
 ]
 
 DESIGN_TYPES = ("parallel", "crossover")
@@ -99,6 +104,35 @@ ESTIMATORS_BY_DESIGN: dict[str, dict[str, str]] = {
 _RETIRED_ESTIMATORS = ("negbin", "poisson", "quasipoisson")
 MULTIPLICITY = ("holm", "bh", "none")
 HARM_NAMES = ("cchi", "cchi-subgroup", "ons")
+
+#: valid range of every numeric key: (section, key) -> (low, high, low_open, whole_number)
+#: (``low_open``: the low end itself is not allowed).  NaN and infinity are always refused.
+RANGES: dict[tuple[str, str], tuple[float, float, bool, bool]] = {
+    ("design", "seed"): (0, 2**63 - 1, False, True),
+    ("design", "per_day"): (1, 100_000, False, True),
+    ("design", "days"): (1, 3660, False, True),
+    ("design", "max_consecutive"): (1, 3660, False, True),
+    ("design", "washout"): (0, 365, False, True),
+    ("design", "n_treated"): (1, 100_000, False, True),
+    ("design", "n_blocks"): (1, 100_000, False, True),
+    ("design", "threshold"): (0, 1e6, True, False),
+    ("design", "acceptance"): (0, 1, True, False),
+    ("analysis", "alpha"): (0, 0.5, True, False),
+    ("analysis", "ri_draws"): (100, 1_000_000, False, True),
+    ("analysis", "carryover_days"): (0, 14, False, True),
+    ("analysis", "seed"): (0, 2**63 - 1, False, True),
+    ("dosage", "target_minutes"): (0, 1440, True, False),
+    ("dosage", "max_visit_hours"): (0, 48, True, False),
+    ("dosage", "buffer_m"): (0, 1000, False, False),
+    ("dosage", "catchment_m"): (0, 5000, True, False),
+    ("dosage", "gap_minutes"): (0, 1440, True, False),
+    ("dosage", "cap_per_day"): (1, 1440, False, True),
+}
+
+#: set by ``rct --allow-outside``: trial-file paths may leave the trial's folder
+ALLOW_OUTSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "rct_allow_outside", default=False
+)
 
 # output name -> default file name under out_dir
 _OUTPUTS = {
@@ -351,7 +385,9 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
+def load_trial(
+    path: str | Path, *, check_files: bool = False, allow_outside: bool | None = None
+) -> Trial:
     """Read and validate a ``trial.toml``.
 
     Parameters
@@ -360,6 +396,13 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
         The trial file.
     check_files
         Also require every input named under ``[files]`` to exist.
+    allow_outside
+        Let paths in the file (``[files]`` inputs, ``out_dir`` and outputs,
+        ``[dosage] pseudonym_key_file``) resolve outside the trial file's
+        folder.  Default ``False`` (``rct --allow-outside ...`` sets it): a
+        path that escapes the folder (``../x``, ``/etc/x``) is a problem
+        naming its key, so a shared trial file cannot make a command read
+        or write elsewhere on the machine.
 
     Returns
     -------
@@ -396,15 +439,16 @@ def load_trial(path: str | Path, *, check_files: bool = False) -> Trial:
                 p.add(section, f"unknown key {key!r}; valid keys are {', '.join(sorted(valid))}")
 
     root = path.parent
+    outside = ALLOW_OUTSIDE.get() if allow_outside is None else bool(allow_outside)
     trial = _trial_info(raw.get("trial", {}), p)
     design = _design(raw.get("design", {}), p)
     windows = _windows(raw.get("windows", {}), p)
-    files = _files(raw.get("files", {}), root, p)
+    files = _files(raw.get("files", {}), root, p, outside)
     analysis = _analysis(raw.get("analysis", {}), p)
-    dosage = _dosage(raw.get("dosage", {}), root, p)
+    dosage = _dosage(raw.get("dosage", {}), root, p, outside)
     power = _power(raw.get("power", {}), p)
     monitoring = _monitoring(raw.get("monitoring", {}), design, p)
-    costs = _costs(raw.get("costs", {}), root, p)
+    costs = _costs(raw.get("costs", {}), root, p, outside)
     _cross_checks(design, windows, files, analysis, p)
 
     if p.items:
@@ -482,13 +526,31 @@ def _date(v: Any, key: str, section: str, p: _Problems) -> dt.date | None:
     return None
 
 
-def _positive(v: Any, key: str, section: str, p: _Problems, *, allow_zero: bool = False) -> Any:
+def _ranged(v: Any, key: str, section: str, p: _Problems, default: Any = None) -> Any:
+    """``v`` if it lies in :data:`RANGES` for ``(section, key)``; else a problem and ``default``."""
     if v is None:
         return None
-    if v < 0 or (v == 0 and not allow_zero):
-        p.add(section, f"{key} = {v!r} must be {'non-negative' if allow_zero else 'positive'}")
-        return None
+    lo, hi, lo_open, whole = RANGES[(section, key)]
+    if isinstance(v, float) and not math.isfinite(v):
+        p.add(section, f"{key} = {v!r} must be a finite number")
+        return default
+    if whole and int(v) != v:
+        p.add(section, f"{key} = {v!r} must be a whole number")
+        return default
+    if (v <= lo if lo_open else v < lo) or v > hi:
+        low = f"more than {_num(lo)}" if lo_open else _num(lo)
+        p.add(section, f"{key} = {v!r} is out of range: must be between {low} and {_num(hi)}")
+        return default
     return v
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"
+
+
+def _positive(v: Any, key: str, section: str, p: _Problems, *, allow_zero: bool = False) -> Any:
+    """Kept for callers of the old helper: the key's range from :data:`RANGES`."""
+    return _ranged(v, key, section, p)
 
 
 def _strings(d: dict, key: str, section: str, p: _Problems) -> tuple[str, ...]:
@@ -526,21 +588,20 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
     if ratio is not None:
         if not (
             isinstance(ratio, list)
-            and all(isinstance(x, int) and x > 0 for x in ratio)
+            and all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100 for x in ratio)
             and len(ratio) == len(arms)
         ):
-            p.add(s, f"ratio = {ratio!r} must be one positive whole number per arm ({len(arms)})")
+            p.add(s, f"ratio = {ratio!r} must be one whole number between 1 and 100 per arm "
+                     f"({len(arms)})")
             ratio = None
         else:
             ratio = tuple(ratio)
-    acceptance = _get(d, "acceptance", (int, float), s, p)
-    if acceptance is not None and not 0 < acceptance <= 1:
-        p.add(s, f"acceptance = {acceptance!r} must be in (0, 1]")
+    acceptance = _ranged(_get(d, "acceptance", (int, float), s, p), "acceptance", s, p)
     spec = DesignSpec(
         type=kind,
         scheme=scheme,
         arms=arms,
-        seed=_get(d, "seed", int, s, p),
+        seed=_ranged(_get(d, "seed", int, s, p), "seed", s, p),
         day_starts=day_starts,
         per_day=_positive(_get(d, "per_day", int, s, p), "per_day", s, p),
         start=start,
@@ -548,7 +609,7 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
         equal_coverage=_get(d, "equal_coverage", bool, s, p, True),
         block_weekday=_get(d, "block_weekday", bool, s, p, False),
         max_consecutive=_positive(_get(d, "max_consecutive", int, s, p), "max_consecutive", s, p),
-        washout=_positive(_get(d, "washout", int, s, p, 0), "washout", s, p, allow_zero=True) or 0,
+        washout=_ranged(_get(d, "washout", int, s, p, 0), "washout", s, p, 0),
         n_treated=_positive(_get(d, "n_treated", int, s, p), "n_treated", s, p),
         ratio=ratio,
         block_column=_get(d, "block_column", str, s, p),
@@ -608,16 +669,35 @@ def _windows(d: dict, p: _Problems) -> Windows:
     return w
 
 
-def _files(d: dict, root: Path, p: _Problems) -> Files:
+def _inside(root: Path, value: str, key: str, section: str, p: _Problems, allow: bool) -> bool:
+    """True if ``value`` (relative to ``root``) stays inside ``root``; else a problem."""
+    if allow:
+        return True
+    full = os.path.normpath(os.path.join(str(root), value))
+    base = os.path.normpath(str(root))
+    if os.path.commonpath([full, base]) == base:
+        return True
+    p.add(
+        section,
+        f"{key} = {value!r} is outside the trial's folder {base}; keep the trial's files in "
+        "its folder, or pass --allow-outside (rct --allow-outside ...) to allow it",
+    )
+    return False
+
+
+def _files(d: dict, root: Path, p: _Problems, allow_outside: bool = False) -> Files:
     s = "files"
 
     def one(key: str) -> Path | None:
         v = _get(d, key, str, s, p)
+        if v is not None:
+            _inside(root, v, key, s, p, allow_outside)
         return None if v is None else (root / v).resolve()
 
     def many(key: str) -> tuple[Path, ...]:
         out: list[Path] = []
         for pattern in _strings(d, key, s, p):
+            _inside(root, pattern, key, s, p, allow_outside)
             full = str(root / pattern)
             if glob.has_magic(pattern):
                 matches = sorted(glob.glob(full))
@@ -633,13 +713,20 @@ def _files(d: dict, root: Path, p: _Problems) -> Files:
     if harm not in HARM_NAMES and not harm.lower().endswith(".csv"):
         p.add(s, f"harm = {harm!r} must be one of {', '.join(HARM_NAMES)} or a .csv table")
     elif harm not in HARM_NAMES:
+        _inside(root, harm, "harm", s, p, allow_outside)
         harm = str((root / harm).resolve())
-    out_dir = (root / _get(d, "out_dir", str, s, p, "out")).resolve()
+    out_name = _get(d, "out_dir", str, s, p, "out")
+    _inside(root, out_name, "out_dir", s, p, allow_outside)
+    out_dir = (root / out_name).resolve()
     outputs = {}
     for key, default in _OUTPUTS.items():
         v = _get(d, key, str, s, p)
+        if v:
+            _inside(root, v, key, s, p, allow_outside)
         outputs[key] = (root / v).resolve() if v else out_dir / default
     plan_v = _get(d, "plan", str, s, p)
+    if plan_v is not None:
+        _inside(root, plan_v, "plan", s, p, allow_outside)
     plan_path = (root / (plan_v or _PLAN_FILE)).resolve()
     return Files(
         plan=plan_path,
@@ -657,14 +744,12 @@ def _files(d: dict, root: Path, p: _Problems) -> Files:
 def _analysis(d: dict, p: _Problems) -> Analysis:
     s = "analysis"
     alpha = float(_get(d, "alpha", (int, float), s, p, 0.05))
-    if not 0 < alpha < 0.5:
-        p.add(s, f"alpha = {alpha!r} must be between 0 and 0.5")
-    draws = _get(d, "ri_draws", int, s, p, 2000)
-    if draws < 100:
-        p.add(s, f"ri_draws = {draws!r} must be at least 100")
-    carry = _get(d, "carryover_days", int, s, p, 0)
-    if not 0 <= carry <= 14:
-        p.add(s, f"carryover_days = {carry!r} must be between 0 and 14")
+    if math.isfinite(alpha) and alpha >= 0.5:
+        p.add(s, f"alpha = {alpha!r} is out of range: must be more than 0 and less than 0.5")
+        alpha = 0.05
+    alpha = float(_ranged(alpha, "alpha", s, p, 0.05))
+    draws = _ranged(_get(d, "ri_draws", int, s, p, 2000), "ri_draws", s, p, 2000)
+    carry = _ranged(_get(d, "carryover_days", int, s, p, 0), "carryover_days", s, p, 0)
     estimator = _get(d, "estimator", str, s, p, "auto")
     if estimator in _RETIRED_ESTIMATORS:
         p.add(s, f"estimator = {estimator!r}: the pre-registered test is a randomisation test; "
@@ -694,7 +779,7 @@ def _analysis(d: dict, p: _Problems) -> Analysis:
         multiplicity=_choice(d, "multiplicity", MULTIPLICITY, s, p, "holm"),
         crime_types=types,
         carryover_days=carry,
-        seed=_get(d, "seed", int, s, p),
+        seed=_ranged(_get(d, "seed", int, s, p), "seed", s, p),
         labels=dict(labels),
     )
 
@@ -721,10 +806,12 @@ def _power(d: dict, p: _Problems) -> PowerSpec:
     return PowerSpec(**out)
 
 
-def _dosage(d: dict, root: Path, p: _Problems) -> DosageSpec:
+def _dosage(d: dict, root: Path, p: _Problems, allow_outside: bool = False) -> DosageSpec:
     s = "dosage"
     num = (int, float)
     key_file = _get(d, "pseudonym_key_file", str, s, p)
+    if key_file is not None:
+        _inside(root, key_file, "pseudonym_key_file", s, p, allow_outside)
     return DosageSpec(
         target_minutes=float(
             _positive(_get(d, "target_minutes", num, s, p, 15.0), "target_minutes", s, p) or 15.0
@@ -767,7 +854,7 @@ def _monitoring(d: dict, design: DesignSpec, p: _Problems) -> MonitoringSpec:
                           feedback_weeks=fb)
 
 
-def _costs(d: dict, root: Path, p: _Problems) -> CostSpec:
+def _costs(d: dict, root: Path, p: _Problems, allow_outside: bool = False) -> CostSpec:
     s = "costs"
     hour = _get(d, "officer_hour", (int, float), s, p)
     if hour is not None and not 0 < hour <= 10_000:
@@ -781,6 +868,8 @@ def _costs(d: dict, root: Path, p: _Problems) -> CostSpec:
         p.add(s, f"price_year = {year!r} is not a year")
         year = None
     unit = _get(d, "unit_costs", str, s, p)
+    if unit is not None:
+        _inside(root, unit, "unit_costs", s, p, allow_outside)
     return CostSpec(officer_hour=None if hour is None else float(hour),
                     officer_hour_source=source, currency=_get(d, "currency", str, s, p, "GBP"),
                     price_year=year,

@@ -340,7 +340,8 @@ def _ingest(trial_path: Path, files: dict[str, Path], steps: _Steps) -> tuple[An
     ingest_patrols = _need("rct.dosage.patrols", "ingest_patrols", "ingest patrols")
     patrols = ingest_patrols(list(f.patrols), hotspots=f.hotspots, out=f.patrol_dosage,
                              day_starts=t.design.day_starts, trial_start=first, trial_end=last,
-                             max_visit_hours=d.max_visit_hours, key_file=d.pseudonym_key_file)
+                             max_visit_hours=d.max_visit_hours, key_file=d.pseudonym_key_file,
+                             force=True)  # the folder is the demo's own (see _prepare)
     files["patrol_dosage"] = Path(f.patrol_dosage)
     steps.done()
 
@@ -348,14 +349,15 @@ def _ingest(trial_path: Path, files: dict[str, Path], steps: _Steps) -> tuple[An
     ingest_airwave = _need("rct.dosage.airwave", "ingest_airwave", "ingest airwave")
     airwave = ingest_airwave([str(p) for p in f.airwave], str(f.hotspots), out=f.airwave_presence,
                              buffer_m=d.buffer_m, gap_minutes=d.gap_minutes,
-                             day_starts=t.design.day_starts, key_file=d.pseudonym_key_file)
+                             day_starts=t.design.day_starts, key_file=d.pseudonym_key_file,
+                             force=True)
     files["airwave_presence"] = Path(f.airwave_presence)
     steps.done()
 
     steps.start("ingest crimes")
     ingest_crimes = _need("rct.evaluate.outcomes", "ingest_crimes", "ingest crimes")
     crimes = ingest_crimes(list(f.crimes), hotspots=f.hotspots, out=f.outcomes, harm=f.harm,
-                           force=t.trial.force, catchment_m=d.catchment_m,
+                           police_force=t.trial.force, force=True, catchment_m=d.catchment_m,
                            day_starts=t.design.day_starts, period="day",
                            start=first.isoformat(), end=last.isoformat())
     files["outcomes"] = Path(f.outcomes)

@@ -13,6 +13,9 @@ __all__ = [
     "DesignError",
     "ConfigError",
     "VerificationError",
+    "OutputExistsError",
+    "InconsistentOutputError",
+    "QuarantineLimitError",
     "RCTWarning",
     "QuarantineWarning",
     "UnknownOffenceWarning",
@@ -81,6 +84,40 @@ class ConfigError(RCTError):
 
 class VerificationError(RCTError):
     """An allocation that does not re-derive from its manifest."""
+
+
+class OutputExistsError(RCTError):
+    """An output file exists and ``force`` (``--force``) was not given.
+
+    One overwrite rule for every file a command writes: an existing output
+    (or any member of its unit: quarantine file, manifest) is refused unless
+    the user asks to replace it.
+    """
+
+
+class InconsistentOutputError(DataError):
+    """An output, its quarantine file and its manifest do not belong together.
+
+    Raised by readers that verify ``<output>.manifest.json`` (an interrupted
+    write that could not be completed, or a file edited or copied in by hand).
+    """
+
+
+class QuarantineLimitError(DataError):
+    """A run quarantined more than the allowed share of its input rows.
+
+    Nothing is written.  ``reasons`` holds the top reasons with their counts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: object | None = None,
+        reasons: dict[str, int] | None = None,
+    ) -> None:
+        self.reasons = dict(reasons or {})
+        super().__init__(message, file=file)
 
 
 class RCTWarning(UserWarning):

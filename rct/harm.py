@@ -506,10 +506,10 @@ def read_harm_csv(path: str | os.PathLike[str]) -> HarmTable:
     path = Path(path)
     if not path.is_file():
         raise DataError("harm table file not found", file=path)
-    try:
-        d = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read harm table: {str(exc).strip()}", file=path) from None
+    from rct.io.delimited import read_csv_pandas
+
+    # the shared CSV reader: any encoding; a malformed row is an error naming file and row
+    d = read_csv_pandas(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     d.columns = [str(c).strip().lower() for c in d.columns]
     has_code, has_cat = "offence_code" in d.columns, "category" in d.columns
     if not (has_code or has_cat):

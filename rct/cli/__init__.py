@@ -67,12 +67,25 @@ def _root(
         is_eager=True,
         help="Print the package version and exit.",
     ),
+    allow_outside: bool = typer.Option(
+        False,
+        "--allow-outside",
+        help="Let paths in a trial file (inputs, out_dir, outputs) lie outside the trial "
+        "file's folder; refused otherwise. Put it before the command: rct --allow-outside "
+        "monitor trial.toml",
+    ),
 ) -> None:
     """Randomised controlled trials of hot-spot policing."""
+    from rct.config import ALLOW_OUTSIDE
+
+    ALLOW_OUTSIDE.set(allow_outside)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` and return its exit code (used by tests and ``entry``)."""
+    from rct.config import ALLOW_OUTSIDE
+
+    token = ALLOW_OUTSIDE.set(False)  # each run starts from the default
     try:
         app(args=argv, prog_name="rct")
     except SystemExit as exc:
@@ -81,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     except (RCTError, ValueError, OSError) as exc:  # bad input, bad choice, unreadable file
         typer.echo(f"rct: error: {exc}", err=True)
         return 2
+    finally:
+        ALLOW_OUTSIDE.reset(token)
     return 0
 
 

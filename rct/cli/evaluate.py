@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from rct.cli._options import ranged
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the root app."""
@@ -14,7 +16,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         trial: Path = typer.Argument(..., help="The trial file (trial.toml)."),
         out: Path | None = typer.Option(None, "--out", help="results.json path (default: [files] results)."),
-        draws: int | None = typer.Option(None, "--draws", help="Randomisation-inference draws (default: [analysis] ri_draws)."),
+        draws: int | None = ranged(None, "--draws", help="Randomisation-inference draws (default: [analysis] ri_draws).", lo=100, hi=1_000_000, integer=True),
     ) -> None:
         """Run the analysis plan: the pre-registered test and the rest; write results.json + CSV.
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from rct.cli._options import force_option, max_quarantined_option, quarantine_raw_option, ranged
+
 app = typer.Typer(help="Build hot spots from crime data.", no_args_is_help=True)
 
 
@@ -15,10 +17,13 @@ def build(
         ..., metavar="CRIMES", help="Crime files: police.uk street CSVs (.csv/.csv.gz) or force extracts."
     ),
     out: Path = typer.Option(..., "--out", help="Hot-spot GeoJSON to write (WGS84)."),
-    cell: float = typer.Option(150.0, help="Hexagon size in metres across flats."),
-    top: int | None = typer.Option(None, help="Number of cells to choose."),
-    share_of_harm: float | None = typer.Option(
-        None, help="Instead of --top: smallest set of cells holding this share (0-1] of harm."
+    cell: float = ranged(150.0, "--cell", help="Hexagon size across flats.", lo=10.0, hi=5000.0,
+                         unit="metres"),
+    top: int | None = ranged(None, "--top", help="Number of cells to choose.", lo=1, hi=100_000,
+                             integer=True),
+    share_of_harm: float | None = ranged(
+        None, "--share-of-harm", help="Instead of --top: smallest set of cells holding this share "
+        "of harm.", lo=0.0, hi=1.0, lo_open=True,
     ),
     rank_by: str | None = typer.Option(
         None, help="count or harm (default: harm with --share-of-harm, else count)."
@@ -31,9 +36,12 @@ def build(
     harm: str | None = typer.Option(
         None, help="Harm table: cchi, cchi-subgroup, ons or a CSV (offence_code/category, weight)."
     ),
-    force: str = typer.Option("Thames Valley", help="Force for the cchi category table."),
-    min_separation: float = typer.Option(
-        0.0, help="Minimum distance (m) between the centres of chosen cells."
+    police_force: str = typer.Option(
+        "Thames Valley", "--police-force", help="Police force for the cchi category table."
+    ),
+    min_separation: float = ranged(
+        0.0, "--min-separation", help="Minimum distance between the centres of chosen cells.",
+        lo=0.0, hi=50_000.0, unit="metres",
     ),
     merge_touching: bool = typer.Option(
         False, "--merge-touching", help="Merge chosen cells that share an edge."
@@ -46,6 +54,11 @@ def build(
     summary_out: Path | None = typer.Option(
         None, "--summary-out", help="Also write the summary table as CSV."
     ),
+    max_quarantined: float = max_quarantined_option(),
+    quarantine_raw: bool = quarantine_raw_option(
+        "every column of the crime rows, including free text such as police.uk 'Context'"
+    ),
+    force: bool = force_option(),
 ) -> None:
     """Choose the hexagonal cells with the most crime (or harm) and write them as GeoJSON.
 
@@ -57,19 +70,25 @@ def build(
     from rct.errors import RCTError, RCTWarning
     from rct.hotspots import build_hotspots
     from rct.hotspots import stability as stability_check
-    from rct.io.atomic import write_table
-    from rct.io.crimes import read_crimes
-    from rct.io.hotspots import write_hotspots
-    from rct.io.quarantine import quarantine_path
+    from rct.io.atomic import OutputUnit, check_overwrite, write_table
+    from rct.io.crimes import _expand_paths, read_crimes
+    from rct.io.hotspots import hotspots_geojson
+    from rct.io.quarantine import enforce_share, quarantine_path
 
-    read = read_crimes(crimes, kind=kind)
+    # the one overwrite rule, checked before any work: the hot spots, their quarantine and
+    # manifest (one unit), and the summary table
+    unit = OutputUnit(out, companions={"quarantine": quarantine_path(out)}, force=force,
+                      command="rct hotspots build")
+    unit.check()
+    if summary_out is not None:
+        check_overwrite([summary_out], force=force)
+    read = read_crimes(crimes, kind=kind, quarantine_raw=quarantine_raw)
     typer.echo(read.summary())
-    if read.n_quarantined:
-        qpath = write_table(read.quarantine, quarantine_path(out))
-        typer.echo(f"quarantined rows written to {qpath}")
+    enforce_share(read.n_read, read.n_quarantined, read.reasons() if read.n_quarantined else {},
+                  limit=max_quarantined, source=read.source, what="crime rows")
     options = dict(
         cell=cell, top=top, share_of_harm=share_of_harm, rank_by=rank_by,
-        crime_types=crime_types or None, harm=harm, force=force,
+        crime_types=crime_types or None, harm=harm, force=police_force,
         min_separation=min_separation, orientation=orientation,
     )
     try:
@@ -86,7 +105,19 @@ def build(
             typer.echo(f"rct: warning: {w.message}", err=True)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    write_hotspots(result.hotspots, out)
+    unit.add_bytes("output", hotspots_geojson(result.hotspots, path=out).encode("utf-8"),
+                   rows=len(result.hotspots))
+    if read.n_quarantined:
+        unit.add_table("quarantine", read.quarantine)
+    unit.commit(
+        counts={"read": read.n_read, "accepted": read.n_accepted,
+                "quarantined": read.n_quarantined},
+        inputs=_expand_paths(crimes),
+        parameters={k: v for k, v in options.items() if k != "force"} | {
+            "police_force": police_force, "merge_touching": merge_touching, "kind": kind},
+    )
+    if read.n_quarantined:
+        typer.echo(f"quarantined rows written to {quarantine_path(out)}")
     if summary_out is not None:
         write_table(result.summary(), summary_out)
     typer.echo(result.headline())

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from rct.cli._options import ranged
+
 app = typer.Typer(help="Randomise hot spots, verify allocations, check balance.", no_args_is_help=True)
 
 _FORCE = typer.Option(
@@ -30,18 +32,18 @@ def _names(text: str | None) -> list[str] | None:
 def parallel_cmd(
     hotspots: Path = typer.Argument(..., help="Hot spots file (hotspot_id + block/covariate columns)."),
     out: Path = typer.Option(..., "--out", help="Allocation CSV to write (+ .manifest.json)."),
-    seed: int = typer.Option(..., "--seed", help="Non-negative integer seed."),
+    seed: int = ranged(..., "--seed", help="Non-negative integer seed.", lo=0, hi=2**63 - 1, integer=True),
     scheme: str = typer.Option("complete", "--scheme", help="complete | block | pairs | rerandomise"),
     arms: str = typer.Option("control,treatment", "--arms", help="Comma-separated arm names, control first."),
     ratio: str = typer.Option("1:1", "--ratio", help="Integer allocation ratio, e.g. 1:1 or 2:1:1."),
     counts: str = typer.Option(None, "--counts", help="Exact units per arm (complete), e.g. 38,34."),
     block_column: str = typer.Option(None, "--block-column", help="Column holding blocks."),
     blocks_from: str = typer.Option(None, "--blocks-from", help="Form quantile blocks from this column."),
-    n_blocks: int = typer.Option(None, "--n-blocks", help="Number of quantile blocks."),
+    n_blocks: int = ranged(None, "--n-blocks", help="Number of quantile blocks.", lo=1, hi=10_000, integer=True),
     rank_column: str = typer.Option(None, "--rank-column", help="Rank column for matched pairs."),
     covariates: str = typer.Option(None, "--covariates", help="Comma-separated covariates (rerandomise)."),
-    threshold: float = typer.Option(None, "--threshold", help="Accept Mahalanobis M <= threshold."),
-    acceptance: float = typer.Option(None, "--acceptance", help="Or: nominal acceptance probability."),
+    threshold: float = ranged(None, "--threshold", help="Accept Mahalanobis M <= threshold.", lo=0.0, hi=1e6, lo_open=True),
+    acceptance: float = ranged(None, "--acceptance", help="Or: nominal acceptance probability.", lo=0.0, hi=1.0, lo_open=True),
     id_column: str = typer.Option("hotspot_id", "--id-column"),
     force: bool = _FORCE,
 ) -> None:
@@ -63,15 +65,15 @@ def crossover_cmd(
     hotspots: Path = typer.Argument(..., help="Hot spots file (hotspot_id column)."),
     out: Path = typer.Option(..., "--out", help="Schedule CSV to write (+ .manifest.json)."),
     start: str = typer.Option(..., "--start", help="First trial date, YYYY-MM-DD."),
-    days: int = typer.Option(..., "--days", help="Number of trial days."),
-    per_day: int = typer.Option(..., "--per-day", help="Hot spots tasked each day."),
-    seed: int = typer.Option(..., "--seed", help="Non-negative integer seed."),
+    days: int = ranged(..., "--days", help="Number of trial days.", lo=1, hi=3660, integer=True),
+    per_day: int = ranged(..., "--per-day", help="Hot spots tasked each day.", lo=1, hi=100_000, integer=True),
+    seed: int = ranged(..., "--seed", help="Non-negative integer seed.", lo=0, hi=2**63 - 1, integer=True),
     day_starts: str = typer.Option("06:00", "--day-starts", help="Trial-day boundary, local HH:MM."),
     equal_coverage: bool = typer.Option(True, "--equal-coverage/--no-equal-coverage"),
     block_weekday: bool = typer.Option(False, "--block-weekday", help="Equal coverage within weekdays."),
-    max_consecutive: int = typer.Option(None, "--max-consecutive", help="Cap on consecutive patrol days."),
-    washout: int = typer.Option(0, "--washout", help="Untasked days after each run of patrol days."),
-    tasking: Path = typer.Option(None, "--tasking", help="Also write the daily tasking list CSV."),
+    max_consecutive: int = ranged(None, "--max-consecutive", help="Cap on consecutive patrol days.", lo=1, hi=3660, integer=True),
+    washout: int = ranged(0, "--washout", help="Untasked days after each run of patrol days.", lo=0, hi=365, integer=True),
+    tasking: Path = typer.Option(None, "--tasking", help="Also write the daily tasking list CSV (refused if it exists, unless --force)."),
     id_column: str = typer.Option("hotspot_id", "--id-column"),
     force: bool = _FORCE,
 ) -> None:
@@ -106,8 +108,8 @@ def balance_cmd(
     allocation: Path = typer.Argument(..., help="Parallel allocation CSV."),
     hotspots: Path = typer.Option(None, "--hotspots", help="Hot spots with covariates (default: from manifest)."),
     covariates: str = typer.Option(None, "--covariates", help="Comma-separated covariates."),
-    draws: int = typer.Option(10_000, "--draws", help="Randomisation draws when not enumerable."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the randomisation draws."),
+    draws: int = ranged(10_000, "--draws", help="Randomisation draws when not enumerable.", lo=1, hi=1_000_000, integer=True),
+    seed: int = ranged(0, "--seed", help="Seed for the randomisation draws.", lo=0, hi=2**63 - 1, integer=True),
     out: Path = typer.Option(None, "--out", help="CSV to write (default <allocation>.balance.csv)."),
 ) -> None:
     """Means per arm, SMDs, variance ratios and an omnibus randomisation balance test."""

@@ -6,25 +6,44 @@ from pathlib import Path
 
 import typer
 
+from rct.cli._options import force_option, ranged
+
+#: the files `rct simulate` writes into --out (checked against the overwrite rule)
+SIMULATED_FILES = ("hotspots.geojson", "schedule.csv", "allocation.csv", "crimes.csv",
+                   "patrols.csv", "truth.json", "truth_panel.csv", "trial.toml")
+
 
 def simulate(
     out: Path = typer.Option(..., "--out", help="Directory to write the trial's files into."),
-    hotspots: int = typer.Option(45, "--hotspots", min=2, help="Number of hot spots."),
-    days: int = typer.Option(90, "--days", min=1, help="Trial days."),
-    baseline_days: int = typer.Option(90, "--baseline-days", min=0, help="Baseline days before the trial."),
-    per_day: int | None = typer.Option(None, "--per-day", help="Hot spots tasked per day (default: half)."),
+    hotspots: int = ranged(45, "--hotspots", help="Number of hot spots.", lo=2, hi=5000,
+                           integer=True),
+    days: int = ranged(90, "--days", help="Trial days.", lo=1, hi=3660, integer=True),
+    baseline_days: int = ranged(90, "--baseline-days", help="Baseline days before the trial.",
+                                lo=0, hi=3660, integer=True),
+    per_day: int | None = ranged(None, "--per-day", help="Hot spots tasked per day (default: half).",
+                                 lo=1, hi=5000, integer=True),
     design: str = typer.Option("crossover", "--design", help="crossover or parallel."),
     start: str = typer.Option("2021-09-06", "--start", help="First trial day (YYYY-MM-DD)."),
-    base_rate: float = typer.Option(0.2, "--base-rate", help="Crimes per hot-spot-day without extra patrol."),
-    effect: float = typer.Option(0.85, "--effect", help="True rate ratio on tasked days (0.85 = 15% fewer)."),
-    seed: int = typer.Option(2021, "--seed", help="Simulation seed."),
+    base_rate: float = ranged(0.2, "--base-rate", help="Crimes per hot-spot-day without extra patrol.",
+                              lo=0.0, hi=100.0, lo_open=True),
+    effect: float = ranged(0.85, "--effect", help="True rate ratio on tasked days (0.85 = 15% fewer).",
+                           lo=0.0, hi=10.0, lo_open=True),
+    seed: int = ranged(2021, "--seed", help="Simulation seed.", lo=0, hi=2**63 - 1, integer=True),
     no_mess: bool = typer.Option(False, "--no-mess", help="Do not plant bad rows."),
+    force: bool = force_option(),
 ) -> None:
     """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json."""
     import datetime as dt
 
     from rct.errors import DesignError
+    from rct.io.atomic import check_overwrite, ensure_parent
     from rct.simulate import SimulationSpec, simulate_trial
+
+    if out.exists() and not out.is_dir():
+        raise DesignError(f"--out {out} is a file; give a folder to write the trial into")
+    ensure_parent(out / SIMULATED_FILES[0])
+    existing = [out / n for n in SIMULATED_FILES] + sorted((out / "pings").glob("part-*.parquet"))
+    check_overwrite(existing, force=force)
 
     try:
         first = dt.date.fromisoformat(start)

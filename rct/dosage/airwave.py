@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -51,6 +50,7 @@ from rct.dosage.airwave_read import (
     _floats,
     bad_rows,
     coords_of,
+    expand_paths,
     iter_chunks,
     map_chunk,
     mix_keys,
@@ -79,6 +79,14 @@ AIRWAVE_COLUMNS = (
     "visits",
 )
 Engine = Literal["default", "dask"]
+#: valid range (inclusive) and unit of each numeric option
+OPTION_RANGES: dict[str, tuple[float, float, str]] = {
+    "buffer_m": (0.0, 1000.0, "metres"),
+    "gap_minutes": (0.0, 1440.0, "minutes"),
+    "tail_seconds": (0.0, 3600.0, "seconds"),
+    "tolerance_m": (0.0, 100_000.0, "metres"),
+    "chunk_rows": (1, 100_000_000, "rows"),
+}
 _ENGINES = ("default", "dask")
 _NS_MIN = 60_000_000_000
 
@@ -95,16 +103,14 @@ class AirwaveOptions:
     chunk_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.gap_minutes) and self.gap_minutes >= 0):
-            raise ValueError(f"gap_minutes must be >= 0, got {self.gap_minutes!r}")
-        if not (np.isfinite(self.tail_seconds) and self.tail_seconds >= 0):
-            raise ValueError(f"tail_seconds must be >= 0, got {self.tail_seconds!r}")
-        if not (np.isfinite(self.tolerance_m) and self.tolerance_m >= 0):
-            raise ValueError(f"tolerance_m must be >= 0, got {self.tolerance_m!r}")
-        if not (np.isfinite(self.buffer_m) and self.buffer_m >= 0):
-            raise ValueError(f"buffer_m must be >= 0, got {self.buffer_m!r}")
-        if int(self.chunk_rows) < 1:
-            raise ValueError("chunk_rows must be >= 1")
+        for name, (lo, hi, unit) in OPTION_RANGES.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float | np.number) or not (
+                np.isfinite(v) and lo <= v <= hi
+            ):
+                raise ValueError(f"{name} must be between {lo:g} and {hi:g} {unit}; got {v!r}")
+        if int(self.chunk_rows) != self.chunk_rows:
+            raise ValueError(f"chunk_rows must be a whole number; got {self.chunk_rows!r}")
 
     @property
     def gap_ns(self) -> int:
@@ -196,6 +202,7 @@ class _Context:
     indexes: dict[str, Any]
     key: bytes = field(repr=False)
     chunk_rows: int = 1_000_000
+    raw_ids: bool = False
 
     def pseudonymiser(self) -> Any:
         from rct.dosage.pseudonym import Pseudonymiser
@@ -203,8 +210,10 @@ class _Context:
         return Pseudonymiser(self.key, prefix="radio-", length=12)
 
 
-def _chunks(units: list[Unit], chunk_rows: int) -> Any:
-    return ((u, *c) for u in units for c in iter_chunks(u, chunk_rows=chunk_rows))
+def _chunks(units: list[Unit], chunk_rows: int, keep_text: bool = False) -> Any:
+    return (
+        (u, *c) for u in units for c in iter_chunks(u, chunk_rows=chunk_rows, keep_text=keep_text)
+    )
 
 
 def _run_chunks(units: list[Unit], ctx: _Context, reader: prefetch | None = None) -> Any:
@@ -216,17 +225,19 @@ def _run_chunks(units: list[Unit], ctx: _Context, reader: prefetch | None = None
     ps = ctx.pseudonymiser()
     cache: dict = {}
     if reader is None:
-        reader = prefetch(_chunks(units, ctx.chunk_rows))
+        reader = prefetch(_chunks(units, ctx.chunk_rows, ctx.raw_ids))
     with reader:
-        for unit, chunk, off, cols in reader:
+        for unit, chunk, rows, cols, lines in reader:
             yield map_chunk(
                 chunk,
                 unit=unit,
-                offset=off,
+                rows=rows,
                 columns=cols,
                 index=ctx.indexes[coords_of(cols)],
                 pseudonymiser=ps,
                 cache=cache,
+                bad_lines=lines,
+                raw_ids=ctx.raw_ids,
             )
 
 
@@ -242,7 +253,7 @@ def scan_unit(unit: Unit, ctx: _Context, dup_keys: np.ndarray) -> Any:
     ps = ctx.pseudonymiser()
     cache: dict = {}
     frames = []
-    for chunk, off, cols in iter_chunks(unit, chunk_rows=ctx.chunk_rows):
+    for chunk, rows, cols, _lines in iter_chunks(unit, chunk_rows=ctx.chunk_rows):
         radio, no_radio = radio_codes(_column(chunk, cols["radio_id"]), ps, cache)
         t, _ = times_ns(_column(chunk, cols["timestamp"]))
         k = mix_keys(radio, t)
@@ -254,8 +265,11 @@ def scan_unit(unit: Unit, ctx: _Context, dup_keys: np.ndarray) -> Any:
         if not len(hits):
             continue
         lonlat = coords_of(cols) == "lonlat"
-        x = _floats(_column(chunk, cols["lon" if lonlat else "x"]))[hits]
-        y = _floats(_column(chunk, cols["lat" if lonlat else "y"]))[hits]
+        import pyarrow as pa
+
+        take = pa.array(hits)
+        x = _floats(_column(chunk, cols["lon" if lonlat else "x"]).take(take))
+        y = _floats(_column(chunk, cols["lat" if lonlat else "y"]).take(take))
         if lonlat:
             from pyproj import Transformer
 
@@ -265,11 +279,12 @@ def scan_unit(unit: Unit, ctx: _Context, dup_keys: np.ndarray) -> Any:
             hits,
             np.full(len(hits), "", dtype=object),
             unit=unit,
-            offset=off,
+            rows=rows,
             columns=cols,
             radio=radio,
+            raw_ids=ctx.raw_ids,
         )
-        frame["_row"] = (np.int64(unit.file_index) << np.int64(ROW_SHIFT)) + off + hits
+        frame["_row"] = (np.int64(unit.file_index) << np.int64(ROW_SHIFT)) + rows[hits]
         frame["_radio"], frame["_t"], frame["_x"], frame["_y"] = radio[hits], t[hits], x, y
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else None
@@ -315,6 +330,7 @@ def airwave_presence(
     engine: Engine = "default",
     scheduler: str | None = None,
     n_workers: int = 2,
+    quarantine_raw: bool = False,
 ) -> AirwavePresence:
     """Per-hot-spot-day Airwave presence from radio pings.
 
@@ -351,6 +367,9 @@ def airwave_presence(
     scheduler
         Dask scheduler address; default a local ``distributed.LocalCluster``
         with ``n_workers`` workers.
+    quarantine_raw
+        Quarantined pings keep their raw ``radio_id`` (not the pseudonym) and
+        malformed lines their text; personal data, off by default.
 
     Returns
     -------
@@ -390,13 +409,15 @@ def airwave_presence(
     """
     if engine not in _ENGINES:
         raise ValueError(f"engine must be one of {', '.join(_ENGINES)}; got {engine!r}")
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or not 1 <= n_workers <= 256:
+        raise ValueError(f"n_workers must be a whole number between 1 and 256; got {n_workers!r}")
     opts = AirwaveOptions(
         buffer_m=buffer_m,
         gap_minutes=gap_minutes,
         day_starts=day_starts,
         tail_seconds=tail_seconds,
         tolerance_m=tolerance_m,
-        chunk_rows=int(chunk_rows),
+        chunk_rows=chunk_rows,
     )
     from rct.io.times import parse_day_start
 
@@ -407,10 +428,14 @@ def airwave_presence(
 
         key, _ = load_or_create_key(key_file)
     units = plan_units(pings, rows_per_unit=opts.chunk_rows if engine == "dask" else None)
+    raw = bool(quarantine_raw)
     if engine == "default":  # read the first chunk while the polygon index is built
-        with prefetch(_chunks(units, opts.chunk_rows)) as reader:
+        with prefetch(_chunks(units, opts.chunk_rows, raw)) as reader:
             ctx = _Context(
-                indexes=_indexes(units, gdf, opts.buffer_m), key=key, chunk_rows=opts.chunk_rows
+                indexes=_indexes(units, gdf, opts.buffer_m),
+                key=key,
+                chunk_rows=opts.chunk_rows,
+                raw_ids=raw,
             )
             return _reduce(
                 list(_run_chunks(units, ctx, reader)),
@@ -421,7 +446,9 @@ def airwave_presence(
                 scan=lambda d: [scan_unit(u, ctx, d) for u in units],
                 engine="default",
             )
-    ctx = _Context(indexes=_indexes(units, gdf, opts.buffer_m), key=key, chunk_rows=opts.chunk_rows)
+    ctx = _Context(
+        indexes=_indexes(units, gdf, opts.buffer_m), key=key, chunk_rows=opts.chunk_rows, raw_ids=raw
+    )
     if engine == "dask":
         from rct.dosage.airwave_dask import DaskRunner
 
@@ -451,25 +478,61 @@ def ingest_airwave(
     hotspots: Any,
     *,
     out: str | os.PathLike[str],
+    force: bool = False,
+    max_quarantined: float = 0.5,
     **options: Any,
 ) -> AirwavePresence:
-    """:func:`airwave_presence`, then write the table to ``out`` (CSV/Parquet) and the
-    quarantine beside it (``<out>.quarantine.csv``), atomically."""
-    from rct.io.atomic import write_table
-    from rct.io.quarantine import quarantine_path
+    """:func:`airwave_presence`, then commit the table (``out``, CSV/Parquet), its quarantine
+    (``<stem>.quarantine.csv``, when pings were quarantined; a previous run's is removed
+    otherwise) and its manifest ``<out>.manifest.json`` as one unit
+    (:class:`rct.io.atomic.OutputUnit`).
 
+    ``force`` replaces an existing output; a run that quarantines more than
+    ``max_quarantined`` (0-1, default 0.5) of the pings stops with
+    :class:`~rct.errors.QuarantineLimitError` and writes nothing.
+    """
+    from rct.io.atomic import OutputUnit
+    from rct.io.quarantine import check_share, enforce_share, quarantine_path
+
+    check_share(max_quarantined)
+    unit = OutputUnit(
+        out,
+        companions={"quarantine": quarantine_path(out)},
+        force=force,
+        command="rct ingest airwave",
+    )
+    unit.check()
     if options.get("key") is None:
         from rct.dosage.pseudonym import load_or_create_key
 
         key, _ = load_or_create_key(options.pop("key_file", None), outputs=[out])
         options["key"] = key
     result = airwave_presence(pings, hotspots, **options)
-    write_table(result.table, out)
-    qpath = quarantine_path(out)
+    files = [str(p) for p in expand_paths(pings)]
+    enforce_share(
+        result.n_read,
+        result.n_quarantined,
+        result.reasons(),
+        limit=max_quarantined,
+        source=files[0] if len(files) == 1 else f"{len(files)} ping files",
+        what="pings",
+    )
+    unit.add_table("output", result.table)
     if result.n_quarantined:
-        write_table(result.quarantine, qpath)
-    else:
-        Path(qpath).unlink(missing_ok=True)
+        unit.add_table("quarantine", result.quarantine)
+    inputs = list(files)
+    if isinstance(hotspots, str | os.PathLike):
+        inputs.append(hotspots)
+    unit.commit(
+        counts={
+            "read": result.n_read,
+            "accepted": result.n_accepted,
+            "quarantined": result.n_quarantined,
+        },
+        inputs=inputs,
+        parameters={**result.to_dict()["options"], "engine": result.engine,
+                    "max_quarantined": max_quarantined},
+    )
     return result
 
 
@@ -488,18 +551,19 @@ def _hotspots(hotspots: Any) -> Any:
 
 def _indexes(units: list[Unit], gdf: Any, buffer_m: float) -> dict[str, Any]:
     """Polygon indexes for the coordinate kinds present (lon/lat: polygons reprojected)."""
-    import pandas as pd
     import pyarrow.parquet as pq
 
     from rct.pip import PolygonIndex
 
     kinds = set()
-    for path in dict.fromkeys(u.path for u in units):
-        if path.lower().endswith((".parquet", ".pq", ".parq")):
-            names = pq.ParquetFile(path).schema_arrow.names
+    for u in {u.path: u for u in units}.values():
+        if u.kind == "parquet":
+            names = pq.ParquetFile(u.path).schema_arrow.names
         else:
-            names = list(pd.read_csv(path, nrows=0).columns)
-        kinds.add(coords_of(resolve_columns(names, file=path)))
+            from rct.io.delimited import sniff_csv
+
+            names = list(sniff_csv(u.path).columns)
+        kinds.add(coords_of(resolve_columns(names, file=u.path)))
     crs = {"bng": "EPSG:27700", "lonlat": "EPSG:4326"}
     return {k: PolygonIndex.build(gdf, buffer_m=buffer_m, crs=crs[k]) for k in sorted(kinds)}
 
@@ -540,9 +604,10 @@ def _reduce(
 
     if isinstance(mapped, list):
         mapped = _concat(mapped)  # empties the caller's list as it goes
-    import pyarrow as pa
 
-    pa.default_memory_pool().release_unused()  # reading is over: hand cached chunks back
+    from rct.io.memory import release
+
+    release()  # reading is over: hand cached chunks back (pyarrow pool, malloc heap)
     n_read = mapped.n_read
     quarantine = [mapped.quarantine] if mapped.quarantine is not None else []
     n_row_bad = 0 if mapped.quarantine is None else len(mapped.quarantine)

@@ -123,12 +123,9 @@ def expand_paths(paths: Any) -> list[Path]:
 
 
 def _kind(path: Path) -> str | None:
-    suf = "".join(path.suffixes[-2:]).lower()
-    if path.suffix.lower() in _PARQUET:
-        return "parquet"
-    if path.suffix.lower() in {".csv", ".txt"} or suf.endswith((".csv.gz", ".csv.bz2", ".csv.zip")):
-        return "csv"
-    return None
+    from rct.io.sources import source_kind
+
+    return source_kind(path)
 
 
 def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
@@ -143,7 +140,14 @@ def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
         if kind == "csv":
             units.append(Unit(i, str(path), "csv"))
             continue
-        md = pq.ParquetFile(path).metadata
+        try:
+            md = pq.ParquetFile(path).metadata
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            raise DataError(
+                f"not a readable Parquet file ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})",
+                file=path,
+            ) from None
         offset, start, group, acc = 0, 0, [], 0
         for rg in range(md.num_row_groups):
             if not group:
@@ -161,14 +165,24 @@ def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
 
 
 def resolve_columns(names: list[str], *, file: object = None) -> dict[str, str]:
-    """Canonical name -> the file's column name, from :data:`ALIASES` (case-insensitive)."""
+    """Canonical name -> the file's column name, from :data:`ALIASES` (case-insensitive).
+
+    A header naming a column twice, or two columns meaning one thing (``x``
+    and ``easting``), is refused.
+    """
+    from rct.io.delimited import check_unique_columns
+
+    check_unique_columns(names, file=file)
     lower = {n.strip().lower(): n for n in names}
     found = {}
     for canon, options in ALIASES.items():
-        for o in options:
-            if o in lower:
-                found[canon] = lower[o]
-                break
+        present = [lower[o] for o in options if o in lower]
+        if len(present) > 1 and canon in ("radio_id", "timestamp", "x", "y", "lon", "lat"):
+            raise DataError(
+                f"more than one column means {canon}: {', '.join(map(repr, present))}", file=file
+            )
+        if present:
+            found[canon] = present[0]
     for need in ("radio_id", "timestamp"):
         if need not in found:
             raise DataError(f"no {need} column (accepted: {', '.join(ALIASES[need])})", file=file)
@@ -182,15 +196,30 @@ def coords_of(columns: dict[str, str]) -> str:
     return "bng" if {"x", "y"} <= columns.keys() else "lonlat"
 
 
-def iter_chunks(unit: Unit, *, chunk_rows: int) -> Iterator[tuple[Any, int, dict[str, str]]]:
-    """Yield (pyarrow Table or pandas DataFrame, row offset in file, column map) chunks."""
+def wanted_columns(columns: dict[str, str]) -> list[str]:
+    """The file's columns the map step reads (id, time, coordinates)."""
+    keep = ("radio_id", "timestamp", "lon", "lat") if coords_of(columns) == "lonlat" else (
+        "radio_id", "timestamp", "x", "y")
+    return list(dict.fromkeys(columns[k] for k in keep))
+
+
+def iter_chunks(
+    unit: Unit, *, chunk_rows: int, keep_text: bool = False
+) -> Iterator[tuple[Any, np.ndarray, dict[str, str], tuple]]:
+    """Yield (pyarrow Table, 0-based file rows, column map, malformed lines) chunks.
+
+    CSV files are read with :mod:`rct.io.delimited` (any encoding; a line
+    with the wrong number of fields is set aside, never re-aligned), the
+    id, time and coordinate columns as text, converted by the map step.
+    """
     if unit.kind == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         # pre_buffer=False: with it, pyarrow keeps every row group read until the end
         pf = pq.ParquetFile(unit.path, pre_buffer=False)
         cols = resolve_columns(pf.schema_arrow.names, file=unit.path)
-        wanted = list(dict.fromkeys(cols.values()))
+        wanted = wanted_columns(cols)
         offset = unit.row_offset
         for batch in pf.iter_batches(
             batch_size=chunk_rows,
@@ -198,24 +227,27 @@ def iter_chunks(unit: Unit, *, chunk_rows: int) -> Iterator[tuple[Any, int, dict
             columns=wanted,
             use_threads=True,
         ):
-            yield batch, offset, cols
-            offset += batch.num_rows
+            n = batch.num_rows
+            yield pa.Table.from_batches([batch]), np.arange(offset, offset + n), cols, ()
+            offset += n
     else:
-        import pandas as pd
+        import pyarrow as pa
 
-        try:
-            reader = pd.read_csv(
-                unit.path, dtype=str, chunksize=chunk_rows, keep_default_na=False, na_values=[""]
-            )
-            offset = 0
-            cols: dict[str, str] | None = None
-            for frame in reader:
-                if cols is None:
-                    cols = resolve_columns(list(frame.columns), file=unit.path)
-                yield frame, offset, cols
-                offset += len(frame)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read CSV: {exc}", file=unit.path) from exc
+        from rct.io.delimited import iter_csv, sniff_csv
+
+        layout = sniff_csv(unit.path)
+        cols = resolve_columns(list(layout.columns), file=unit.path)
+        xy = ("lon", "lat") if coords_of(cols) == "lonlat" else ("x", "y")
+        for c in iter_csv(
+            layout,
+            columns=wanted_columns(cols),
+            chunk_rows=chunk_rows,
+            keep_text=keep_text,
+            # coordinates parsed as numbers while reading; text (and exact checks) only if a
+            # value is not a number
+            prefer={cols[k]: pa.float64() for k in xy},
+        ):
+            yield c.table, c.rows, cols, c.bad
 
 
 class prefetch:  # noqa: N801 - used like a function
@@ -349,32 +381,15 @@ def pseudonym(code: np.ndarray | int) -> Any:
 
 
 def times_ns(col: Any) -> tuple[np.ndarray, Any]:
-    """UTC ns (int64; NaT -> INT64_MIN) and per-row reason (None or text)."""
-    import pandas as pd
-    import pyarrow as pa
+    """UTC ns (int64; NaT -> INT64_MIN) and per-row reason (None or text).
 
-    from rct.io.times import parse_times
+    Text is parsed by :func:`rct.io.convert.utc_ns` (pyarrow's vectorised
+    ISO 8601 parse; exact fallback to :func:`rct.io.times.parse_times`); a
+    date without a time of day is quarantined with its own reason.
+    """
+    from rct.io.convert import utc_ns
 
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if isinstance(col, pa.Array) and pa.types.is_timestamp(col.type) and col.type.tz is not None:
-        if col.type.unit != "ns":
-            col = col.cast(pa.timestamp("ns", tz=col.type.tz))
-        ints = col.view(pa.int64()) if hasattr(col, "view") else col.cast(pa.int64())
-        if ints.null_count == 0:
-            return ints.to_numpy(), None  # no reasons: every value present
-        ns = np.asarray(ints.fill_null(np.iinfo(np.int64).min))
-        reasons = np.where(ns == np.iinfo(np.int64).min, "missing timestamp", None)
-        return ns, reasons
-    series = col.to_pandas() if isinstance(col, pa.Array) else pd.Series(col)
-    series = series.reset_index(drop=True)
-    t, reasons = parse_times(series)
-    naive = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = naive.to_numpy().astype("datetime64[ns]").view(np.int64)
-    r = reasons.to_numpy(dtype=object, copy=True)
-    r[pd.isna(r)] = None
-    r[(r == None) & t.isna().to_numpy()] = "missing timestamp"  # noqa: E711
-    return ns, r
+    return utc_ns(col, date_only="reject")
 
 
 def _column(chunk: Any, name: str) -> Any:
@@ -382,30 +397,22 @@ def _column(chunk: Any, name: str) -> Any:
 
 
 def _floats(col: Any) -> np.ndarray:
-    import pandas as pd
-    import pyarrow as pa
+    from rct.io.convert import to_float64
 
-    if isinstance(col, pa.Array | pa.ChunkedArray):
-        if not pa.types.is_floating(col.type):
-            import pyarrow.compute as pc
-
-            try:
-                col = pc.cast(col, pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(np.float64)
-        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(np.float64)
+    return to_float64(col)
 
 
 def map_chunk(
     chunk: Any,
     *,
     unit: Unit,
-    offset: int,
+    rows: np.ndarray,
     columns: dict[str, str],
     index: Any,
     pseudonymiser: Any,
     cache: dict,
+    bad_lines: tuple = (),
+    raw_ids: bool = False,
 ) -> ChunkResult:
     """Row-level checks, keys and hot-spot pairs for one chunk (see :class:`ChunkResult`)."""
     n = chunk.num_rows if hasattr(chunk, "num_rows") else len(chunk)
@@ -427,7 +434,7 @@ def map_chunk(
     del first
     # every (good row, polygon) pair, sorted by row (bad rows are in no polygon)
     src, gi = index._pairs(x, y, single, single_poly, special)
-    base = (np.int64(unit.file_index) << np.int64(ROW_SHIFT)) + offset
+    base = np.int64(unit.file_index) << np.int64(ROW_SHIFT)
     quarantine = None
     if offsets[-1] != n:  # some rows bad
         radio = gather_codes(ridx, rcode)
@@ -448,12 +455,20 @@ def map_chunk(
             reason[new] = why[new] if isinstance(why, np.ndarray) else why
         bad = np.flatnonzero(~good)
         quarantine = bad_rows(
-            chunk, bad, reason[bad], unit=unit, offset=offset, columns=columns, radio=radio
+            chunk, bad, reason[bad], unit=unit, rows=rows, columns=columns, radio=radio,
+            raw_ids=raw_ids,
+        )
+    if bad_lines:
+        import pandas as pd
+
+        lines = malformed_rows(bad_lines, unit=unit, keep_text=raw_ids)
+        quarantine = lines if quarantine is None else pd.concat(
+            [quarantine, lines], ignore_index=True, sort=False
         )
     return ChunkResult(
-        n_read=n,
+        n_read=n + len(bad_lines),
         keys=(keys, offsets),
-        row=base + src,
+        row=base + rows[src],
         radio=gather_codes(ridx[src], rcode),
         t=t[src],
         hotspot=gi.astype(np.int32, copy=False),
@@ -467,13 +482,15 @@ def bad_rows(
     reasons: Any,
     *,
     unit: Unit,
-    offset: int,
+    rows: np.ndarray,
     columns: dict[str, str],
     radio: np.ndarray,
+    raw_ids: bool = False,
 ) -> Any:
     """Quarantine rows: source_file, source_row (1-based), reason, then the row's values.
 
-    ``radio_id`` is replaced by its pseudonym (radio IDs are personal data).
+    ``radio_id`` is replaced by its pseudonym (radio IDs are personal data)
+    unless ``raw_ids`` (``--quarantine-raw``).
     """
     import pandas as pd
     import pyarrow as pa
@@ -487,9 +504,26 @@ def bad_rows(
         if isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype(object)
     rid = columns["radio_id"]
-    codes = radio[positions]
-    frame[rid] = np.where(codes >= 0, pseudonym(codes).to_numpy(dtype=object), None)
+    if not raw_ids:
+        codes = radio[positions]
+        frame[rid] = np.where(codes >= 0, pseudonym(codes).to_numpy(dtype=object), None)
     frame.insert(0, "reason", np.asarray(reasons, dtype=object))
-    frame.insert(0, "source_row", offset + positions + 1)
+    frame.insert(0, "source_row", rows[positions] + 1)
     frame.insert(0, "source_file", unit.path)
     return frame
+
+
+def malformed_rows(lines: tuple, *, unit: Unit, keep_text: bool = False) -> Any:
+    """Quarantine rows for lines with the wrong number of fields (their text only if asked)."""
+    import pandas as pd
+
+    out = pd.DataFrame(
+        {
+            "source_file": unit.path,
+            "source_row": np.array([b.row for b in lines], dtype=np.int64),
+            "reason": [b.reason for b in lines],
+        }
+    )
+    if keep_text:
+        out["raw_line"] = [b.text for b in lines]
+    return out

@@ -17,7 +17,7 @@ import pandas as pd
 
 from rct.dosage.baseline import Uplift, Window, _window, baseline_uplift
 from rct.dosage.compliance import Compliance, compliance
-from rct.errors import ConfigError, DataError
+from rct.errors import ConfigError
 from rct.io.atomic import write_json, write_table
 
 __all__ = ["MonitorReport", "monitor", "monitor_trial", "read_table", "flag_behind",
@@ -345,17 +345,16 @@ def monitor(
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV or Parquet table (``hotspot_id`` as text)."""
+    """Read a CSV or Parquet table (``hotspot_id`` as text).
+
+    Through :func:`rct.io.tables.read_table`: the output is checked against
+    its manifest (a table beside another run's quarantine file is refused),
+    malformed or corrupt files and repeated keys are errors naming the file.
+    """
+    from rct.io.tables import read_table as read_output
+
     p = Path(path)
-    if not p.exists():
-        raise DataError("file not found", file=p)
-    suffix = p.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        df = pd.read_parquet(p)
-    elif suffix in (".csv", ".txt"):
-        df = pd.read_csv(p, dtype={"hotspot_id": str, "arm": str})
-    else:
-        raise DataError(f"unknown table format {suffix!r}; use .csv or .parquet", file=p)
+    df = read_output(p, dtype={"hotspot_id": str, "arm": str})
     if "hotspot_id" in df.columns:
         df["hotspot_id"] = df["hotspot_id"].astype(str).astype(object)
     return df
@@ -439,6 +438,7 @@ def monitor_trial(
                 trial_end=window[1],
                 max_visit_hours=t.dosage.max_visit_hours,
                 key_file=key_file or t.dosage.pseudonym_key_file,
+                force=True,  # the table is stale: monitor refreshes its own derived output
             )
             written["patrol_dosage"] = dosage_file
             if result.quarantine_file is not None:

@@ -1,13 +1,24 @@
 """Read and validate patrol logs from the tasking app (quarantine bad rows).
 
 See :mod:`rct.dosage.patrols` for the dosage table built from them.
+
+The logs are read in chunks of ``chunk_rows`` rows from any source
+(:mod:`rct.io.sources`: CSV in any encoding, Parquet, a DataFrame); each
+chunk is checked row by row and only the accepted patrols are kept, in
+compact columns, so memory grows with the accepted patrols (about 100 bytes
+each), not with the file.  The checks that need the whole input -- exact
+duplicates and conflicting ``patrol_id`` s -- run once at the end on the
+patrol ids; only the rows whose id occurs more than once are read a second
+time, so duplicates are judged on their exact values (no hashing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +27,18 @@ import pandas as pd
 
 from rct.dosage.pseudonym import Pseudonymiser
 from rct.errors import DataError
-from rct.io.quarantine import Quarantiner, ReadResult
-from rct.io.times import parse_day_start, parse_times
+from rct.io.convert import NAT, utc_ns
+from rct.io.quarantine import ReadResult
+from rct.io.safety import check_identifiers, invisible_mask, invisible_reason
+from rct.io.times import parse_day_start
 
-__all__ = ["REQUIRED", "OPTIONAL", "hotspot_ids", "read_patrol_logs"]
+__all__ = ["REQUIRED", "OPTIONAL", "MODES", "hotspot_ids", "read_patrol_logs"]
 
 REQUIRED = ("patrol_id", "officer_id", "hotspot_id", "arrived_at", "left_at")
 OPTIONAL = ("mode", "stopped", "notes")
+#: the patrol modes the dosage table splits minutes by
+MODES = ("foot", "vehicle")
+MAX_VISIT_HOURS = 48.0
 
 _ALIASES = {
     "patrol": "patrol_id",
@@ -52,6 +68,9 @@ _FOOT = {"foot", "on foot", "walk", "walking", "f"}
 _VEHICLE = {"vehicle", "car", "van", "mobile", "driving", "drive", "v", "motor"}
 _TRUE = {"true", "yes", "y", "t"}
 _FALSE = {"false", "no", "n", "f", ""}
+_UNKNOWN_MODE = "unknown mode (not foot or vehicle)"
+#: columns a quarantine file shows (pseudonymised; no free text)
+_SHOWN = ("patrol_id", "officer", "hotspot_id", "arrived_at", "left_at", "mode", "stopped")
 
 DateLike = str | dt.date | None
 
@@ -71,7 +90,9 @@ def read_patrol_logs(
     max_visit_hours: float = 4.0,
     include_notes: bool = False,
     ambiguous: str = "earliest",
-    nonexistent: str = "shift_forward",
+    nonexistent: str = "quarantine",
+    chunk_rows: int = 500_000,
+    quarantine_raw: bool = False,
 ) -> ReadResult:
     """Read and validate patrol logs; bad rows go to quarantine with a reason.
 
@@ -90,191 +111,642 @@ def read_patrol_logs(
     trial_start, trial_end
         First and last trial day (inclusive).  Patrols wholly outside are
         quarantined; patrols partly inside are kept (their minutes outside
-        are dropped by :func:`patrol_dosage`).
+        are dropped by :func:`patrol_dosage`).  A start after the end is an
+        error.
     max_visit_hours
-        Patrols longer than this are quarantined.
+        Patrols longer than this are quarantined (0 < hours <= 48).
     include_notes
-        Keep the free-text ``notes`` column (off by default: notes can hold
-        personal data).
+        Keep the free-text ``notes`` column in the accepted rows and the
+        quarantine (off by default: notes can hold personal data).
     ambiguous, nonexistent
         Handling of naive local times in the clock-change hours; see
-        :func:`rct.io.times.parse_times`.
+        :func:`rct.io.times.parse_times`.  The default quarantines a patrol
+        logged in the hour the clocks skip in March (it cannot have
+        happened as written) rather than shifting it to 02:00.
+    chunk_rows
+        Rows read at a time (the memory bound); never changes the result.
+    quarantine_raw
+        Quarantine rows exactly as read: raw officer IDs (not pseudonyms),
+        every column including notes, and the text of malformed lines.
 
     Returns
     -------
     ReadResult
         ``.data``: ``patrol_id, officer, hotspot_id, arrived_at, left_at``
-        (UTC), ``minutes, mode`` (``foot`` / ``vehicle`` / other text /
-        missing), ``stops``, ``source_file, source_row`` [``, notes``].
-        ``.quarantine``: the rejected rows (pseudonymised, notes dropped
-        unless asked) with ``reason``.  Reasons: ``missing <column>``,
-        ``<column>: unparseable timestamp``, ``left before arrived``,
-        ``visit longer than <h> h``, ``unknown hot spot``,
-        ``unparseable stopped``, ``exact duplicate``,
-        ``conflicting duplicate patrol_id``, ``outside the trial window``.
+        (UTC), ``minutes, mode`` (``foot`` / ``vehicle`` / missing),
+        ``stops``, ``source_file, source_row`` [``, notes``].
+        ``.quarantine``: the rejected rows (``source_file, source_row,
+        reason`` and the pseudonymised values) .  Reasons: ``wrong number of
+        fields (expected E, saw S)``, ``missing <column>``, ``<column> holds
+        an invisible or control character``, ``<column>: unparseable
+        timestamp`` (or ``missing timestamp``, ``date without a time of
+        day``, ``non-existent local time (March clock change)``, ``ambiguous
+        local time (October clock change)``), ``left before arrived``,
+        ``visit longer than <h> h``, ``unknown hot spot``, ``unknown mode
+        (not foot or vehicle)``, ``unparseable stopped``, ``exact
+        duplicate``, ``conflicting duplicate patrol_id``, ``outside the
+        trial window``.
     """
-    if max_visit_hours <= 0:
-        raise ValueError("max_visit_hours must be positive")
-    offset = parse_day_start(day_starts)
-    start_day, end_day = _as_date(trial_start), _as_date(trial_end)
-    raw, source = _read_raw(paths)
-    n_read = len(raw)
-
-    # exact duplicates are judged on the raw values (notes included)
-    content = [c for c in raw.columns if c not in ("source_file", "source_row")]
-    exact_dup = raw.duplicated(subset=content, keep="first")
-
-    frame = raw.copy()
-    frame.insert(
-        frame.columns.get_loc("officer_id"), "officer", pseudonymiser.apply(raw["officer_id"])
+    opts = _Options.make(
+        day_starts=day_starts,
+        trial_start=trial_start,
+        trial_end=trial_end,
+        max_visit_hours=max_visit_hours,
+        include_notes=include_notes,
+        ambiguous=ambiguous,
+        nonexistent=nonexistent,
+        chunk_rows=chunk_rows,
+        quarantine_raw=quarantine_raw,
+        known=hotspot_ids(hotspots),
     )
-    frame = frame.drop(columns=["officer_id"])
-    if not include_notes and "notes" in frame.columns:
-        frame = frame.drop(columns=["notes"])
-    q = Quarantiner(frame, source=source)
+    sources = _open_sources(paths)
+    state = _State(pseudonymiser)
+    for fi, (src, colmap) in enumerate(sources):
+        for chunk in src.chunks(
+            columns=list(colmap.values()), chunk_rows=opts.chunk_rows, keep_text=quarantine_raw
+        ):
+            table = _canonical_table(chunk.table, colmap)
+            _check_chunk(table, chunk.rows, fi, src.name, opts, state)
+            state.add_bad_lines(chunk.bad, fi, src.name, opts)
+    from rct.io.memory import release
 
-    for col in ("patrol_id", "officer_id", "hotspot_id"):
-        q.flag(_blank(raw[col]), f"missing {col}")
-    arrived, why_a = parse_times(raw["arrived_at"], ambiguous=ambiguous, nonexistent=nonexistent)
-    left, why_l = parse_times(raw["left_at"], ambiguous=ambiguous, nonexistent=nonexistent)
-    for col, why in (("arrived_at", why_a), ("left_at", why_l)):
-        for reason in why.dropna().unique():
-            q.flag(why == reason, f"{col}: {reason}")
-    minutes = (left - arrived).dt.total_seconds() / 60.0
-    q.flag(left < arrived, "left before arrived")
-    q.flag(minutes > max_visit_hours * 60.0, f"visit longer than {max_visit_hours:g} h")
-    hid = raw["hotspot_id"].astype("string").str.strip()
-    known = hotspot_ids(hotspots)
-    if known is not None:
-        q.flag(~hid.isin(known) & ~_blank(raw["hotspot_id"]), "unknown hot spot")
-    stops, bad_stops = _parse_stops(raw["stopped"]) if "stopped" in raw else (None, None)
-    if bad_stops is not None:
-        q.flag(bad_stops, "unparseable stopped")
-    q.flag(exact_dup, "exact duplicate")
-    pid = raw["patrol_id"].astype("string").str.strip()
-    candidates = q.good
-    conflict = candidates & pid[candidates].duplicated(keep=False).reindex(
-        raw.index, fill_value=False
+    release()  # the chunks are gone: hand their memory back before the next peak
+    result = _finish(state, sources, opts)
+    release()
+    return result
+
+
+@dataclass(frozen=True)
+class _Options:
+    offset: dt.timedelta
+    start_day: dt.date | None
+    end_day: dt.date | None
+    max_visit_hours: float
+    include_notes: bool
+    ambiguous: str
+    nonexistent: str
+    chunk_rows: int
+    quarantine_raw: bool
+    known: Any  # sorted hot-spot ids or None
+
+    @classmethod
+    def make(cls, **kw: Any) -> _Options:
+        hours = kw["max_visit_hours"]
+        if not isinstance(hours, int | float) or not math.isfinite(hours) or not (
+            0 < hours <= MAX_VISIT_HOURS
+        ):
+            raise ValueError(
+                f"max_visit_hours must be a number of hours in (0, {MAX_VISIT_HOURS:g}]; "
+                f"got {hours!r}"
+            )
+        rows = kw["chunk_rows"]
+        if not isinstance(rows, int | np.integer) or not 1 <= int(rows) <= 100_000_000:
+            raise ValueError(f"chunk_rows must be a whole number in [1, 100000000]; got {rows!r}")
+        start, end = _as_date(kw["trial_start"], "trial_start"), _as_date(kw["trial_end"], "trial_end")
+        if start is not None and end is not None and start > end:
+            raise DataError(f"the trial window starts {start} after it ends {end} (trial_start > trial_end)")
+        known = kw["known"]
+        return cls(
+            offset=parse_day_start(kw["day_starts"]),
+            start_day=start,
+            end_day=end,
+            max_visit_hours=float(hours),
+            include_notes=bool(kw["include_notes"]),
+            ambiguous=kw["ambiguous"],
+            nonexistent=kw["nonexistent"],
+            chunk_rows=int(rows),
+            quarantine_raw=bool(kw["quarantine_raw"]),
+            known=None if known is None else np.asarray(known, dtype=object),
+        )
+
+
+def check_options(
+    *,
+    day_starts: str = "06:00",
+    trial_start: DateLike = None,
+    trial_end: DateLike = None,
+    max_visit_hours: float = 4.0,
+    chunk_rows: int = 500_000,
+) -> None:
+    """Validate :func:`read_patrol_logs` options (before any file is touched)."""
+    _Options.make(
+        day_starts=day_starts, trial_start=trial_start, trial_end=trial_end,
+        max_visit_hours=max_visit_hours, include_notes=False, ambiguous="earliest",
+        nonexistent="quarantine", chunk_rows=chunk_rows, quarantine_raw=False, known=None,
     )
-    q.flag(conflict, "conflicting duplicate patrol_id")
-    if start_day is not None or end_day is not None:
-        first_day = _trial_day64(arrived, offset)
-        last = left.where(left <= arrived, left - pd.Timedelta(1, "ns"))
-        last_day = _trial_day64(last, offset)
-        outside = pd.Series(False, index=raw.index)
-        if start_day is not None:
-            outside |= last_day < np.datetime64(start_day, "ns")
-        if end_day is not None:
-            outside |= first_day > np.datetime64(end_day, "ns")
-        q.flag(outside & arrived.notna() & left.notna(), "outside the trial window")
-
-    good = q.good
-    data = pd.DataFrame(
-        {
-            "patrol_id": pid[good].astype(object),
-            "officer": frame.loc[good, "officer"],
-            "hotspot_id": hid[good].astype(object),
-            "arrived_at": arrived[good],
-            "left_at": left[good],
-            "minutes": minutes[good],
-            "mode": _normalise_mode(raw["mode"][good]) if "mode" in raw else pd.NA,
-            "stops": stops[good] if stops is not None else 0,
-            "source_file": raw.loc[good, "source_file"],
-            "source_row": raw.loc[good, "source_row"],
-        }
-    )
-    if include_notes and "notes" in raw.columns:
-        data["notes"] = raw.loc[good, "notes"]
-    data = data.reset_index(drop=True)
-    return q.result(data, n_read=n_read)
 
 
-def _read_raw(paths: Any) -> tuple[pd.DataFrame, str]:
-    """Concatenate the input files as text columns, with source_file / source_row."""
+def _open_sources(paths: Any) -> list[tuple[Any, dict[str, str]]]:
+    """Every input opened and its columns mapped before any row is read."""
+    from rct.io.sources import open_source
+
     if isinstance(paths, pd.DataFrame):
-        frames = [(_canonical(paths.copy(), "<frame>"), "<frame>")]
+        items: list[Any] = [paths]
     else:
         items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        if not items:
-            raise DataError("no patrol log files given")
-        frames = []
-        for item in items:
-            p = Path(item)
-            if not p.exists():
-                raise DataError("patrol log file not found", file=p)
-            suffix = p.suffix.lower()
-            if suffix in (".parquet", ".pq"):
-                df = pd.read_parquet(p)
-            elif suffix in (".csv", ".txt") or p.name.lower().endswith(".csv.gz"):
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
-            else:
-                raise DataError(
-                    f"unknown patrol log format {suffix!r}; use .csv or .parquet", file=p
-                )
-            frames.append((_canonical(df, str(p)), str(p)))
-    parts = []
-    for df, name in frames:
-        df = df.reset_index(drop=True)
-        df["source_file"] = name
-        df["source_row"] = np.arange(1, len(df) + 1)
-        parts.append(df)
-    raw = pd.concat(parts, ignore_index=True, sort=False)
-    for col in REQUIRED:
-        if pd.api.types.is_string_dtype(raw[col]) or raw[col].dtype == object:
-            raw[col] = raw[col].astype(object)
-    source = frames[0][1] if len(frames) == 1 else f"{len(frames)} patrol log files"
-    return raw, source
+    if not items:
+        raise DataError("no patrol log files given")
+    out = []
+    for item in items:
+        src = open_source(item, what="patrol log")
+        out.append((src, _column_map(src.columns, src.name)))
+    return out
 
 
-def _canonical(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    rename = {}
-    for col in df.columns:
+def _column_map(columns: Iterable[str], name: str) -> dict[str, str]:
+    """canonical name -> the file's column (aliases mapped; clashes and gaps refused)."""
+    mapping: dict[str, str] = {}
+    clashes: list[str] = []
+    for col in columns:
         key = str(col).strip().lower().replace(" ", "_").replace("-", "_")
-        rename[col] = _ALIASES.get(key, key)
-    df = df.rename(columns=rename)
-    dup = df.columns[df.columns.duplicated()].tolist()
-    if dup:
+        canon = _ALIASES.get(key, key)
+        if canon in ("source_file", "source_row"):
+            canon = f"{canon}_in_file"
+        if canon in mapping:
+            clashes.append(canon)
+        mapping[canon] = str(col)
+    if clashes:
         raise DataError(
-            f"more than one column means {', '.join(map(str, dup))} (after mapping aliases)",
+            f"more than one column means {', '.join(dict.fromkeys(clashes))} (after mapping aliases)",
             file=name,
         )
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in REQUIRED if c not in mapping]
     if missing:
         raise DataError(
             f"missing required column(s) {', '.join(missing)}; patrol logs need "
             f"{', '.join(REQUIRED)} (optional {', '.join(OPTIONAL)})",
             file=name,
         )
-    for col in ("patrol_id", "officer_id", "hotspot_id"):
-        if not pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].astype("string")
-    return df
+    return mapping
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype("string").str.strip() == "").fillna(True)
+def _canonical_table(table: Any, colmap: dict[str, str]) -> Any:
+    """The chunk as an Arrow table with canonical column names (text columns stay text)."""
+    import pyarrow as pa
+
+    from rct.io.convert import as_arrow
+
+    if isinstance(table, pd.DataFrame):
+        arrays = [as_arrow(table[colmap[c]]) for c in colmap]
+    else:
+        arrays = [_combined(table.column(colmap[c])) for c in colmap]
+    return pa.table(arrays, names=list(colmap))
 
 
-def _normalise_mode(s: pd.Series) -> pd.Series:
-    text = s.astype("string").str.strip().str.lower()
-    out = text.where(~text.isin(_FOOT), "foot")
-    out = out.where(~text.isin(_VEHICLE), "vehicle")
-    out = out.where(~(text == ""), pd.NA)
-    return out.astype(object)
+def _combined(col: Any) -> Any:
+    return col.combine_chunks() if hasattr(col, "combine_chunks") else col
 
 
-def _parse_stops(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+class _Codes:
+    """A growing dictionary: text -> small integer code (officer pseudonyms, hot-spot ids)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def codes(self, text: Any, transform: Any = None) -> np.ndarray:
+        """int32 code per value (-1 for null) of an Arrow string array."""
+        import pyarrow.compute as pc
+
+        enc = pc.dictionary_encode(text)
+        local = np.empty(len(enc.dictionary), dtype=np.int32)
+        for j, v in enumerate(enc.dictionary.to_pylist()):
+            key = transform(v) if transform is not None else v
+            code = self.index.get(key)
+            if code is None:
+                code = self.index[key] = len(self.names)
+                self.names.append(key)
+            local[j] = code
+        idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        out = np.full(len(idx), -1, dtype=np.int32)
+        ok = idx >= 0
+        out[ok] = local[idx[ok]]
+        return out
+
+    def values(self, codes: np.ndarray) -> np.ndarray:
+        names = np.array(self.names + [None], dtype=object)
+        return names[np.where(codes < 0, len(self.names), codes)]
+
+
+class _State:
+    """What the chunks leave behind: compact accepted columns and quarantine pieces."""
+
+    def __init__(self, pseudonymiser: Pseudonymiser) -> None:
+        self.pseudonymiser = pseudonymiser
+        self._hmac: dict[str, str] = {}
+        self.keep: dict[str, list[Any]] = {}
+        self.quarantine: list[pd.DataFrame] = []
+        self.n_read = 0
+        self.officers = _Codes()
+        self.hotspots = _Codes()
+
+    def pseudonym(self, value: str) -> str:
+        p = self._hmac.get(value)
+        if p is None:
+            p = self._hmac[value] = self.pseudonymiser(value)
+        return p
+
+    def add(self, **cols: Any) -> None:
+        for k, v in cols.items():
+            self.keep.setdefault(k, []).append(v)
+
+    @property
+    def n_kept(self) -> int:
+        return sum(len(x) for x in self.keep.get("row", []))
+
+    def column(self, name: str, dtype: Any, *, pop: bool = False) -> np.ndarray:
+        parts = self.keep.pop(name, []) if pop else self.keep.get(name, [])
+        if not parts:
+            return np.zeros(0, dtype)
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        parts.clear()  # the pieces are freed once joined (memory bound)
+        if pop:
+            return out.astype(dtype, copy=False)
+        self.keep[name] = [out]
+        return out.astype(dtype, copy=False)
+
+    def text(self, name: str) -> Any:
+        import pyarrow as pa
+
+        parts = self.keep.get(name, [])
+        return pa.chunked_array(parts, type=pa.string()) if parts else pa.chunked_array([], pa.string())
+
+    def add_bad_lines(self, bad: tuple, fi: int, name: str, opts: _Options) -> None:
+        if not bad:
+            return
+        self.n_read += len(bad)
+        q = pd.DataFrame(
+            {
+                "_file": fi,
+                "source_file": name,
+                "source_row": [b.row for b in bad],
+                "reason": [b.reason for b in bad],
+            }
+        )
+        if opts.quarantine_raw:
+            q["raw_line"] = [b.text for b in bad]
+        self.quarantine.append(q)
+
+
+def _check_chunk(
+    table: Any, rows: np.ndarray, fi: int, name: str, opts: _Options, state: _State
+) -> None:
+    """Row-level checks of one chunk: bad rows to quarantine, the rest kept compactly."""
+    from rct.io.convert import blank_mask, stripped
+
+    n = table.num_rows
+    state.n_read += n
+    if n == 0:
+        return
+    reason = np.full(n, None, dtype=object)
+    free = np.ones(n, dtype=bool)
+
+    def flag(mask: Any, why: Any) -> None:
+        m = np.asarray(mask, dtype=bool) & free  # first reason wins
+        if not m.any():
+            return
+        reason[m] = why[m] if isinstance(why, np.ndarray) else why
+        free[m] = False
+
+    pid = stripped(table.column("patrol_id"))
+    oid = stripped(table.column("officer_id"))
+    hid = stripped(table.column("hotspot_id"))
+    blank_h = blank_mask(hid)
+    for col, values in (("patrol_id", pid), ("officer_id", oid), ("hotspot_id", hid)):
+        flag(blank_mask(values) if col != "hotspot_id" else blank_h, f"missing {col}")
+    for col, values in (("patrol_id", pid), ("hotspot_id", hid)):
+        flag(invisible_mask(values), invisible_reason(col))
+    times = {}
+    for col in ("arrived_at", "left_at"):
+        ns, why = utc_ns(
+            table.column(col),
+            ambiguous=opts.ambiguous,
+            nonexistent=opts.nonexistent,
+            date_only="reject",
+        )
+        if why is not None:
+            has = why != None  # noqa: E711
+            prefixed = np.full(n, None, dtype=object)
+            prefixed[has] = [f"{col}: {w}" for w in why[has]]
+            flag(has, prefixed)
+        times[col] = ns
+    a, b = times["arrived_at"], times["left_at"]
+    both = (a != NAT) & (b != NAT)
+    flag(both & (b < a), "left before arrived")
+    minutes = np.where(both, (b - a) / 60e9, np.nan)
+    flag(both & (minutes > opts.max_visit_hours * 60.0), f"visit longer than {opts.max_visit_hours:g} h")
+    if opts.known is not None:
+        from rct.io.convert import isin_mask
+
+        flag(~isin_mask(hid, opts.known) & ~blank_h, "unknown hot spot")
+    mode = np.zeros(n, dtype=np.int8)  # 0 missing, 1 foot, 2 vehicle
+    if "mode" in table.column_names:
+        mode, bad_mode = _parse_mode(table.column("mode"))
+        flag(bad_mode, _UNKNOWN_MODE)
+    stops = np.zeros(n, dtype=np.int64)
+    if "stopped" in table.column_names:
+        stops, bad_stops = _parse_stops(table.column("stopped"))
+        flag(bad_stops, "unparseable stopped")
+    good = free
+    outside = np.zeros(n, dtype=bool)
+    if opts.start_day is not None or opts.end_day is not None:
+        outside = _outside_window(a, b, opts) & good
+
+    show = ~good | outside
+    if show.any():
+        idx = np.flatnonzero(show)
+        q = _shown_rows(table, idx, state, opts)
+        why = reason[idx].copy()
+        why[why == None] = "outside the trial window"  # noqa: E711 - provisional (see _finish)
+        q.insert(0, "reason", why)
+        q.insert(0, "source_row", rows[idx] + 1)
+        q.insert(0, "source_file", name)
+        q.insert(0, "_file", fi)
+        state.quarantine.append(q)
+
+    keep = np.flatnonzero(good)
+    if not len(keep):
+        return
+    import pyarrow as pa
+
+    take = pa.array(keep)
+    state.add(
+        file=np.full(len(keep), fi, dtype=np.int32),
+        row=rows[keep].astype(np.int64),
+        patrol_id=pid.take(take),
+        officer=state.officers.codes(oid.take(take), state.pseudonym),
+        hotspot=state.hotspots.codes(hid.take(take)),
+        arrived=a[keep],
+        left=b[keep],
+        minutes=minutes[keep],
+        mode=mode[keep],
+        stops=stops[keep],
+        outside=outside[keep],
+    )
+    if opts.include_notes and "notes" in table.column_names:
+        from rct.io.convert import as_text
+
+        state.add(notes=as_text(table.column("notes")).take(take))
+
+
+def _finish(state: _State, sources: list, opts: _Options) -> ReadResult:
+    """Duplicates across the whole input, the trial window, then the result."""
+    n_keep = state.n_kept
+    file_ = state.column("file", np.int32)
+    row = state.column("row", np.int64)
+    outside = state.column("outside", bool)
+    late = np.full(n_keep, None, dtype=object)  # reasons found across the input
+
+    pid = state.text("patrol_id")
+    dup = _repeated(pid)
+    if dup.any():
+        positions = np.flatnonzero(dup)
+        raw, shown = _reread(sources, file_[positions], row[positions], state, opts)
+        # raw: every column of those rows, in (file, row) order = positions order
+        content = raw.drop(columns=["_file", "_row"])
+        exact = content.duplicated(keep="first").to_numpy()
+        late[positions[exact]] = "exact duplicate"
+        rest = positions[~exact]
+        rest_pid = pd.Series(pid.take(rest).to_pylist(), dtype=object)
+        conflict = rest_pid.duplicated(keep=False).to_numpy()
+        late[rest[conflict]] = "conflicting duplicate patrol_id"
+        flagged = positions[late[positions] != None]  # noqa: E711
+        if len(flagged):
+            _requarantine(state, shown, file_[flagged], row[flagged] + 1, late[flagged])
+    accepted = (late == None) & ~outside  # noqa: E711
+
+    data = _data_frame(state, accepted, sources, opts)
+    quarantine = _quarantine_frame(state.quarantine)
+    source = sources[0][0].name if len(sources) == 1 else f"{len(sources)} patrol log files"
+    return ReadResult(data=data, quarantine=quarantine, n_read=state.n_read, source=source)
+
+
+def _requarantine(
+    state: _State, shown: pd.DataFrame, files: np.ndarray, rows1: np.ndarray, reasons: np.ndarray
+) -> None:
+    """Give rows found late (duplicates) their reason: rows already quarantined as outside
+    the trial window get the new reason; the others join the quarantine from ``shown``."""
+    key = files.astype(np.int64) * (1 << 40) + rows1.astype(np.int64)
+    order = np.argsort(key)
+    key, reasons = key[order], reasons[order]
+    placed = np.zeros(len(key), dtype=bool)
+    for q in state.quarantine:
+        if not len(q) or "_file" not in q.columns:
+            continue
+        qk = q["_file"].to_numpy(np.int64) * (1 << 40) + q["source_row"].to_numpy(np.int64)
+        pos = np.minimum(np.searchsorted(key, qk), len(key) - 1)
+        hit = (key[pos] == qk) & (q["reason"] == "outside the trial window").to_numpy(dtype=bool)
+        if hit.any():
+            q.loc[hit, "reason"] = reasons[pos[hit]]
+            placed[pos[hit]] = True
+    sk = shown["_file"].to_numpy(np.int64) * (1 << 40) + shown["source_row"].to_numpy(np.int64)
+    pos = np.minimum(np.searchsorted(key, sk), len(key) - 1)
+    hit = (key[pos] == sk) & ~placed[pos]
+    if hit.any():
+        add = shown.loc[hit].copy()
+        add.insert(3, "reason", reasons[pos[hit]])
+        state.quarantine.append(add)
+
+
+def _repeated(pid: Any) -> np.ndarray:
+    """True for every patrol id that occurs more than once (exact: one sort, no hashing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pid.combine_chunks() if isinstance(pid, pa.ChunkedArray) else pid
+    if len(arr) < 2:
+        return np.zeros(len(arr), dtype=bool)
+    order = np.asarray(pc.sort_indices(arr))
+    ordered = arr.take(pa.array(order))
+    same = np.asarray(
+        pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+        .fill_null(False)
+        .to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    hit = np.zeros(len(arr), dtype=bool)
+    hit[1:] |= same
+    hit[:-1] |= same
+    out = np.zeros(len(arr), dtype=bool)
+    out[order[hit]] = True
+    return out
+
+
+def _reread(
+    sources: list, files: np.ndarray, rows: np.ndarray, state: _State, opts: _Options
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every column of the given rows (second pass), and their quarantine view."""
+    import pyarrow as pa
+
+    raws, shows = [], []
+    for fi, (src, colmap) in enumerate(sources):
+        want = np.sort(rows[files == fi])
+        if not len(want):
+            continue
+        for chunk in src.chunks(columns=list(colmap.values()), chunk_rows=opts.chunk_rows):
+            hit = np.flatnonzero(np.isin(chunk.rows, want))
+            if not len(hit):
+                continue
+            table = _canonical_table(chunk.table, colmap).take(pa.array(hit))
+            raw = table.to_pandas()
+            raw.insert(0, "_row", chunk.rows[hit])
+            raw.insert(0, "_file", fi)
+            raws.append(raw)
+            shown = _shown_rows(table, np.arange(len(hit)), state, opts)
+            shown.insert(0, "source_row", chunk.rows[hit] + 1)
+            shown.insert(0, "source_file", src.name)
+            shown.insert(0, "_file", fi)
+            shows.append(shown)
+    raw = pd.concat(raws, ignore_index=True, sort=False)
+    return raw.sort_values(["_file", "_row"], kind="stable").reset_index(drop=True), pd.concat(
+        shows, ignore_index=True, sort=False
+    )
+
+
+def _shown_rows(table: Any, idx: np.ndarray, state: _State, opts: _Options) -> pd.DataFrame:
+    """The quarantine view of some rows: pseudonymised, no free text (unless asked)."""
+    import pyarrow as pa
+
+    part = table.take(pa.array(idx)).to_pandas()
+    if opts.quarantine_raw:
+        return part.astype(object)
+    out = pd.DataFrame(index=part.index)
+    for col in _SHOWN:
+        if col == "officer":
+            oid = part["officer_id"].astype("string").str.strip()
+            out["officer"] = [None if pd.isna(v) or v == "" else state.pseudonym(v) for v in oid]
+        elif col in part.columns:
+            out[col] = part[col].astype(object)
+    if opts.include_notes and "notes" in part.columns:
+        out["notes"] = part["notes"].astype(object)
+    return out
+
+
+def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Options) -> pd.DataFrame:
+    import pyarrow as pa
+
+    names = np.array([s.name for s, _ in sources], dtype=object)
+    every = bool(accepted.all())
+    idx = np.flatnonzero(accepted)
+
+    def pick(name: str, dtype: Any) -> np.ndarray:
+        values = state.column(name, dtype, pop=True)
+        return values if every else values[idx]
+
+    def utc(name: str) -> pd.Series:
+        ns = np.ascontiguousarray(pick(name, np.int64))
+        return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
+
+    mode_names = np.array([pd.NA, "foot", "vehicle"], dtype=object)
+    pid = state.text("patrol_id")
+    state.keep.pop("patrol_id", None)
+    if not every:
+        pid = pid.take(pa.array(idx, type=pa.int64()))
+    data = pd.DataFrame(
+        {
+            "patrol_id": _text_series(pid),
+            "officer": pd.Series(state.officers.values(pick("officer", np.int32)), dtype=object),
+            "hotspot_id": pd.Series(state.hotspots.values(pick("hotspot", np.int32)), dtype=object),
+            "arrived_at": utc("arrived"),
+            "left_at": utc("left"),
+            "minutes": pick("minutes", np.float64),
+            "mode": pd.Series(mode_names[pick("mode", np.int64)], dtype=object),
+            "stops": pick("stops", np.int64),
+            "source_file": pd.Series(names[pick("file", np.int64)], dtype=object),
+            "source_row": pick("row", np.int64) + 1,
+        }
+    )
+    if opts.include_notes:
+        notes = state.keep.pop("notes", None)
+        if notes and len(idx):
+            text = pa.chunked_array(notes)
+            data["notes"] = pd.Series(
+                (text if every else text.take(pa.array(idx, type=pa.int64()))).to_pandas(),
+                dtype=object,
+            )
+        else:
+            data["notes"] = pd.Series(pd.NA, index=data.index, dtype=object)
+    return data
+
+
+def _text_series(values: Any) -> pd.Series:
+    """Arrow text as a pandas string column backed by Arrow (no per-row Python objects)."""
+    import pyarrow as pa
+
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pd.Series(pd.arrays.ArrowStringArray(arr) if len(arr) else pd.array([], dtype="string"))
+
+
+def _quarantine_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({"source_file": pd.Series(dtype=object),
+                             "source_row": pd.Series(dtype=np.int64),
+                             "reason": pd.Series(dtype=object)})
+    q = pd.concat(parts, ignore_index=True, sort=False)
+    q = q.sort_values(["_file", "source_row"], kind="stable").drop(columns="_file")
+    front = ["source_file", "source_row", "reason"]
+    q = q[front + [c for c in q.columns if c not in front]]
+    q["source_row"] = q["source_row"].astype(np.int64)
+    return q.reset_index(drop=True)
+
+
+def _parse_mode(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Mode codes (0 missing, 1 foot, 2 vehicle) and the mask of unknown modes."""
+    import pyarrow.compute as pc
+
+    from rct.io.convert import blank_mask, index_in, stripped
+
+    text = pc.utf8_lower(stripped(values))
+    foot, vehicle = sorted(_FOOT), sorted(_VEHICLE)
+    pos = index_in(text, foot + vehicle)
+    code = np.where(pos < 0, 0, np.where(pos < len(foot), 1, 2)).astype(np.int8)
+    return code, (pos < 0) & ~blank_mask(text)
+
+
+def _parse_stops(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """``stopped``: yes/no (1/0) or a whole count; returns (stops, unparseable mask)."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.fillna(False).astype(np.int64), pd.Series(False, index=s.index)
-    text = s.astype("string").str.strip().str.lower().fillna("")
-    num = pd.to_numeric(text.where(~text.isin(_TRUE | _FALSE)), errors="coerce")
-    whole = num.notna() & (num >= 0) & (num == np.floor(num.fillna(0)))
-    stops = pd.Series(0, index=s.index, dtype=np.int64)
-    stops[text.isin(_TRUE)] = 1
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_arrow, index_in, stripped, to_float64
+
+    arr = as_arrow(values)
+    if pa.types.is_boolean(arr.type):
+        v = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        return v.astype(np.int64), np.zeros(len(v), dtype=bool)
+    text = pc.fill_null(pc.utf8_lower(stripped(arr)), "")
+    true, false = sorted(_TRUE), sorted(_FALSE)
+    pos = index_in(text, true + false)
+    is_true = (pos >= 0) & (pos < len(true))
+    is_word = pos >= 0
+    num = np.full(len(pos), np.nan)
+    if not is_word.all():
+        num = to_float64(pc.if_else(pa.array(is_word), pa.scalar(None, pa.string()), text))
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(num) & (num >= 0) & (num == np.floor(num)) & (num < 2**53)
+    stops = np.zeros(len(num), dtype=np.int64)
+    stops[is_true] = 1
     stops[whole] = num[whole].astype(np.int64)
-    bad = ~text.isin(_TRUE | _FALSE) & ~whole
-    return stops, bad
+    return stops, ~is_word & ~whole
+
+
+def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
+    """Patrols wholly outside the trial window (by the trial days they touch)."""
+    ok = (a != NAT) & (b != NAT)
+    first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
+    last_ns = np.where(b <= a, b, b - 1)
+    last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
+    out = np.zeros(len(a), dtype=bool)
+    if opts.start_day is not None:
+        out |= (last_day < np.datetime64(opts.start_day, "ns")).to_numpy()
+    if opts.end_day is not None:
+        out |= (first_day > np.datetime64(opts.end_day, "ns")).to_numpy()
+    return out & ok
+
+
+def _utc_series(ns: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))
 
 
 # ---------------------------------------------------------------------------
@@ -286,12 +758,15 @@ def hotspot_ids(hotspots: Any) -> list[str] | None:
 
     Files are read with :func:`rct.io.hotspots.read_hotspots`; a CSV with
     only a ``hotspot_id`` column (no geometry) is accepted too, since the
-    dosage needs only the ids.  ``None`` gives ``None`` (no check).
+    dosage needs only the ids.  ``None`` gives ``None`` (no check).  Ids
+    holding invisible or control characters are refused.
     """
     if hotspots is None:
         return None
+    source: object = None
     if isinstance(hotspots, str | os.PathLike):
         p = Path(hotspots)
+        source = p
         if not p.exists():
             raise DataError("hot-spots file not found", file=p)
         from rct.io.hotspots import read_hotspots
@@ -302,11 +777,7 @@ def hotspot_ids(hotspots: Any) -> list[str] | None:
             # a plain list of ids (CSV without geometry) is enough for dosage
             if p.suffix.lower() not in (".csv", ".txt"):
                 raise
-            hotspots = pd.read_csv(p, dtype=str)
-            if "hotspot_id" not in hotspots.columns:
-                raise
-            if hotspots["hotspot_id"].isna().any() or hotspots["hotspot_id"].duplicated().any():
-                raise DataError("hot-spot ids must be present and unique", file=p) from None
+            hotspots = _plain_id_list(p)
         if "hotspot_id" not in hotspots.columns:
             raise DataError("no hotspot_id column", file=p)
     if isinstance(hotspots, pd.DataFrame):
@@ -320,7 +791,28 @@ def hotspot_ids(hotspots: Any) -> list[str] | None:
             f"hotspots must be a path, a DataFrame or ids, not {type(hotspots).__name__}"
         )
     ids = pd.Series(list(values), dtype="string").str.strip().dropna()
+    check_identifiers(ids.reset_index(drop=True), file=source, column="hotspot_id")
     return sorted(set(ids.tolist()))
+
+
+def _plain_id_list(p: Path) -> pd.DataFrame:
+    """A CSV of hot-spot ids (and other columns), read strictly: any malformed row is an error."""
+    from rct.io.delimited import read_csv_table
+
+    table = read_csv_table(p, strict=True)
+    frame = table.table.to_pandas()
+    if "hotspot_id" not in frame.columns:
+        raise DataError("no hotspot_id column (and no geometry)", file=p)
+    ids = frame["hotspot_id"]
+    blank = ids.isna() | (ids.astype("string").str.strip() == "")
+    if blank.any():
+        i = int(np.flatnonzero(blank.to_numpy())[0])
+        raise DataError("hot-spot ids must be present", file=p, row=i + 1, column="hotspot_id")
+    if ids.duplicated().any():
+        i = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
+        raise DataError("hot-spot ids must be unique", file=p, row=i + 1, column="hotspot_id",
+                        value=ids.iloc[i])
+    return frame
 
 
 def _trial_day64(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series:
@@ -333,7 +825,7 @@ def _dates64(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(pd.Series(dates)).astype("datetime64[ns]")
 
 
-def _as_date(value: DateLike) -> dt.date | None:
+def _as_date(value: DateLike, name: str = "date") -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -343,4 +835,4 @@ def _as_date(value: DateLike) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise DataError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise DataError(f"{name} is not a date (YYYY-MM-DD): {value!r}") from None

@@ -42,14 +42,20 @@ from rct.dosage.intervals import interval_union
 from rct.dosage.patrol_logs import (
     DateLike,
     _as_date,
-    _dates64,
     _trial_day64,
+    check_options,
     hotspot_ids,
     read_patrol_logs,
 )
 from rct.dosage.pseudonym import KeySource, Pseudonymiser, load_or_create_key
-from rct.io.atomic import write_table
-from rct.io.quarantine import ReadResult, quarantine_path
+from rct.io.atomic import OutputUnit
+from rct.io.quarantine import (
+    MAX_QUARANTINED,
+    ReadResult,
+    check_share,
+    enforce_share,
+    quarantine_path,
+)
 from rct.io.times import parse_day_start, split_by_trial_day
 
 __all__ = [
@@ -124,70 +130,127 @@ def patrol_dosage(
     offset = parse_day_start(day_starts)
     start_day, end_day = _as_date(trial_start), _as_date(trial_end)
     p = patrols.reset_index(drop=True)
-    pieces = split_by_trial_day(p["arrived_at"], p["left_at"], offset)
+    # integer codes throughout: no per-row Python objects, memory set by the patrols
+    hcode, hnames = pd.factorize(pd.Series(p["hotspot_id"], dtype=object))
+    ocode, onames = pd.factorize(pd.Series(p["officer"], dtype=object))
+    mode = pd.Series(p["mode"], dtype=object)
+    foot = mode.eq("foot").fillna(False).to_numpy(dtype=bool)
+    vehicle = mode.eq("vehicle").fillna(False).to_numpy(dtype=bool)
+    pieces = split_by_trial_day(p["arrived_at"], p["left_at"], offset, kind="datetime64")
     rows = pieces["row"].to_numpy()
-    pieces["hotspot_id"] = p["hotspot_id"].to_numpy()[rows]
-    pieces["officer"] = p["officer"].to_numpy()[rows]
-    mode = pd.Series(p["mode"], dtype=object).to_numpy()[rows]
-    pieces["date64"] = _dates64(pieces["trial_date"])
-    pieces = pieces[_in_window(pieces["date64"], start_day, end_day)]
+    day = _day_numbers(pieces["trial_date"])
+    keep = _in_window_days(day, start_day, end_day)
+    rows, day = rows[keep], day[keep]
+    s_ns, e_ns = _ns(pieces["start"])[keep], _ns(pieces["end"])[keep]
+    minutes = pieces["minutes"].to_numpy()[keep]
+    del pieces
+    first_day = _day_numbers(_trial_day64(p["arrived_at"], offset))
+    in_start = _in_window_days(first_day, start_day, end_day)
+
+    # one int64 key per hot-spot-day: code * span + day offset (sorted like the table)
+    lo = min(int(day.min()) if len(day) else 1 << 40,
+             int(first_day[in_start].min()) if in_start.any() else 1 << 40)
+    lo = 0 if lo == 1 << 40 else lo
+    span = 1 << 32
 
     # per-piece minutes and the union per hot-spot-day
-    key = ["hotspot_id", "date64"]
-    codes, uniq = _group_codes(pieces, key)
-    mode = pd.Series(mode[pieces.index.to_numpy()], dtype=object)
-    is_foot = mode.eq("foot").fillna(False).to_numpy(dtype=bool)
-    is_vehicle = mode.eq("vehicle").fillna(False).to_numpy(dtype=bool)
-    s_ns = _ns(pieces["start"])
-    e_ns = _ns(pieces["end"])
-    u = interval_union(codes, s_ns, e_ns, n_groups=len(uniq))
-    minutes = pieces["minutes"].to_numpy()
-    ng = len(uniq)
-    by_piece = uniq.copy()
-    by_piece["presence_minutes"] = u.length / 60e9
-    by_piece["officer_minutes"] = u.total / 60e9
-    by_piece["presence_periods"] = u.blocks
-    by_piece["foot_minutes"] = np.bincount(codes, weights=minutes * is_foot, minlength=ng)
-    by_piece["vehicle_minutes"] = np.bincount(codes, weights=minutes * is_vehicle, minlength=ng)
-    officers = (
-        pd.DataFrame({"g": codes, "o": pieces["officer"].to_numpy()}).groupby("g")["o"].nunique()
-    )
-    by_piece["officers"] = officers.reindex(np.arange(ng), fill_value=0).to_numpy()
+    gcode, gkeys = _codes(hcode[rows].astype(np.int64) * span + (day - lo))
+    ng = len(gkeys)
+    u = interval_union(gcode, s_ns, e_ns, n_groups=ng)
+    n_off = max(len(onames), 1)
+    pairs = pd.unique(gcode * n_off + ocode[rows].astype(np.int64))
+    per_piece = {
+        "presence_minutes": u.length / 60e9,
+        "officer_minutes": u.total / 60e9,
+        "presence_periods": u.blocks,
+        "foot_minutes": np.bincount(gcode, weights=minutes * foot[rows], minlength=ng),
+        "vehicle_minutes": np.bincount(gcode, weights=minutes * vehicle[rows], minlength=ng),
+        "officers": np.bincount(pairs // n_off, minlength=ng),
+    }
 
     # per-patrol counts on the day each patrol began
-    starts = pd.DataFrame(
-        {
-            "hotspot_id": p["hotspot_id"].to_numpy(),
-            "date64": _trial_day64(p["arrived_at"], offset).to_numpy(),
-            "visits": 1,
-            "stops": np.asarray(p["stops"], dtype=np.int64) if len(p) else np.zeros(0, np.int64),
-            "visits_lt5": (p["minutes"] < KOPER_SHORT).astype(np.int64).to_numpy(),
-            "visits_10_15": p["minutes"]
-            .between(*KOPER_BAND, inclusive="both")
-            .astype(np.int64)
-            .to_numpy(),
-        }
-    )
-    starts = starts[_in_window(starts["date64"], start_day, end_day)]
-    by_start = starts.groupby(key, sort=False).sum().reset_index()
+    srows = np.flatnonzero(in_start)
+    scode, skeys = _codes(hcode[srows].astype(np.int64) * span + (first_day[srows] - lo))
+    pm = p["minutes"].to_numpy(dtype=float)[srows]
+    stops = np.asarray(p["stops"], dtype=np.int64)[srows] if len(p) else np.zeros(0, np.int64)
+    per_start = {
+        "visits": np.bincount(scode, minlength=len(skeys)),
+        "stops": _int_bincount(scode, stops, len(skeys)),
+        "visits_lt5": np.bincount(scode, weights=pm < KOPER_SHORT, minlength=len(skeys)),
+        "visits_10_15": np.bincount(
+            scode, weights=(pm >= KOPER_BAND[0]) & (pm <= KOPER_BAND[1]), minlength=len(skeys)
+        ),
+    }
 
-    table = by_piece.merge(by_start, on=key, how="outer")
+    names = list(hnames)
+    keys = np.union1d(gkeys, skeys)
     ids = hotspot_ids(hotspots)
     if ids is not None and start_day is not None and end_day is not None:
-        days = pd.date_range(start_day, end_day, freq="D").astype("datetime64[ns]")
-        grid = pd.MultiIndex.from_product([ids, days], names=key).to_frame(index=False)
-        extra = table[~table["hotspot_id"].isin(ids)]
-        table = pd.concat([grid.merge(table, on=key, how="left"), extra], ignore_index=True)
-    counts = ["visits", "stops", "officers", "visits_lt5", "visits_10_15", "presence_periods"]
-    mins = ["presence_minutes", "officer_minutes", "foot_minutes", "vehicle_minutes"]
-    for c in counts:
-        table[c] = table[c].fillna(0).astype(np.int64)
-    for c in mins:
-        table[c] = table[c].fillna(0.0).astype(np.float64)
-    table = table.sort_values(key, kind="stable").reset_index(drop=True)
+        # the complete grid: every listed hot spot on every trial day (and patrols elsewhere)
+        index = {h: i for i, h in enumerate(names)}
+        for h in ids:
+            if h not in index:
+                index[h] = len(names)
+                names.append(h)
+        listed = np.array([index[h] for h in ids], dtype=np.int64)
+        d0 = _day_numbers(pd.Series([np.datetime64(start_day, "ns")]))[0]
+        d1 = _day_numbers(pd.Series([np.datetime64(end_day, "ns")]))[0]
+        all_days = np.arange(d0, d1 + 1, dtype=np.int64) - lo
+        grid = (listed[:, None] * span + all_days[None, :]).reshape(-1)
+        extra = keys[~np.isin(keys // span, listed)]
+        keys = np.union1d(grid, extra)
+    table = pd.DataFrame(
+        {
+            "hotspot_id": np.array(names, dtype=object)[keys // span] if len(keys) else
+            np.array([], dtype=object),
+            "date64": (keys % span + lo).astype("datetime64[D]").astype("datetime64[ns]"),
+        }
+    )
+    for col, values in per_piece.items():
+        table[col] = _spread(keys, gkeys, values, float if "minutes" in col else np.int64)
+    for col, values in per_start.items():
+        table[col] = _spread(keys, skeys, values, np.int64)
+    table = table.sort_values(["hotspot_id", "date64"], kind="stable").reset_index(drop=True)
     table.insert(1, "trial_date", table.pop("date64").dt.date)
     table["hotspot_id"] = table["hotspot_id"].astype(object)
     return table[list(DOSAGE_COLUMNS)]
+
+
+def _codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per value, sorted distinct values) of an int64 array (hash-based, then sorted)."""
+    codes, uniques = pd.factorize(keys, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
+
+
+def _day_numbers(d64: pd.Series) -> np.ndarray:
+    """Naive midnights -> whole days since 1970-01-01 (int64)."""
+    return pd.Series(d64).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _in_window_days(day: np.ndarray, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+    keep = np.ones(len(day), dtype=bool)
+    if start is not None:
+        keep &= day >= np.datetime64(start, "D").astype(np.int64)
+    if end is not None:
+        keep &= day <= np.datetime64(end, "D").astype(np.int64)
+    return keep
+
+
+def _int_bincount(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Exact integer sums per code (bincount's weights are floats)."""
+    # float sums of whole numbers are exact below 2**53
+    return np.rint(np.bincount(codes, weights=values.astype(np.float64), minlength=n)).astype(
+        np.int64
+    )
+
+
+def _spread(keys: np.ndarray, have: np.ndarray, values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` (one per key in ``have``) placed at their ``keys``; zero elsewhere."""
+    out = np.zeros(len(keys), dtype=dtype)
+    if len(have):
+        pos = np.searchsorted(keys, have)
+        out[pos] = np.asarray(values).astype(dtype)
+    return out
 
 
 def _ns(x: pd.Series) -> np.ndarray:
@@ -233,8 +296,8 @@ class PatrolIngest:
         One row per hot-spot-day (:data:`DOSAGE_COLUMNS`).
     read : ReadResult
         Accepted patrols (pseudonymised) and quarantined rows with reasons.
-    output, quarantine_file : Path or None
-        Files written.
+    output, quarantine_file, manifest_file : Path or None
+        Files written (the quarantine file only when rows were quarantined).
     key_source : KeySource
         Where the pseudonym key came from (tell the user).
     parameters : dict
@@ -247,6 +310,7 @@ class PatrolIngest:
     quarantine_file: Path | None = None
     key_source: KeySource | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    manifest_file: Path | None = None
 
     def tidy(self) -> pd.DataFrame:
         """The dosage table."""
@@ -301,7 +365,11 @@ def ingest_patrols(
     key_file: str | os.PathLike[str] | None = None,
     include_notes: bool = False,
     ambiguous: str = "earliest",
-    nonexistent: str = "shift_forward",
+    nonexistent: str = "quarantine",
+    chunk_rows: int = 500_000,
+    quarantine_raw: bool = False,
+    max_quarantined: float = MAX_QUARANTINED,
+    force: bool = False,
 ) -> PatrolIngest:
     """Patrol logs -> per-hot-spot-day dosage (+ quarantine file), in one call.
 
@@ -312,22 +380,45 @@ def ingest_patrols(
     hotspots
         Hot-spot file or ids; patrols elsewhere are quarantined.
     out
-        Output table (``.parquet`` or ``.csv``), written atomically; the
-        quarantine goes beside it (``<stem>.quarantine.csv``).  ``None``:
-        write nothing.
+        Output table (``.parquet`` or ``.csv``).  It is committed as one unit
+        with its quarantine file (``<stem>.quarantine.csv``, written when
+        rows were quarantined; a previous run's is removed otherwise) and
+        its manifest ``<out>.manifest.json`` (SHA-256 of every file and
+        input, the counts); see :class:`rct.io.atomic.OutputUnit`.
+        ``None``: write nothing.
     key, key_file
         Pseudonym key bytes, or a key file (see
         :func:`rct.dosage.pseudonym.load_or_create_key`; default
         ``$RCT_PSEUDONYM_KEY`` or a key generated under
         ``~/.config/hotspot-rct/``).  The key file must be outside the
         output's directory.
-    day_starts, trial_start, trial_end, max_visit_hours, include_notes, ambiguous, nonexistent
+    max_quarantined
+        Largest share of the rows read that may be quarantined (0-1,
+        default 0.5); above it the run stops with
+        :class:`~rct.errors.QuarantineLimitError` naming the top reasons and
+        writes nothing (an export with dates in another format, say).
+    force
+        Replace an existing output (and its quarantine file and manifest).
+    day_starts, trial_start, trial_end, max_visit_hours, include_notes, ambiguous, nonexistent,
+    chunk_rows, quarantine_raw
         See :func:`read_patrol_logs` and :func:`patrol_dosage`.
 
     Returns
     -------
     PatrolIngest
     """
+    check_share(max_quarantined)
+    check_options(day_starts=day_starts, trial_start=trial_start, trial_end=trial_end,
+                  max_visit_hours=max_visit_hours, chunk_rows=chunk_rows)
+    unit = None
+    if out is not None:
+        unit = OutputUnit(
+            out,
+            companions={"quarantine": quarantine_path(out)},
+            force=force,
+            command="rct ingest patrols",
+        )
+        unit.check()  # before any work: the overwrite rule, a writable folder
     if key is not None:
         source = KeySource("argument")
     else:
@@ -345,6 +436,16 @@ def ingest_patrols(
         include_notes=include_notes,
         ambiguous=ambiguous,
         nonexistent=nonexistent,
+        chunk_rows=chunk_rows,
+        quarantine_raw=quarantine_raw,
+    )
+    enforce_share(
+        read.n_read,
+        read.n_quarantined,
+        read.reasons() if read.n_quarantined else {},
+        limit=max_quarantined,
+        source=read.source,
+        what="patrol log rows",
     )
     dosage = patrol_dosage(
         read.data,
@@ -354,18 +455,38 @@ def ingest_patrols(
         hotspots=ids,
     )
     read.warn()  # QuarantineWarning naming the counts, if anything was quarantined
-    qfile = None
-    if out is not None:
-        write_table(dosage, out)
-        qfile = quarantine_path(out)
-        write_table(read.quarantine, qfile)
     params = {
         "day_starts": day_starts,
         "trial_start": None if trial_start is None else str(_as_date(trial_start)),
         "trial_end": None if trial_end is None else str(_as_date(trial_end)),
         "max_visit_hours": max_visit_hours,
         "include_notes": include_notes,
+        "quarantine_raw": quarantine_raw,
+        "ambiguous": ambiguous,
+        "nonexistent": nonexistent,
+        "max_quarantined": max_quarantined,
     }
+    qfile = mfile = None
+    if unit is not None:
+        unit.add_table("output", dosage)
+        if read.n_quarantined:
+            unit.add_table("quarantine", read.quarantine)
+            qfile = quarantine_path(out)
+        inputs = [] if isinstance(paths, pd.DataFrame) else (
+            [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        )
+        if isinstance(hotspots, str | os.PathLike):
+            inputs.append(hotspots)
+        unit.commit(
+            counts={
+                "read": read.n_read,
+                "accepted": read.n_accepted,
+                "quarantined": read.n_quarantined,
+            },
+            inputs=inputs,
+            parameters=params,
+        )
+        mfile = unit.manifest
     return PatrolIngest(
         dosage=dosage,
         read=read,
@@ -373,4 +494,5 @@ def ingest_patrols(
         quarantine_file=qfile,
         key_source=source,
         parameters=params,
+        manifest_file=mfile,
     )

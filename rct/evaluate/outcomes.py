@@ -329,7 +329,8 @@ def ingest_crimes(
     hotspots: str | os.PathLike[str],
     out: str | os.PathLike[str],
     harm: str = "cchi",
-    force: str = "Thames Valley",
+    force: bool | str = False,
+    police_force: str = "Thames Valley",
     kind: str = "auto",
     buffer_m: float = 0.0,
     catchment_m: float | None = None,
@@ -338,34 +339,86 @@ def ingest_crimes(
     start: Any = None,
     end: Any = None,
     crime_types: Any = None,
+    max_quarantined: float = 0.5,
+    quarantine_raw: bool = False,
 ) -> dict[str, Any]:
-    """Read crime files and hot spots, build outcomes, write them atomically.
+    """Read crime files and hot spots, build outcomes, commit them as one unit.
 
     ``period=None`` picks ``"month"`` when no crime has a time (police.uk),
-    else ``"day"``.  Rows the crime reader rejects go to its quarantine file
-    beside ``out``.  Returns the reconciliation counts.
+    else ``"day"``.  The table (``out``), the rows the crime reader rejects
+    (``<stem>.quarantine.csv``, when there are any; a previous run's is
+    removed otherwise) and ``<out>.manifest.json`` (SHA-256 of every file and
+    input, the counts) are committed together (:class:`rct.io.atomic.OutputUnit`).
+
+    Parameters
+    ----------
+    force
+        Replace an existing output.  (A string is taken as the police force
+        name, for calls written before ``police_force`` existed.)
+    police_force
+        Force for force-specific harm weights (``cchi``).
+    max_quarantined
+        Largest share (0-1) of the crime rows read that may be quarantined;
+        above it the run stops (:class:`~rct.errors.QuarantineLimitError`)
+        and writes nothing.
+    quarantine_raw
+        Keep every column of quarantined rows (free text included); see
+        :func:`rct.io.crimes.read_crimes`.
+
+    Returns the reconciliation counts.
     """
-    from rct.io.atomic import write_table
+    from rct.io.atomic import OutputUnit
     from rct.io.crimes import read_crimes
     from rct.io.hotspots import read_hotspots
-    from rct.io.quarantine import quarantine_path
+    from rct.io.quarantine import check_share, enforce_share, quarantine_path
 
-    res = read_crimes([Path(p) for p in paths], kind=kind)
+    if isinstance(force, str):  # the old keyword meant the police force
+        police_force, force = force, False
+    check_share(max_quarantined)
+    if buffer_m is None or not (np.isfinite(buffer_m) and 0 <= buffer_m <= 1000):
+        raise ValueError(f"buffer_m must be between 0 and 1000 metres; got {buffer_m!r}")
+    if catchment_m is not None and not (np.isfinite(catchment_m) and 0 < catchment_m <= 5000):
+        raise ValueError(f"catchment_m must be in (0, 5000] metres; got {catchment_m!r}")
+    if period is not None and period not in _PERIODS:
+        raise ValueError(f"period must be one of {', '.join(_PERIODS)}; got {period!r}")
+    if start is not None and end is not None and str(start) > str(end):
+        raise DataError(f"the window starts {start} after it ends {end} (--start after --end)")
+    unit = OutputUnit(out, companions={"quarantine": quarantine_path(out)}, force=force,
+                      command="rct ingest crimes")
+    unit.check()
+    res = read_crimes([Path(p) for p in paths], kind=kind, quarantine_raw=quarantine_raw)
+    enforce_share(res.n_read, res.n_quarantined, res.reasons() if res.n_quarantined else {},
+                  limit=max_quarantined, source=res.source, what="crime rows")
     hs = read_hotspots(hotspots)
     data = res.data
     if period is None:
         has_time = "occurred_at" in data.columns and data["occurred_at"].notna().any()
         period = "day" if has_time else "month"
-    df = build_outcomes(data, hs, harm=harm, force=force, buffer_m=buffer_m,
+    df = build_outcomes(data, hs, harm=harm, force=police_force, buffer_m=buffer_m,
                         catchment_m=catchment_m, day_starts=day_starts, period=period,
                         start=start, end=end, crime_types=crime_types)
     if period == "month":
         df["period"] = df["period"].astype(str)
-    write_table(df, out)
     counts = dict(df.attrs.get("counts", {}))
     counts.update({"rows_read": res.n_read, "rows_quarantined": res.n_quarantined,
                    "rows_out": len(df), "period": period})
+    outcome_spec = dict(df.attrs.get("rct_outcomes") or {})
+    df.attrs = {}
+    unit.add_table("output", df)
     if res.n_quarantined:
-        write_table(res.quarantine, quarantine_path(out))
-    return counts
+        unit.add_table("quarantine", res.quarantine)
+    from rct.io.crimes import _expand_paths
 
+    unit.commit(
+        counts={"read": res.n_read, "accepted": res.n_accepted, "quarantined": res.n_quarantined},
+        inputs=[*_expand_paths([Path(p) for p in paths]), Path(hotspots)],
+        parameters={"harm": str(harm), "police_force": police_force, "kind": kind,
+                    "buffer_m": buffer_m, "catchment_m": catchment_m, "day_starts": day_starts,
+                    "period": period, "start": None if start is None else str(start),
+                    "end": None if end is None else str(end),
+                    "max_quarantined": max_quarantined,
+                    # what the outcome counts: `rct evaluate` checks it against the plan
+                    "crime_types": (outcome_spec.get("crime_types")
+                                    if outcome_spec.get("crime_types") else None)},
+    )
+    return counts

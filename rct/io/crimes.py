@@ -97,8 +97,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "y": ("y", "y_coord", "y_coordinate", "location_y"),
 }
 
-_RAGGED = "\x00rct-ragged\x00"
-_CSV_SEPS = (",", ";", "\t", "|")
+#: column of read_raw_table's frame holding the reason of a malformed line ("" otherwise)
+MALFORMED = "_malformed"
+#: columns a crime quarantine keeps (snake_case names); others only with quarantine_raw
+_SHOWN = {a for names in ALIASES.values() for a in names} | {
+    "crime_type", "reported_by", "falls_within", "longitude", "latitude", "lsoa_code",
+    "lsoa_name", "last_outcome_category", "month",
+}
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -109,6 +114,7 @@ def read_crimes(
     crs: Any | None = None,
     ambiguous: Literal["earliest", "latest", "quarantine"] = "earliest",
     nonexistent: Literal["shift_forward", "quarantine"] = "shift_forward",
+    quarantine_raw: bool = False,
 ) -> ReadResult:
     """Read crime files into the canonical crime table, quarantining unusable rows.
 
@@ -128,6 +134,11 @@ def read_crimes(
     ambiguous, nonexistent
         Handling of naive times in the repeated October hour and the
         skipped March hour; see :func:`rct.io.times.parse_times`.
+    quarantine_raw
+        Keep every column of a quarantined row (free text such as a
+        police.uk ``Context`` or an extract's description, and the text of
+        a malformed line).  Off: the quarantine keeps the columns the reader
+        interprets (id, dates, location, type, offence code, force, LSOA).
 
     Returns
     -------
@@ -146,7 +157,8 @@ def read_crimes(
 
     Notes
     -----
-    Reasons for quarantine, first found wins: ``wrong number of fields``,
+    Reasons for quarantine, first found wins: ``wrong number of fields
+    (expected E, saw S)``, ``crime_id holds an invisible or control character``,
     ``missing crime_id``, ``missing coordinates``, ``unparseable
     coordinates``, ``placeholder coordinates (0, 0)``, ``outside Great
     Britain``, ``missing month``/``unparseable month``, ``missing
@@ -166,7 +178,7 @@ def read_crimes(
     files = _expand_paths(paths)
     parsed = []
     for f in files:
-        raw, notes = read_raw_table(f)
+        raw, notes = read_raw_table(f, keep_text=quarantine_raw)
         q = _new_quarantiner(raw, f)
         other = police_uk.other_police_uk_file(raw.columns)
         if other is not None:
@@ -181,6 +193,10 @@ def read_crimes(
                 raw, q, file=f, crs=crs, ambiguous=ambiguous, nonexistent=nonexistent
             )
             notes = notes + extract_notes
+        from rct.io.safety import invisible_mask, invisible_reason
+
+        q.flag(pd.Series(invisible_mask(canon["crime_id"]), index=raw.index),
+               invisible_reason("crime_id"))
         canon["source_file"] = pd.Series(str(f), index=canon.index, dtype="string")
         parsed.append((f, raw, q, canon, tuple(notes)))
 
@@ -193,7 +209,9 @@ def read_crimes(
         good = q.good.to_numpy()
         res = q.result(canon.loc[good], n_read=len(raw))
         data_parts.append(res.data)
-        quarantine_parts.append(res.quarantine)
+        quarantine_parts.append(
+            res.quarantine if quarantine_raw else _shown_columns(res.quarantine)
+        )
         notes_all.extend(f"{f}: {n}" for n in notes)
         n_read += res.n_read
     data = _concat(data_parts).reset_index(drop=True)
@@ -204,6 +222,17 @@ def read_crimes(
 
 
 # ------------------------------------------------------------------ raw tables
+
+
+def _shown_columns(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine without free text: the columns the reader interprets."""
+    keep = [
+        c
+        for c in quarantine.columns
+        if c in ("source_file", "source_row", "reason") or snake(c) in _SHOWN
+    ]
+    return quarantine[keep]
+
 
 
 def _expand_paths(paths: Any) -> list[Path]:
@@ -237,14 +266,18 @@ def _expand_paths(paths: Any) -> list[Path]:
     return out
 
 
-def read_raw_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def read_raw_table(
+    path: str | os.PathLike[str], *, keep_text: bool = False
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Read a CSV (plain or compressed) or Parquet file with no interpretation.
 
-    CSV cells are kept as strings (blank = ``""``); a UTF-8 byte-order mark
-    is dropped; files that are not UTF-8 are read as Latin-1 (with a note).
-    Rows with more fields than the header are kept, marked, so the caller
-    can quarantine them: their fields joined by ``|`` are in a
-    ``raw_fields`` column and their other cells are blank.
+    CSV cells are kept as strings (blank = ``""``), read through
+    :mod:`rct.io.delimited`: one encoding detection (UTF-8 with or without
+    a BOM, UTF-16, cp1252 -- with a note), the delimiter told from the
+    header, a header naming a column twice refused.  A row with the wrong
+    number of fields is never re-aligned: it is kept, blank, at its place,
+    with the reason in a ``_malformed`` column (and, with ``keep_text``, the
+    line in ``raw_line``), so the caller quarantines that row alone.
 
     Returns
     -------
@@ -253,9 +286,11 @@ def read_raw_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, tuple[st
     Raises
     ------
     DataError
-        The file cannot be read as a table at all.
+        The file cannot be read as a table at all (naming the file).
     """
     import pandas as pd
+
+    from rct.io.delimited import check_unique_columns, read_csv_table
 
     path = Path(path)
     if re.search(r"\.(parquet|pq)$", path.name, re.I):
@@ -266,72 +301,47 @@ def read_raw_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, tuple[st
                 f"cannot read as Parquet ({type(exc).__name__}: {exc})", file=path
             ) from None
         frame.columns = [str(c) for c in frame.columns]
+        check_unique_columns(list(frame.columns), file=path)
         return frame.reset_index(drop=True), ()
 
-    notes: tuple[str, ...] = ()
-    try:
-        frame = _read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        frame = _read_csv(path, encoding="latin-1")
-        notes = ("not UTF-8; read as Latin-1",)
-    if frame.shape[1] == 0:
+    table = read_csv_table(path, keep_text=keep_text, blank_is_null=False)
+    names = [str(c) for c in table.table.column_names]
+    if not names:
         raise DataError("no columns: not a CSV table", file=path)
+    good = table.table.to_pandas()
+    n = len(good) + len(table.bad)
+    if not table.bad:
+        frame = good
+    else:  # malformed lines keep their place (blank cells), so rows stay numbered
+        frame = pd.DataFrame({c: np.full(n, "", dtype=object) for c in names})
+        pos = table.rows.astype(np.int64)
+        for c in names:
+            frame[c] = frame[c].astype(object)
+            frame.iloc[pos, frame.columns.get_loc(c)] = good[c].to_numpy(dtype=object)
+        bad_pos = np.array([b.row - 1 for b in table.bad], dtype=np.int64)
+        marker = np.full(n, "", dtype=object)
+        marker[bad_pos] = [b.reason for b in table.bad]
+        frame[MALFORMED] = marker
+        if keep_text:
+            raw = np.full(n, "", dtype=object)
+            raw[bad_pos] = [b.text or "" for b in table.bad]
+            frame["raw_line"] = raw
+    for c in names:  # text, blanks as "" (the contract of this reader)
+        if frame[c].dtype != object:
+            frame[c] = frame[c].astype(object)
+        frame[c] = frame[c].where(frame[c].notna(), "")
+    notes = tuple(f"{n}" for n in table.notes)
     return frame, notes
-
-
-def _read_csv(path: Path, *, encoding: str) -> pd.DataFrame:
-    import pandas as pd
-
-    opts: dict[str, Any] = dict(
-        dtype=str, keep_default_na=False, na_filter=False, encoding=encoding, skipinitialspace=False
-    )
-    try:
-        header = pd.read_csv(path, nrows=0, **opts)
-        sep = ","
-        if len(header.columns) == 1:  # maybe ';', tab or '|' separated
-            name = str(header.columns[0])
-            sep = next((s for s in _CSV_SEPS[1:] if s in name), ",")
-            if sep != ",":
-                header = pd.read_csv(path, nrows=0, sep=sep, **opts)
-        try:
-            return pd.read_csv(path, sep=sep, **opts)
-        except pd.errors.ParserError:
-            n = len(header.columns)
-            return _mark_ragged(
-                pd.read_csv(
-                    path,
-                    sep=sep,
-                    engine="python",
-                    on_bad_lines=lambda fields: (
-                        [_RAGGED + "|".join(map(str, fields))] + [""] * (n - 1)
-                    ),
-                    **opts,
-                )
-            )
-    except UnicodeDecodeError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise DataError("empty file: no header row", file=path) from None
-    except Exception as exc:  # the parsers raise many types on hostile input
-        raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=path) from None
-
-
-def _mark_ragged(frame: pd.DataFrame) -> pd.DataFrame:
-    first = frame.columns[0]
-    marked = frame[first].astype(str).str.startswith(_RAGGED)
-    if marked.any():
-        frame["raw_fields"] = ""
-        frame.loc[marked, "raw_fields"] = frame.loc[marked, first].str.slice(len(_RAGGED))
-        frame.loc[marked, first] = ""
-    return frame
 
 
 def _new_quarantiner(raw: pd.DataFrame, file: Path) -> Quarantiner:
     from rct.io.quarantine import Quarantiner
 
     q = Quarantiner(raw, source=file)
-    if "raw_fields" in raw.columns:
-        q.flag(raw["raw_fields"] != "", "wrong number of fields")
+    if MALFORMED in raw.columns:
+        marks = raw[MALFORMED]
+        for reason in sorted(set(marks[marks != ""])):
+            q.flag(marks == reason, reason)
     return q
 
 
@@ -469,7 +479,7 @@ def extras(raw: pd.DataFrame, used: Iterable[str]) -> dict[str, pd.Series]:
     original spelling, or gets ``_in_file`` (``_in_file_2``, ...) appended:
     no column is dropped.
     """
-    used = set(used) | {"raw_fields"}
+    used = set(used) | {"raw_fields", MALFORMED, "raw_line"}
     taken = set(CANONICAL_COLUMNS) | {"lon", "lat"}
     out: dict[str, pd.Series] = {}
     for c in raw.columns:

@@ -163,7 +163,7 @@ def parse_extract(
         )
 
     if ids is None:
-        basis = raw[[c for c in raw.columns if c != "raw_fields"]]
+        basis = raw[[c for c in raw.columns if c not in ("raw_fields", "_malformed", "raw_line")]]
         ids = synthetic_ids(basis)
 
     # --- offence and category
@@ -196,7 +196,7 @@ def parse_extract(
 
 
 def _listed(columns: Iterable[object], limit: int = 12) -> str:
-    names = [c for c in map(str, columns) if c != "raw_fields"]
+    names = [c for c in map(str, columns) if c not in ("raw_fields", "_malformed", "raw_line")]
     shown = ", ".join(repr(c if len(c) <= 30 else c[:27] + "...") for c in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["read_hotspots", "write_hotspots"]
+__all__ = ["read_hotspots", "write_hotspots", "hotspots_geojson"]
 
 _ID_ALIASES = ("hotspot_id", "hotspot", "hot_spot_id", "id")
 _WKT_NAMES = ("geometry", "wkt", "geom", "the_geom", "shape")
@@ -131,15 +131,24 @@ def read_hotspots(
     )
 
 
-def write_hotspots(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_hotspots(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, force: bool = True
+) -> Path:
     """Write hot spots as GeoJSON in WGS84 (RFC 7946), atomically.
 
     Exterior rings are counter-clockwise as RFC 7946 recommends; the
-    properties are every column but the geometry.
+    properties are every column but the geometry.  ``force=False`` refuses
+    an existing file.
     """
-    import shapely
+    from rct.io.atomic import check_overwrite, write_text
 
-    from rct.io.atomic import write_text
+    check_overwrite([path], force=force)
+    return write_text(path, hotspots_geojson(gdf, path=path))
+
+
+def hotspots_geojson(gdf: gpd.GeoDataFrame, *, path: object = None) -> str:
+    """The GeoJSON text :func:`write_hotspots` writes."""
+    import shapely
 
     if gdf.crs is None:
         raise DataError("hot spots have no CRS; cannot write GeoJSON", file=path)
@@ -151,7 +160,7 @@ def write_hotspots(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
             shapely.orient_polygons(out.geometry.to_numpy(), exterior_cw=False), crs=out.crs
         )
     text = out.to_json(drop_id=True, na="null", show_bbox=False, default=_json_value)
-    return write_text(path, text + "\n")
+    return text + "\n"
 
 
 def _json_value(o: Any) -> Any:
@@ -213,20 +222,16 @@ def _read_csv(
     import shapely
 
     from rct.geo import circles, guess_crs
+    from rct.io.delimited import read_csv_pandas, sniff_csv
 
+    # one reader for every CSV: any encoding, the delimiter from the header, a column named
+    # twice or a row with the wrong number of fields refused (never shifted into another column)
+    cols = list(sniff_csv(path).columns)
+    as_text = {c: str for c in cols if _norm(c) in (*_ID_ALIASES, "name", *_WKT_NAMES)}
     try:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
-        sep = ","
-        if len(header.columns) == 1:  # maybe ';', tab or '|' separated
-            sep = next((c for c in ";\t|" if c in str(header.columns[0])), ",")
-            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=sep)
-        cols = list(header.columns)
-        as_text = {c: str for c in cols if _norm(c) in (*_ID_ALIASES, "name", *_WKT_NAMES)}
-        frame = pd.read_csv(path, dtype=as_text, encoding="utf-8-sig", sep=sep)
-    except UnicodeDecodeError:
-        raise DataError("not a UTF-8 text file", file=path) from None
-    except pd.errors.EmptyDataError:
-        raise DataError("empty file: no header row", file=path) from None
+        frame = read_csv_pandas(path, dtype=as_text)
+    except DataError:
+        raise
     except Exception as exc:  # the parsers raise many types on hostile input
         raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -361,6 +366,9 @@ def _hotspot_ids(gdf: gpd.GeoDataFrame, *, id_column: str, file: Path) -> tuple[
             row=int(blank[0]) + 1,
             column=str(col),
         )
+    from rct.io.safety import check_identifiers
+
+    check_identifiers(text.reset_index(drop=True), file=file, column=str(col))
     dup = text.duplicated(keep=False).to_numpy()
     if dup.any():
         first = text[dup].iloc[0]

@@ -7,6 +7,7 @@ the number of rows read.  ``n_read == len(data) + len(quarantine)`` always.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -18,7 +19,14 @@ from rct.errors import QuarantineWarning
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["ReadResult", "Quarantiner", "quarantine_path"]
+__all__ = [
+    "ReadResult",
+    "Quarantiner",
+    "quarantine_path",
+    "MAX_QUARANTINED",
+    "check_share",
+    "enforce_share",
+]
 
 
 @dataclass(frozen=True)
@@ -122,3 +130,52 @@ def quarantine_path(output: str | os.PathLike[str]) -> Path:
     """``outcomes.parquet`` -> ``outcomes.quarantine.csv`` beside it."""
     out = Path(output)
     return out.with_name(f"{out.stem}.quarantine.csv")
+
+
+#: default largest share of input rows a run may quarantine and still write its outputs
+MAX_QUARANTINED = 0.5
+
+
+def check_share(limit: float, *, name: str = "max_quarantined") -> float:
+    """Validate a quarantine share limit (a number in [0, 1])."""
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or not (
+        0 <= limit <= 1
+    ):
+        raise ValueError(f"{name} must be a share between 0 and 1; got {limit!r}")
+    return float(limit)
+
+
+def enforce_share(
+    n_read: int,
+    n_quarantined: int,
+    reasons: dict[str, int] | pd.Series,
+    *,
+    limit: float,
+    source: object = "input",
+    what: str = "rows",
+    option: str = "--max-quarantined",
+) -> None:
+    """Stop a run that quarantined more than ``limit`` of its rows (nothing is written).
+
+    Raises
+    ------
+    QuarantineLimitError
+        Naming the share, the limit, the top three reasons and how to accept.
+    """
+    from rct.errors import QuarantineLimitError
+
+    limit = check_share(limit)
+    if n_read <= 0 or n_quarantined / n_read <= limit:
+        return
+    counts = {str(k): int(v) for k, v in dict(reasons).items()}
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    shown = "; ".join(f"{r} ({n:,})" for r, n in top)
+    share = n_quarantined / n_read
+    raise QuarantineLimitError(
+        f"quarantined {n_quarantined:,} of {n_read:,} {what} ({share:.0%}), more than the "
+        f"{limit:.0%} allowed: nothing written. Top reasons: {shown}. Check the file's "
+        f"format and columns, or pass {option} {min(1.0, math.ceil(share * 100) / 100):g} "
+        "to accept this run",
+        file=source,
+        reasons=dict(top),
+    )

@@ -228,27 +228,40 @@ def split_by_trial_day(
     offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
     start_utc = pd.Series(start_utc).reset_index(drop=True)
     end_utc = pd.Series(end_utc).reset_index(drop=True)
-    d0 = trial_date(start_utc, offset, kind="datetime64")
-    last = end_utc.where(end_utc <= start_utc, end_utc - pd.Timedelta(1, "ns"))
-    d1 = trial_date(last, offset, kind="datetime64")
-    n_days = ((d1 - d0).dt.days + 1).clip(lower=1).to_numpy()
+    s_ns, e_ns = _utc_ns(start_utc), _utc_ns(end_utc)
+    d0 = trial_date(start_utc, offset, kind="datetime64").to_numpy()
+    last = _from_ns(np.where(e_ns <= s_ns, e_ns, e_ns - 1))
+    d1 = trial_date(last, offset, kind="datetime64").to_numpy()
+    del last
+    n_days = np.maximum((d1 - d0).astype("timedelta64[D]").astype(np.int64) + 1, 1)
+    del d1
     row = np.repeat(np.arange(len(start_utc)), n_days)
     step = np.arange(len(row)) - np.repeat(np.cumsum(n_days) - n_days, n_days)
-    dates = d0.to_numpy()[row] + step.astype("timedelta64[D]")
-    day_lo, day_hi = trial_day_bounds(pd.Series(dates), offset)
-    ns = _utc_ns
-    lo = np.maximum(ns(start_utc)[row], ns(day_lo))
-    hi = np.maximum(np.minimum(ns(end_utc)[row], ns(day_hi)), lo)
+    dates = d0[row] + step.astype("timedelta64[D]")
+    del step, d0
+    # the bounds of each distinct day (a few hundred), gathered for every piece
+    which, days = pd.factorize(dates)
+    day_lo, day_hi = trial_day_bounds(pd.Series(np.asarray(days)), offset)
+    lo = np.maximum(s_ns[row], _utc_ns(day_lo)[which])
+    hi = np.maximum(np.minimum(e_ns[row], _utc_ns(day_hi)[which]), lo)
+    del which, s_ns, e_ns
     pieces = pd.DataFrame(
         {
             "row": row,
             "trial_date": pd.Series(dates).dt.date if kind == "date" else pd.Series(dates),
-            "start": pd.to_datetime(lo, utc=True),
-            "end": pd.to_datetime(hi, utc=True),
+            "start": _from_ns(lo),
+            "end": _from_ns(hi),
         }
     )
-    pieces["minutes"] = (pieces["end"] - pieces["start"]).dt.total_seconds() / 60.0
+    pieces["minutes"] = (hi - lo) / 1e9 / 60.0  # as Timedelta.total_seconds() / 60
     return pieces
+
+
+def _from_ns(ns: np.ndarray) -> pd.Series:
+    """UTC nanoseconds (int64) -> a tz-aware UTC Series, without per-value parsing."""
+    import pandas as pd
+
+    return pd.Series(np.asarray(ns, dtype=np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
 def _utc_ns(x: pd.Series) -> np.ndarray:

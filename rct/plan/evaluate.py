@@ -57,11 +57,10 @@ __all__ = [
 
 
 def _read_table(path: Path) -> Any:
-    import pandas as pd
+    # checked against its manifest; corrupt files and repeated keys named (rct.io.tables)
+    from rct.io.tables import read_table
 
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return read_table(path)
 
 
 def design_from_trial(trial: Any, allocation: Any, hotspots: Any = None) -> Any:
@@ -421,8 +420,22 @@ def _type_keys(types: Any) -> set[str]:
 
 
 def _check_outcomes_built_as_planned(trial: Any, outcomes: Any, path: Path) -> None:
-    """The outcomes table must count the plan's crime types with the plan's harm index."""
+    """The outcomes table must count the plan's crime types with the plan's harm index.
+
+    What it counts is read from its manifest (``<table>.manifest.json``, written by
+    ``rct ingest crimes``), else from the table's own metadata.
+    """
+    import json
+
     built = dict(getattr(outcomes, "attrs", {}).get("rct_outcomes") or {})
+    man = Path(str(path) + ".manifest.json")
+    if man.is_file():
+        try:
+            params = json.loads(man.read_text(encoding="utf-8")).get("parameters") or {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            params = {}
+        if params:
+            built = {"crime_types": params.get("crime_types"), "harm": params.get("harm")}
     problems = []
     want = sorted(trial.analysis.crime_types)
     if want:

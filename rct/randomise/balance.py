@@ -253,7 +253,10 @@ def balance_file(
     from rct.randomise.parallel import parallel
 
     allocation = Path(allocation)
-    alloc = pd.read_csv(allocation, dtype=str, keep_default_na=False)
+    from rct.io.safety import restore_frame
+
+    # ids neutralised against spreadsheet formulas ("'=HS1") are read back as written
+    alloc = restore_frame(pd.read_csv(allocation, dtype=str, keep_default_na=False))
     man = None
     if manifest_path(allocation).exists():
         import json

@@ -80,6 +80,10 @@ def _cell(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, dt.date):
         return v.isoformat()
+    if isinstance(v, str):
+        from rct.io.safety import neutralise_cell
+
+        return neutralise_cell(v)  # a hot-spot id like "=HS1" is not run as a formula
     return str(v)
 
 
@@ -103,19 +107,19 @@ def read_units(path: str | Path, *, id_column: str = "hotspot_id") -> Any:
     if not path.exists():
         raise DataError("file not found", file=path)
     if path.suffix.lower() in (".csv", ".txt"):
-        try:
-            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"cannot read as CSV ({exc})", file=path) from None
-        names = {str(c).strip().lower() for c in header.columns}
+        from rct.io.delimited import read_csv_pandas, sniff_csv
+        from rct.io.safety import check_identifiers
+
+        names = {str(c).strip().lower() for c in sniff_csv(path).columns}
         if not names & _GEOMETRY_COLUMNS:
             # pandas < 3 needs round_trip for correctly rounded floats; pandas 3 parses
             # that way by default and deprecates the argument
             extra = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            df = pd.read_csv(path, dtype={id_column: str}, encoding="utf-8-sig", **extra)
+            df = read_csv_pandas(path, dtype={id_column: str}, **extra)  # checked: no shifted rows
             df.columns = [str(c).strip() for c in df.columns]
             if id_column not in df.columns:
                 raise DataError(f"missing column; have {list(df.columns)}", file=path, column=id_column)
+            check_identifiers(df[id_column], file=path, column=id_column)
             return df
     from rct.io.hotspots import read_hotspots
 
@@ -200,10 +204,13 @@ def randomise_crossover_file(
 ) -> Any:
     """Read hot spots, build :func:`~rct.randomise.crossover`, write schedule + manifest
     (and the daily tasking list when ``tasking`` is given)."""
+    from rct.io.atomic import check_overwrite as check_output
     from rct.io.atomic import write_table
     from rct.randomise.crossover import crossover, tasking_list
 
     check_overwrite(out, force)
+    if tasking is not None:  # the officers' list follows the same overwrite rule
+        check_output([tasking], force=force)
     id_column = params.get("id_column", "hotspot_id")
     units = read_units(hotspots, id_column=id_column)
     design = crossover(units[id_column].tolist(), seed=seed, **params)

@@ -364,15 +364,25 @@ def _power(s: Section, b: ReportBuilder, t: Any, plan: Any, *, rate: float | Non
             parallel_power(share=share, reduction=r, **kw)
         return res.power
 
-    res = crossover_power(per_day=k, power=goal, **kw) if crossover else \
-        parallel_power(share=share, power=goal, **kw)
-    b.fact(f"detectable reduction ({_pc(goal)} power)", f"{100 * res.mde_reduction:.1f} %")
+    from rct.errors import DesignError
+
+    try:
+        res = crossover_power(per_day=k, power=goal, **kw) if crossover else \
+            parallel_power(share=share, power=goal, **kw)
+    except DesignError:  # no effect, however large, reaches the target with this design
+        res = None
+    b.fact(f"detectable reduction ({_pc(goal)} power)",
+           f"{100 * res.mde_reduction:.1f} %" if res is not None else "none")
     b.fact(f"power for a {_pc(pa.reduction)} reduction", _pc(power_at(pa.reduction)))
     design = (f"{n} hot spots, {days} days and {k} tasked each day" if crossover
               else f"{n} hot spots ({k} patrolled) over {days} days")
+    reach = (f"and {_pc(goal)} power for a {100 * res.mde_reduction:.1f} % reduction (rate "
+             f"ratio {res.mde:.3f})" if res is not None else
+             f"but no reduction, however large, reaches {_pc(goal)} power with this design "
+             "and these assumptions (too few hot spots or days for the test's small-sample "
+             "degrees of freedom)")
     s.para(f"With {design}, the trial has {_pc(power_at(pa.reduction))} power to detect the "
-           f"plan's {_pc(pa.reduction)} reduction, and {_pc(goal)} power for a "
-           f"{100 * res.mde_reduction:.1f} % reduction (rate ratio {res.mde:.3f}).")
+           f"plan's {_pc(pa.reduction)} reduction, {reach}.")
     rs = sorted({*reductions, pa.reduction})
     s.table(pd.DataFrame({"reduction": [f"{100 * r:.0f} %" for r in rs],
                           "rate ratio": [f"{1 - r:.2f}" for r in rs],

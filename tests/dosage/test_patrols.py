@@ -184,7 +184,8 @@ def test_koper_classes_use_inclusive_band():
 @pytest.mark.filterwarnings("ignore::rct.errors.QuarantineWarning")
 def test_empty_logs_give_zero_grid():
     logs = _logs([("a", "PC1", "HS99", "2024-05-01 10:00", "2024-05-01 10:10", "foot", "")])
-    r = _dosage(logs, trial_start="2024-05-01", trial_end="2024-05-02")
+    # every row quarantined: allowed only when the caller lowers the bar (issue 15, case 5)
+    r = _dosage(logs, trial_start="2024-05-01", trial_end="2024-05-02", max_quarantined=1)
     assert r.read.n_accepted == 0 and r.read.n_quarantined == 1
     assert len(r.dosage) == 2 * len(HOTSPOTS)
     assert (r.dosage[list(DOSAGE_COLUMNS[2:])] == 0).all().all()

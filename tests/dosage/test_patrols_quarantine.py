@@ -93,7 +93,9 @@ def test_max_visit_hours_is_configurable(simulated, key):
     logs = simulated.logs.copy()
     logs["left_at"] = pd.to_datetime(logs["arrived_at"]) + pd.Timedelta(minutes=31)
     logs["left_at"] = logs["left_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    r = ingest_patrols(logs, hotspots=list(HOTSPOTS), key=key, max_visit_hours=0.5)
+    r = ingest_patrols(
+        logs, hotspots=list(HOTSPOTS), key=key, max_visit_hours=0.5, max_quarantined=1
+    )
     assert r.read.n_accepted == 0
     assert r.read.reasons().to_dict() == {"visit longer than 0.5 h": len(logs)}
 
