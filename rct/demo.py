@@ -368,7 +368,7 @@ def _ingest(trial_path: Path, files: dict[str, Path], steps: _Steps) -> tuple[An
 def _monitor(trial_path: Path, files: dict[str, Path], steps: _Steps) -> Any:
     steps.start("monitor")
     monitor_trial = _need("rct.dosage.monitor", "monitor_trial", "monitor")
-    report, written = monitor_trial(trial_path)
+    report, written = monitor_trial(trial_path, force=True)  # the demo replaces its own
     files.update({f"monitor_{k}": Path(v) for k, v in written.items()})
     steps.done()
     return report
@@ -380,7 +380,7 @@ def _evaluate(trial_path: Path, s: DemoSettings, files: dict[str, Path], steps: 
     write_results = _need("rct.plan.evaluate", "write_results", "evaluate")
     load_trial = _need("rct.config", "load_trial", "evaluate")
     results = evaluate_trial(trial_path)  # ri_draws is the trial file's (see _simulate)
-    j, c = write_results(results, load_trial(trial_path).files.results)
+    j, c = write_results(results, load_trial(trial_path).files.results, force=True)
     files["results"] = Path(j)
     files["results_csv"] = Path(c)
     steps.done()

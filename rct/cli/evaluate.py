@@ -17,6 +17,8 @@ def register(app: typer.Typer) -> None:
         trial: Path = typer.Argument(..., help="The trial file (trial.toml)."),
         out: Path | None = typer.Option(None, "--out", help="results.json path (default: [files] results)."),
         draws: int | None = ranged(None, "--draws", help="Randomisation-inference draws (default: [analysis] ri_draws).", lo=100, hi=1_000_000, integer=True),
+        force: bool = typer.Option(False, "--force", help="Replace existing results (refused "
+                                   "otherwise; results.json, its CSV and manifest are one unit)."),
     ) -> None:
         """Run the analysis plan: the pre-registered test and the rest; write results.json + CSV.
 
@@ -25,6 +27,6 @@ def register(app: typer.Typer) -> None:
         from rct.cli._common import shown
         from rct.plan.evaluate import evaluate_trial_files
 
-        json_path, csv_path, summary = evaluate_trial_files(trial, out=out, ri_draws=draws)
+        json_path, csv_path, summary = evaluate_trial_files(trial, out=out, ri_draws=draws, force=force)
         typer.echo(summary)
         typer.echo(f"wrote {shown(json_path)} and {shown(csv_path)}")

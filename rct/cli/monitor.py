@@ -20,6 +20,8 @@ def monitor(
     out_dir: Path = typer.Option(
         None, "--out-dir", help="Where to write the monitor CSVs (default: [files] out_dir)."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace last run's monitoring files "
+                               "(refused otherwise; they are one unit with a manifest)."),
 ) -> None:
     """Weekly dosage and compliance while the trial runs, and uplift over baseline.
 
@@ -32,26 +34,21 @@ def monitor(
     """
     import warnings
 
+    from rct.cli._common import shown
     from rct.dosage.monitor import monitor_trial
     from rct.errors import QuarantineWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", QuarantineWarning)  # reported in the notes
-        report, written = monitor_trial(trial, as_of=as_of, out_dir=out_dir)
-    from rct.cli._common import shown
     from rct.plan.monitor import interim_analysis
 
-    typer.echo(report.summary())
     interim = interim_analysis(trial, as_of=as_of)
-    typer.echo(interim.summary())
+    extra = {}
     if interim.status == "done":
-        from rct.io.atomic import write_table
-
-        folder = Path(out_dir) if out_dir is not None else next(iter(written.values())).parent
-        written = dict(written)
-        written["sequential"] = write_table(interim.sequential.tidy(),
-                                            folder / "monitor_sequential.csv")
+        extra["sequential"] = ("monitor_sequential.csv", interim.sequential.tidy())
         if interim.feedback is not None:
-            written["feedback"] = write_table(interim.feedback.tidy(),
-                                              folder / "monitor_feedback.csv")
+            extra["feedback"] = ("monitor_feedback.csv", interim.feedback.tidy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuarantineWarning)  # reported in the notes
+        report, written = monitor_trial(trial, as_of=as_of, out_dir=out_dir, force=force,
+                                        extra=extra)
+    typer.echo(report.summary())
+    typer.echo(interim.summary())
     typer.echo("wrote " + ", ".join(shown(Path(p)) for p in written.values()))

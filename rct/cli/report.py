@@ -29,6 +29,18 @@ def _out(trial: Path, out: Path | None, kind: str) -> Path:
     return out if out is not None else trial.parent / f"{kind}_report.html"
 
 
+_FORCE = typer.Option(False, "--force", help="Replace an existing report (refused otherwise).")
+
+
+def _check(trial: Path, out: Path | None, kind: str, force: bool) -> Path:
+    """The report's path, refused up front (before the work) if it exists and not ``force``."""
+    from rct.io.atomic import check_overwrite
+
+    path = _out(trial, out, kind)
+    check_overwrite([path], force=force)
+    return path
+
+
 def _done(report, out: Path) -> None:  # noqa: ANN001 - a rct.reports.sections.Report
     path = report.write(out)
     typer.echo(f"wrote {path}")
@@ -41,6 +53,7 @@ def _done(report, out: Path) -> None:  # noqa: ANN001 - a rct.reports.sections.R
 def design(
     trial: Path = _TRIAL,
     out: Path | None = _out_option("design"),
+    force: bool = _FORCE,
     rate: float | None = typer.Option(None, "--rate", help="Crimes per hot-spot-day for power; "
                                       "overrides [power] rate (default: the plan's, else "
                                       "calibrated on the baseline outcomes)."),
@@ -69,27 +82,31 @@ def design(
     for name, v, ok, valid in checks:
         if not ok:
             raise typer.BadParameter(f"{name} = {v!r} must be {valid}")
+    target = _check(trial, out, "design", force)
     _done(design_report(trial, rate=rate, dispersion=dispersion, heterogeneity=heterogeneity,
-                        power=power), _out(trial, out, "design"))
+                        power=power), target)
 
 
 @app.command("monitor")
 def monitor(
     trial: Path = _TRIAL,
     out: Path | None = _out_option("monitor"),
+    force: bool = _FORCE,
     as_of: str | None = typer.Option(None, "--as-of", help="Last day to include, YYYY-MM-DD "
                                      "(default: last day with patrols)."),
 ) -> None:
     """Monitoring report: weekly dosage, presence vs baseline, compliance, dwell, laggards."""
     from rct.reports.monitor import monitor_report
 
-    _done(monitor_report(trial, as_of=as_of), _out(trial, out, "monitor"))
+    target = _check(trial, out, "monitor", force)
+    _done(monitor_report(trial, as_of=as_of), target)
 
 
 @app.command("evaluation")
 def evaluation(
     trial: Path = _TRIAL,
     out: Path | None = _out_option("evaluation"),
+    force: bool = _FORCE,
     results: Path | None = typer.Option(None, "--results", help="results.json to report "
                                         "(default: [files] results; evaluated now if missing)."),
     allow_stale: bool = typer.Option(False, "--allow-stale", help="Report results whose inputs "
@@ -103,5 +120,5 @@ def evaluation(
     """
     from rct.reports.evaluation import evaluation_report
 
-    _done(evaluation_report(trial, results=results, allow_stale=allow_stale),
-          _out(trial, out, "evaluation"))
+    target = _check(trial, out, "evaluation", force)
+    _done(evaluation_report(trial, results=results, allow_stale=allow_stale), target)

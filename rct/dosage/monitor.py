@@ -18,7 +18,6 @@ import pandas as pd
 from rct.dosage.baseline import Uplift, Window, _window, baseline_uplift
 from rct.dosage.compliance import Compliance, compliance
 from rct.errors import ConfigError
-from rct.io.atomic import write_json, write_table
 
 __all__ = ["MonitorReport", "monitor", "monitor_trial", "read_table", "flag_behind",
            "behind_rule_text", "BEHIND_RULE"]
@@ -141,21 +140,42 @@ class MonitorReport:
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write the CSVs and ``monitor.json`` atomically into ``out_dir``."""
+    def write(self, out_dir: str | os.PathLike[str], *, force: bool = False,
+              extra: dict[str, tuple[str, Any]] | None = None) -> dict[str, Path]:
+        """Write the CSVs and ``monitor.json`` into ``out_dir`` as one unit.
+
+        ``monitor.json``, the CSVs, any ``extra`` tables (role -> (file name,
+        DataFrame), e.g. the interim analysis) and ``monitor.json.manifest.json``
+        are committed together (:class:`rct.io.atomic.OutputUnit`); a previous
+        run's files are replaced only with ``force`` (the one overwrite rule).
+        """
+        import json
+
+        from rct.io.atomic import OutputUnit, _json_default
+
         out = Path(out_dir)
-        written: dict[str, Path] = {}
+        tables: dict[str, tuple[str, Any]] = {}
         if self.compliance is not None:
             c = self.compliance
-            for name, df in (
-                ("compliance", c.summary),
-                ("weekly", c.weekly),
-                ("hotspots", c.hotspots),
-            ):
-                written[name] = write_table(df, out / OUTPUT_FILES[name])
+            for name, df in (("compliance", c.summary), ("weekly", c.weekly),
+                             ("hotspots", c.hotspots)):
+                tables[name] = (OUTPUT_FILES[name], df)
         if self.uplift:
-            written["uplift"] = write_table(self.uplift_table(), out / OUTPUT_FILES["uplift"])
-        written["json"] = write_json(out / OUTPUT_FILES["json"], self.to_dict())
+            tables["uplift"] = (OUTPUT_FILES["uplift"], self.uplift_table())
+        tables.update(extra or {})
+        names = {**{k: v for k, v in OUTPUT_FILES.items() if k != "json"},
+                 **{k: f for k, (f, _) in tables.items()}}
+        unit = OutputUnit(out / OUTPUT_FILES["json"],
+                          companions={k: out / f for k, f in names.items()}, force=force,
+                          command="rct monitor")
+        unit.check()
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, default=_json_default)
+        unit.add_bytes("output", (text + "\n").encode("utf-8"))
+        for role, (_, df) in tables.items():
+            unit.add_table(role, df)
+        unit.commit(parameters={"as_of": str(self.parameters.get("as_of"))})
+        written = {role: out / f for role, (f, _) in tables.items()}
+        written["json"] = out / OUTPUT_FILES["json"]
         return written
 
 
@@ -367,6 +387,8 @@ def monitor_trial(
     out_dir: str | os.PathLike[str] | None = None,
     write: bool = True,
     key_file: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    extra: dict[str, tuple[str, Any]] | None = None,
 ) -> tuple[MonitorReport, dict[str, Path]]:
     """Run :func:`monitor` on the files a ``trial.toml`` names.
 
@@ -383,6 +405,9 @@ def monitor_trial(
     key_file
         Pseudonym key file if the patrol logs must be (re-)ingested (default
         ``[dosage] pseudonym_key_file``).
+    force, extra
+        :meth:`MonitorReport.write`: replace a previous run's outputs; more
+        tables to commit with them (``rct monitor`` adds the interim analysis).
 
     Returns
     -------
@@ -478,5 +503,6 @@ def monitor_trial(
     if ingest_notes:
         report = replace(report, notes=(*ingest_notes, *report.notes))
     if write:
-        written.update(report.write(out_dir if out_dir is not None else t.files.out_dir))
+        written.update(report.write(out_dir if out_dir is not None else t.files.out_dir,
+                                    force=force, extra=extra))
     return report, written

@@ -149,7 +149,11 @@ def patrol_dosage(
 
     # one int64 key per hot-spot-day: code * span + day offset (sorted like the table)
     lo = min(int(day.min()) if len(day) else 1 << 40,
-             int(first_day[in_start].min()) if in_start.any() else 1 << 40)
+             int(first_day[in_start].min()) if in_start.any() else 1 << 40,
+             # the complete grid below starts on the window's first day, which may come
+             # before the first patrol (a baseline with no app patrols): offsets stay >= 0
+             int(np.datetime64(start_day, "D").astype(np.int64)) if start_day is not None
+             else 1 << 40)
     lo = 0 if lo == 1 << 40 else lo
     span = 1 << 32
 

@@ -520,20 +520,37 @@ def _parallel_units(outcomes: Any, allocation: Any, names: tuple[str, ...], wind
 
 
 def write_results(results: EvaluationResults, json_path: str | Path,
-                  csv_path: str | Path | None = None) -> tuple[Path, Path]:
-    """Write ``results.json`` and the tidy CSV (default: same name, ``.csv``) atomically."""
-    from rct.io.atomic import write_json, write_table
+                  csv_path: str | Path | None = None, *, force: bool = False
+                  ) -> tuple[Path, Path]:
+    """Write ``results.json`` and the tidy CSV (default: same name, ``.csv``) as one unit.
+
+    The two files and ``results.json.manifest.json`` (their SHA-256 and the
+    inputs the results were computed from) are committed together
+    (:class:`rct.io.atomic.OutputUnit`): a crash leaves the old pair or the new
+    one.  An existing pair is refused unless ``force`` (the one overwrite rule).
+    """
+    import json
+
+    from rct.io.atomic import OutputUnit, _json_default
 
     json_path = Path(json_path)
     csv_path = Path(csv_path) if csv_path is not None else json_path.with_suffix(".csv")
-    tidy = results.tidy()
-    write_table(tidy, csv_path)
-    write_json(json_path, results.to_dict())
+    unit = OutputUnit(json_path, companions={"table": csv_path}, force=force,
+                      command="rct evaluate")
+    unit.check()
+    d = results.to_dict()
+    text = json.dumps(d, indent=2, sort_keys=True, default=_json_default) + "\n"
+    unit.add_bytes("output", text.encode("utf-8"), rows=len(results.estimates))
+    unit.add_table("table", results.tidy())
+    # the inputs' SHA-256 are in results.json itself (meta.inputs), which the report checks
+    unit.commit(counts={"estimates": len(results.estimates)},
+                parameters={"plan_sha256": d.get("meta", {}).get("plan_sha256")})
     return json_path, csv_path
 
 
 def evaluate_trial_files(path: str | Path, *, out: str | Path | None = None,
-                         ri_draws: int | None = None) -> tuple[Path, Path, str]:
+                         ri_draws: int | None = None, force: bool = False
+                         ) -> tuple[Path, Path, str]:
     """``rct evaluate``: evaluate the trial and write its results; returns paths and a summary.
 
     The summary is :func:`summary_lines` joined: the headline, the plan's
@@ -541,9 +558,13 @@ def evaluate_trial_files(path: str | Path, *, out: str | Path | None = None,
     """
     from rct.config import load_trial
 
-    res = evaluate_trial(path, ri_draws=ri_draws)
     target = Path(out) if out is not None else Path(load_trial(path).files.results)
-    j, c = write_results(res, target)
+    if not force:  # refuse before the work, not after it
+        from rct.io.atomic import check_overwrite, manifest_path
+
+        check_overwrite([target, target.with_suffix(".csv"), manifest_path(target)], force=False)
+    res = evaluate_trial(path, ri_draws=ri_draws)
+    j, c = write_results(res, target, force=force)
     return j, c, "\n".join(summary_lines(res))
 
 

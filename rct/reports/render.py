@@ -56,8 +56,13 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**base, **context)
 
 
-def write_report(html: str, out: str | Path) -> Path:
-    """Write the report atomically."""
+def write_report(html: str, out: str | Path, *, force: bool = True) -> Path:
+    """Write the report atomically; ``force=False`` refuses an existing file (the one
+    overwrite rule, as ``rct report`` applies it)."""
+    if not force:
+        from rct.io.atomic import check_overwrite
+
+        check_overwrite([out], force=False)
     return write_text(out, html)
 
 

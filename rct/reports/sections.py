@@ -85,9 +85,9 @@ class Report:
     def __post_init__(self) -> None:
         object.__setattr__(self, "unavailable", MappingProxyType(dict(self.unavailable)))
 
-    def write(self, out: str | Path) -> Path:
-        """Write the HTML atomically; returns the path."""
-        return write_report(self.html, out)
+    def write(self, out: str | Path, *, force: bool = True) -> Path:
+        """Write the HTML atomically; returns the path (``force=False``: refuse an existing one)."""
+        return write_report(self.html, out, force=force)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "title": self.title, "bytes": len(self.html.encode()),

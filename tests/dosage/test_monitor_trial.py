@@ -93,7 +93,7 @@ def test_monitor_trial_matches_truth(tmp_path, simulate):
     assert summary["compliance"]["parameters"]["as_of"] == str(TRIAL_DAYS[-1])
 
     # a second run reuses the dosage table (logs unchanged)
-    _, written2 = monitor_trial(tmp_path / "trial.toml", as_of=TRIAL_DAYS[-1])
+    _, written2 = monitor_trial(tmp_path / "trial.toml", as_of=TRIAL_DAYS[-1], force=True)
     assert "patrol_dosage" not in written2
 
 

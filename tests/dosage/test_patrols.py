@@ -197,3 +197,16 @@ def test_read_patrol_logs_direct(simulated):
     assert set(res.data["mode"].dropna()) <= {"foot", "vehicle"}
     table = patrol_dosage(res.data)
     assert np.isclose(table["officer_minutes"].sum(), simulated.truth["officer_minutes"].sum())
+
+
+def test_window_starting_before_the_first_patrol_keeps_its_dates():
+    """A baseline with no app patrols: the grid's early days keep their own dates (a bug once
+    gave them dates in 1768 and the wrong hot spot)."""
+    logs = _logs([("a", "PC1", "HS01", "2024-05-20 10:00", "2024-05-20 10:15", "foot", "")])
+    r = _dosage(logs, trial_start="2024-05-01", trial_end="2024-05-31")
+    d = r.dosage
+    days = pd.to_datetime(d["trial_date"])
+    assert days.min() == pd.Timestamp("2024-05-01") and days.max() == pd.Timestamp("2024-05-31")
+    assert (d.groupby("hotspot_id").size() == 31).all() and len(d) == 31 * len(HOTSPOTS)
+    hit = d[d["presence_minutes"] > 0]
+    assert list(hit["hotspot_id"]) == ["HS01"] and list(hit["trial_date"]) == [dt.date(2024, 5, 20)]

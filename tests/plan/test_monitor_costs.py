@@ -68,7 +68,7 @@ def test_no_interim_looks_unless_planned(trial, tmp_path):
 def test_rct_monitor_prints_and_writes_the_sequential_analysis(trial, capsys):
     from rct.cli import main
 
-    assert main(["monitor", str(trial)]) == 0
+    assert main(["monitor", str(trial), "--force"]) == 0  # the fixture monitored already
     printed = capsys.readouterr().out
     assert "sequential (O'Brien–Fleming-type group-sequential boundaries, 6 of 6" in printed
     seq = pd.read_csv(trial.parent / "out" / "monitor_sequential.csv")

@@ -238,7 +238,7 @@ def test_randomisation_figure_for_the_conditional_poisson_plan(trial_path: Path,
     shutil.copytree(trial_path.parent, root)
     toml = root / "trial.toml"
     toml.write_text(toml.read_text().replace('estimator = "auto"', 'estimator = "panel-poisson"'))
-    evaluate_trial_files(toml, ri_draws=300)
+    evaluate_trial_files(toml, ri_draws=300, force=True)
     t = load_trial(toml)
     rd = json.loads(Path(t.files.results).read_text())
     fam = results_tidy(rd)

@@ -586,7 +586,7 @@ def test_an_ri_draws_override_is_not_stale_but_is_reported(stale_copy):
     from rct.plan.evaluate import evaluate_trial_files
     from rct.reports.evaluation import evaluation_report
 
-    evaluate_trial_files(stale_copy, ri_draws=200)
+    evaluate_trial_files(stale_copy, ri_draws=200, force=True)
     rep = evaluation_report(stale_copy)
     text = visible_text(rep.html)
     assert "These results are stale" not in rep.html
