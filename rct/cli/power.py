@@ -255,8 +255,7 @@ def simulate(
             dispersion=dispersion, heterogeneity=heterogeneity,
             harm_weights=_harm_weights(harm_weights), estimator=estimator, seed=seed,
         )  # fmt: skip
-    typer.echo(result.verdict)
-    typer.echo(result.tidy().T.to_string(header=False))
+    typer.echo(result.summary())
     _write(result, out)
 
 

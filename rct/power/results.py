@@ -130,20 +130,58 @@ class PowerResult:
         return pd.DataFrame([_clean(row)])
 
     def summary(self) -> str:
+        """The answer first, in words, then what it assumes (what ``rct power`` prints)."""
         p = dict(self.parameters)
-        lines = [f"{self.design} power calculation (solved for {self.solved_for})"]
-        for k, v in p.items():
-            lines.append(f"  {k:<22} {v}")
-        scale = "irr" if self.design not in ("t-test", "mdes") else "effect size"
-        lines += [
-            f"  {'alpha':<22} {self.alpha:.4g} ({self.alternative})",
-            f"  {'power':<22} {self.power:.4f}",
-            f"  {scale:<22} {self.effect:.4f}",
-            f"  {'mde':<22} {self.mde:.4f}",
-        ]
-        if scale == "irr":
-            lines.insert(-2, f"  {'reduction':<22} {100 * self.reduction:.2f} %")
-            lines.append(f"  {'mde (reduction)':<22} {100 * self.mde_reduction:.2f} %")
+
+        def num(v: Any, digits: int = 3) -> str:
+            if v is None:
+                return "—"
+            f = float(v)
+            return f"{f:,.0f}" if f == round(f) else f"{f:,.{digits}g}"
+
+        ratio = self.design not in ("t-test", "mdes")
+        side = {"two-sided": "two-sided", "smaller": "one-sided", "larger": "one-sided",
+                "less": "one-sided", "greater": "one-sided"}.get(self.alternative,
+                                                                  self.alternative)
+        test = (f"{side} test at α = {self.alpha:g}"
+                + (f", t with {self.df:.1f} df" if math.isfinite(self.df) else ""))
+        solved = self.solved_for
+        if solved in ("days", "hotspots"):
+            whole = math.ceil(self.value - 1e-9)
+            unit = "days" if solved == "days" else "hot spots"
+            answer = f"{whole:,} {unit} (exactly {self.value:,.1f})"
+            if p.get("hotspot_days") is not None:
+                answer += f"; {float(p['hotspot_days']):,.0f} hot-spot-days"
+        elif solved == "power":
+            answer = f"power {100 * self.power:.1f} %"
+        elif solved in ("mde", "effect", "reduction"):
+            answer = (f"detects a {100 * self.mde_reduction:.2f} % reduction (rate ratio "
+                      f"{self.mde:.3f})" if ratio else f"detects an effect of {self.mde:.4g}")
+        else:
+            answer = f"{solved} = {self.value:.4g}"
+        lines = [f"{self.design} trial, solved for {solved}: {answer}"]
+        effect = (f"a {100 * self.reduction:.1f} % reduction (rate ratio {self.effect:.3f})"
+                  if ratio else f"an effect of {self.effect:.4g}")
+        lines.append(f"  {effect} is detected with {100 * self.power:.1f} % power ({test})")
+        design_bits = []
+        if p.get("hotspots") is not None:
+            design_bits.append(f"{num(p['hotspots'])} hot spots")
+        if p.get("days") is not None and solved != "days":
+            design_bits.append(f"{num(p['days'])} days")
+        if p.get("per_day") is not None:
+            design_bits.append(f"{num(p['per_day'])} tasked each day")
+        if p.get("rate") is not None:
+            design_bits.append(f"{num(p['rate'])} crimes per hot-spot-day")
+        disp, het = p.get("dispersion"), p.get("heterogeneity")
+        if disp is not None or het is not None:
+            design_bits.append(f"day-level overdispersion {num(disp or 0)}, between-hot-spot "
+                               f"heterogeneity {num(het or 0)}")
+        if p.get("harm_cv"):
+            design_bits.append(f"harm CV {num(p['harm_cv'])}")
+        if design_bits:
+            lines.append("  assuming " + ", ".join(design_bits))
+        if self.notes:
+            lines.append(f"  note: {self.notes}")
         return "\n".join(lines)
 
 
@@ -198,6 +236,23 @@ class SimulationResult:
                 f"{self.alpha:g}: power {self.power:.3f} is not interpretable"
             )
         return f"power {self.power:.3f} (MC se {self.power_mcse:.3f}); size {self.size:.3f}"
+
+    def summary(self) -> str:
+        """What ``rct power simulate`` prints: the verdict, then how the test behaved."""
+        p = dict(self.parameters)
+        scale = "difference" if self.estimator == "diff-means" else "log rate ratio"
+        bits = [f"{k.replace('_', ' ')} {p[k]}" for k in ("hotspots", "days", "per_day", "rate")
+                if p.get(k) is not None]
+        return "\n".join([
+            self.verdict,
+            f"  {self.n_sims:,} simulated {self.design} trials ({', '.join(bits)}); estimator "
+            f"{self.estimator}, true effect {self.effect:g}",
+            f"  size of the same test under no effect {self.size:.3f} (MC se "
+            f"{self.size_mcse:.3f}); {1 - self.alpha:.0%} interval coverage "
+            f"{self.coverage:.3f}".replace("%", " %"),
+            f"  on the {scale} scale: bias {self.bias:+.4f}, mean SE {self.mean_se:.4f} vs SD of "
+            f"the estimates {self.sd_estimate:.4f}",
+        ])
 
     @property
     def powerful(self) -> bool | None:
