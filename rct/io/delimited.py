@@ -149,6 +149,11 @@ def sniff_csv(path: str | os.PathLike[str]) -> CsvLayout:
     except StopIteration:
         raise DataError("empty file: no header row", file=path) from None
     check_unique_columns(header, file=path)
+    broken = [i for i, c in enumerate(header, start=1) if "\r" in c or "\n" in c]
+    if broken:  # a quoted line break in a column name: the rows below could not be counted
+        raise DataError(f"the header's column {broken[0]} holds a line break "
+                        f"({header[broken[0] - 1]!r}); column names must be on one line",
+                        file=path, row=1, column=str(broken[0]))
     lines = max(sample.count(b"\n"), 1)
     leading = text[: len(text) - len(text.lstrip("\r\n"))]
     return CsvLayout(

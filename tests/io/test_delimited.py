@@ -60,3 +60,16 @@ def test_mixed_encodings_are_refused(tmp_path):
     p.write_bytes("x,y\ncafé,1\n".encode() + b"caf\xe9,2\n")
     with pytest.raises(DataError, match=r"m\.csv.*mixed text encodings"):
         read_csv_table(p)
+
+
+def test_a_line_break_inside_a_header_name_is_refused(tmp_path):
+    """Found by hypothesis: a quoted CR in a column name made a phantom data row appear."""
+    import pytest
+
+    from rct.errors import DataError
+    from rct.io.crimes import read_crimes
+
+    p = tmp_path / "h.csv"
+    p.write_bytes(b'Month,Longitude,Latitude,"\r"\r\n')
+    with pytest.raises(DataError, match="holds a line break"):
+        read_crimes(p)
