@@ -22,7 +22,8 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
-# the same suite on the oldest pandas we support (pandas 3.x is what `make test` gets)
+# the suite on the oldest pandas we support (pandas 3.x is what `make test` gets), less the
+# slow simulation studies (marked `slow`): they are pure numpy/scipy and run under `make test`
 PD22 := .venv-pandas22
 $(PD22)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(PD22)
@@ -31,7 +32,7 @@ $(PD22)/.installed: pyproject.toml
 	touch $@
 
 test-pandas22: $(PD22)/.installed chromium
-	$(PD22)/bin/python -m pytest -q -p no:cacheprovider
+	$(PD22)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check rct tests benchmarks examples

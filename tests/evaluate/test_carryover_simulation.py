@@ -57,16 +57,16 @@ def simulate(K: int, *, replicates: int = REPLICATES, algorithm: str = "rct-rand
         y = rng.poisson(lam[:, None] * season[None, :] * RR**exposed).ravel()
         panel = units.assign(crimes=y, tasked=z.ravel().astype(np.int8))
         if "default" in models:
-            out["default"].append(np.log(crossover_poisson(panel).terms[0].estimate))
+            out["default"].append(np.log(crossover_poisson(panel, vcov="CR1").terms[0].estimate))
         if "drop-washout" in models:  # the default analysis without the flagged washout days
             keep = ~washout_flags(sched, washout).T.ravel()
-            out["drop-washout"].append(np.log(crossover_poisson(panel[keep]).terms[0].estimate))
+            out["drop-washout"].append(np.log(crossover_poisson(panel[keep], vcov="CR1").terms[0].estimate))
         if "lags" in models:
             out["lags"].append(np.log(crossover_carryover(panel, lags=4, model="poisson")
                                       .terms[0].estimate))
         if "since-last" in models:
             try:
-                est = distributed_lag(panel, lags=4)
+                est = distributed_lag(panel, lags=4, vcov="CR1")  # bias only: no CR2 needed
             except ValueError:  # not identified: alternating (v1) schedules
                 out["since-last"].append(np.nan)
                 cumulative.append(np.nan)
