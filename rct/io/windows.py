@@ -61,7 +61,7 @@ __all__ = [
 #: the hot-spot file's columns that make it a per-window file
 WINDOW_COLUMNS = ("window", "window_start", "window_end")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
-_HHMM = re.compile(r"(\d{1,2}):(\d{2})")
+_HHMM = re.compile(r"(\d{1,2}):(\d{2})(?::00(?:\.0+)?)?")  # a GeoJSON reader may add :00
 _DAY_NS = 86_400 * 10**9
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from rct.errors import DesignError
 
-__all__ = ["crossover_quota", "parse_quotas"]
+__all__ = ["crossover_quota", "parse_quotas", "quota_table"]
 
 
 def _windows_of(hotspot_ids: Any, windows: Any, shifts: Any, id_column: str
@@ -69,12 +69,38 @@ def _windows_of(hotspot_ids: Any, windows: Any, shifts: Any, id_column: str
 
 
 def _quota(quota: Any, site: str | None, window: str) -> int:
-    """``k`` of the stratum (site, window) from a normalised quota."""
+    """``k`` of the stratum (site, window): ``quota`` is a number, window -> k, site -> k or
+    site -> {window -> k} (a site's entry wins over a window's)."""
     if not isinstance(quota, Mapping):
         return int(quota)
-    if site is None:
-        return int(quota[window])
-    return int(quota[site][window])
+    if site is not None and site in quota:
+        v = quota[site]
+        if not isinstance(v, Mapping):
+            return int(v)
+        if window in v:
+            return int(v[window])
+    return int(quota[window])
+
+
+def quota_table(per_day: Any, sites: Mapping[str, str] | None,
+                windows: Mapping[str, str] | None) -> dict[tuple[str | None, str | None], int]:
+    """Every stratum's ``k``: ``{(site, window): k}`` (None where there are no sites / windows).
+
+    Two ways of writing the same quotas give the same table (``rct evaluate``
+    compares ``[design] per_day`` with the manifest's this way).
+    """
+    units = sorted(set(windows or {}) | set(sites or {}))
+    keys = sorted({((sites or {}).get(u), (windows or {}).get(u)) for u in units},
+                  key=lambda k: (str(k[0]), str(k[1])))
+    out = {}
+    for s_, w_ in keys:
+        if not isinstance(per_day, Mapping):
+            out[(s_, w_)] = int(per_day)
+        elif w_ is None:
+            out[(s_, w_)] = int(per_day[s_])
+        else:
+            out[(s_, w_)] = _quota(per_day, s_, w_)
+    return out
 
 
 def _check_strata(ids: list[str], site_of: dict[str, str] | None, window_of: dict[str, str],
@@ -82,8 +108,8 @@ def _check_strata(ids: list[str], site_of: dict[str, str] | None, window_of: dic
     """Labels, the quota to record and k tasked a day for a shift design (site × window strata).
 
     ``per_day``: one number (every stratum), window -> k, site -> k (every window
-    of the site) or site -> {window -> k}.  Recorded as given when a number or
-    window -> k without sites; else as site -> {window -> k}.
+    of the site), site -> {window -> k}, or a mix (a site's entry wins over a
+    window's).  Recorded as given (every stratum must have a quota).
     """
     missing = [i for i in ids if i not in window_of]
     if missing:
@@ -126,10 +152,9 @@ def _check_strata(ids: list[str], site_of: dict[str, str] | None, window_of: dic
             table = {}
             for s in sites:
                 for w in wins:
-                    if s in given:
-                        v = given[s]
-                        v = v.get(w) if isinstance(v, Mapping) else v
-                    else:
+                    v = given.get(s)
+                    v = v.get(w, given.get(w)) if isinstance(v, Mapping) else v
+                    if v is None:
                         v = given.get(w)
                     if v is None:
                         raise bad(f"per_day has no quota for site {s!r} in window {w!r}")
@@ -138,7 +163,8 @@ def _check_strata(ids: list[str], site_of: dict[str, str] | None, window_of: dic
             if extra:
                 raise bad(f"per_day names {extra[0]!r}, which is neither a site nor a window; "
                           f"sites: {', '.join(sites)}; windows: {', '.join(wins)}")
-            quota = {s: {w: table[(s, w)] for w in wins} for s in sites}
+            quota = {k: ({k2: int(v2) for k2, v2 in v.items()} if isinstance(v, Mapping)
+                         else int(v)) for k, v in given.items()}  # as given (manifest)
     else:
         quota = int(per_day)
         table = {key: quota for key in sizes}
