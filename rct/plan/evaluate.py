@@ -326,8 +326,15 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
             total = dd.groupby("hotspot_id")[DOSE].sum()
             units[DOSE] = units["hotspot_id"].astype(str).map(total).fillna(0.0)
             dose = DOSE
+        site_col = None
+        if trial.design.sites and hs is not None and trial.design.sites in hs.columns:
+            site_of = dict(zip(hs["hotspot_id"].astype(str), hs[trial.design.sites].astype(str),
+                               strict=False))
+            units["site"] = units["hotspot_id"].astype(str).map(site_of)
+            site_col = "site"  # per-site estimates, as the plan says (exploratory)
         res = evaluate_parallel(units, design=design, outcomes_to_test=names,
-                                baseline=baseline, blocks=blocks, dose=dose, **common)
+                                baseline=baseline, blocks=blocks, dose=dose, sites=site_col,
+                                **common)
     if dosage_path is not None:
         inputs["dosage"] = dosage_path
     cost = None

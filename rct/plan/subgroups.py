@@ -260,7 +260,7 @@ def subgroup_estimates(
                 warnings.warn(f"subgroup {by} {lev}: model not fitted ({exc})", RCTWarning,
                               stacklevel=3)
                 mod = None
-            info = {"by": by, "level": lev, "units": n_units, "unit_days": int(len(idx))}
+            info = {"by": by, "level": lev, "units": n_units, "design_units": int(len(idx))}
             for e in (ri, mod):
                 if e is None:
                     continue
@@ -269,7 +269,7 @@ def subgroup_estimates(
                              details={**dict(e.details), "subgroup": info}, role="exploratory")
                 out.append(e)
             th, v = _model_theta(mod, multiplicative)
-            row = {"level": lev, "units": n_units, "unit_days": int(len(idx)),
+            row = {"level": lev, "units": n_units, "design_units": int(len(idx)),
                    "estimate": None if ri is None else _f(ri.effect.estimate),
                    "conf_low": None if ri is None else _f(ri.effect.conf_low),
                    "conf_high": None if ri is None else _f(ri.effect.conf_high),
@@ -323,9 +323,13 @@ def _model_theta(mod: Estimate | None, multiplicative: bool) -> tuple[float, flo
     if multiplicative:
         if not (t.estimate and t.estimate > 0):
             return math.nan, math.nan
-        se = t.std_error  # the count models report the SE of the log ratio
-        if mod.details.get("std_error_scale") not in ("log IRR", "log rate ratio", None):
-            se = t.std_error / t.estimate
+        logs = [x for x in mod.terms[1:] if x.scale == "log_ratio"]
+        if logs:  # a log-IRR term beside the ratio (count_model)
+            se = logs[0].std_error
+        elif str(mod.details.get("std_error_scale", "")).startswith("log"):
+            se = t.std_error  # the crossover Poisson model reports the SE of the log ratio
+        else:
+            se = t.std_error / t.estimate  # a delta-method SE of the ratio
         return math.log(t.estimate), float(se) ** 2
     return float(t.estimate), float(t.std_error) ** 2
 
