@@ -666,7 +666,8 @@ def _build_grouped(crimes: pd.DataFrame, *, windows: Any, day_starts: str,
         parts.append(h)
     allh = pd.concat(parts, ignore_index=True)
     # places: same site and same cells = same place, numbered by best rank over the groups
-    pkey = allh["_site"].astype(str) + "|" + allh["cell_ids"].astype(str)
+    pkey = allh["_site"].map(lambda v: "" if v is None else str(v)) + "|" + allh[
+        "cell_ids"].astype(str)
     gorder = {k: i for i, k in enumerate(results)}
     allh["_g"] = [gorder[(a, b)] for a, b in zip(allh["_site"], allh["_window"], strict=True)]
     best = allh.groupby(pkey, sort=False).agg(r=("rank", "min"), g=("_g", "min"))

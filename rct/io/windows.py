@@ -378,7 +378,8 @@ def assign_windows(times_utc: Any, windows: Any, *, day_starts: str = "06:00") -
     else:
         window = np.full(len(ns), None, dtype=object)
         dates = np.full(len(ns), None, dtype=object)
-    return pd.DataFrame({"trial_date": dates, "window": window})
+    return pd.DataFrame({"trial_date": pd.Series(dates, dtype=object),
+                         "window": pd.Series(window, dtype=object)})
 
 
 def split_by_window(start_utc: Any, end_utc: Any, windows: Any, *,

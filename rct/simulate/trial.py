@@ -182,8 +182,8 @@ def simulate_trial(
     crimes, crime_counts, catch_counts, expected = _crimes(
         spec, rng, hotspots, tasked, day_lo, day_hi, unit_lo=unit_lo, unit_hi=unit_hi, irr=irr,
         rate=rate, place_of=place_of, n_places=n_places)
-    patrols, visits = _patrols(spec, rng, ids, tasked, in_trial, unit_lo, unit_hi,
-                               log_ids=place_ids[place_of] if win is not None else None)
+    # the app logs the unit the tasking list named (H01-night); dosage is cut by time anyway
+    patrols, visits = _patrols(spec, rng, ids, tasked, in_trial, unit_lo, unit_hi)
     background = _background_visits(spec, rng, n_places, n_days, day_lo, day_hi)
     pv = visits.assign(hs=place_of[visits["hs"].to_numpy()])  # radios are at places
     pings = _pings(spec, rng, places, pv, background)
@@ -619,6 +619,9 @@ def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi, place_of=
     day_lo, day_hi = np.asarray(day_lo), np.asarray(day_hi)
     if place_of is None:
         place_of = np.arange(n)
+    if day_lo.ndim == 1:  # the same trial days for every unit
+        day_lo = np.broadcast_to(day_lo, (len(place_of), len(day_lo)))
+        day_hi = np.broadcast_to(day_hi, (len(place_of), len(day_hi)))
     origin = int(day_lo.min())
     total = int((int(day_hi.max()) - origin) // _MIN) + 1
     a_all = np.clip(((intervals["start"].to_numpy() - origin) // _MIN).astype(np.int64), 0, total)
