@@ -165,14 +165,15 @@ def heterogeneity_ri(stats: list[Any], y: np.ndarray, z_obs: np.ndarray,
         bar = theta @ w
         return ((theta - bar[..., None]) ** 2) @ w
 
-    ps, t_at_center = [], math.nan
-    for tau in taus:  # a few dozen hypothesised effects; each is one pass over (B, S) arrays
-        pairs = [f(float(tau)) for f in fams]
-        T = spread(np.column_stack([p[0] for p in pairs]))
-        t = float(spread(np.array([p[1] for p in pairs])))
-        ps.append(_p(T, t, "greater", exact, ref_w))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    ps = []
+    # a few dozen hypothesised effects, each one pass over (B, S) arrays; a subgroup whose
+    # statistic is undefined under some assignment (no events) gives NaN there, left out
+    with np.errstate(all="ignore"):
+        for tau in taus:
+            pairs = [f(float(tau)) for f in fams]
+            T = spread(np.column_stack([p[0] for p in pairs]))
+            t = float(spread(np.array([p[1] for p in pairs])))
+            ps.append(_p(T, t, "greater", exact, ref_w))
         pairs = [f(float(center)) for f in fams]
         t_at_center = float(spread(np.array([p[1] for p in pairs])))
     ps = np.asarray(ps, dtype=float)
@@ -244,8 +245,9 @@ def subgroup_estimates(
             n_units = len(set(map(str, _unit_ids(sub.units))))
             tag = f" ({by}: {lev})"
             try:
-                res = randomisation_test(sub, y[idx], stat, effect=effect, alpha=alpha,
-                                         reference=_restrict(reference, idx))
+                with np.errstate(all="ignore"):  # far ends of a small subgroup's interval
+                    res = randomisation_test(sub, y[idx], stat, effect=effect, alpha=alpha,
+                                             reference=_restrict(reference, idx))
                 ri = ri_estimate(res, outcome=outcome, n=len(idx), term=term,
                                  method=f"randomisation inference: {label}{tag}")
             except ValueError as exc:  # e.g. no events in the subgroup
