@@ -76,7 +76,7 @@ def test_per_site_ranking_and_ids():
     r = build_hotspots(c, cell=CELL, top=1, site_column="lpa",
                        windows="day=06:00-18:00,night=18:00-06:00")
     h = r.tidy()
-    assert sorted(zip(h["site"], h["window"])) == [("east", "day"), ("east", "night"),
+    assert sorted(zip(h["site"], h["window"], strict=True)) == [("east", "day"), ("east", "night"),
                                                    ("west", "day"), ("west", "night")]
     assert h.groupby(["site", "window"])["rank"].max().eq(1).all()
     plain = build_hotspots(c, cell=CELL, top=2, site_column="lpa").tidy()
@@ -90,3 +90,27 @@ def test_windows_need_times():
     c = _crimes().assign(occurred_at=pd.NaT)
     with pytest.raises(DataError, match="crime times"):
         build_hotspots(c, cell=CELL, top=1, windows="day=06:00-18:00,night=18:00-06:00")
+
+
+def test_cli_build_per_window_then_a_shift_crossover(tmp_path, capsys):
+    from rct.cli import main
+    from rct.io.hotspots import read_hotspots
+    from rct.simulate import SimulationSpec, simulate_trial
+
+    crimes = tmp_path / "crimes.csv"
+    simulate_trial(SimulationSpec(n_hotspots=10, days=30, mess=False)).crimes.to_csv(
+        crimes, index=False)
+    out = tmp_path / "hotspots.geojson"
+    assert main(["hotspots", "build", str(crimes), "--cell", "150", "--top", "4",
+                 "--windows", "day=06:00-18:00,night=18:00-06:00", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 hot spots at" in printed and "ranked per time window" in printed
+    hs = read_hotspots(out)
+    hw = hotspot_windows(hs)
+    assert hw is not None and len(hs) == 8 and set(hs["window"]) == {"day", "night"}
+    sched = tmp_path / "schedule.csv"
+    assert main(["randomise", "crossover", str(out), "--start", "2021-09-06", "--days", "5",
+                 "--per-day", "2", "--seed", "1", "--out", str(sched)]) == 0
+    assert "shift night (18:00-06:00): 2 of 4 tasked each day" in capsys.readouterr().out
+    s = pd.read_csv(sched)
+    assert s[s["arm"] == "treatment"].groupby(["window", "trial_date"]).size().eq(2).all()

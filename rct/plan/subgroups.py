@@ -23,8 +23,13 @@ model-based log rate ratios (or differences) and their small-sample
 variances: the standard summary, matching the per-site forest plot.  Its
 p-value refers Q to χ² with S - 1 df, which treats the variances as known;
 with a few hot spots per site the CR2 variances are themselves noisy and the
-χ² reference is only approximate (the calibration study in
-``tests/plan/test_subgroups_calibration.py`` measures its size).
+χ² reference is only approximate: in the calibration study
+(``tests/plan/test_subgroups_calibration.py``; 2 sites x 6 places x 2
+shifts, 42 days, overdispersed counts, 400 trials per scenario) it rejected
+a true common effect 8.0 % of the time across sites and 5.3 % across shifts
+at α = 5 %, against 3.8 % and 1.3 % for the randomisation test below (MC SE
+1.1 points); per-site and per-shift 95 % intervals covered 94.3-97.3 %
+(randomisation) and 93.0-97.0 % (model-based).
 
 *A randomisation test of heterogeneity* (the one to read as the test): the
 statistic is :math:`T = \\sum_s w_s (\\hat\\theta_s - \\bar\\theta_w)^2`, the
@@ -40,7 +45,8 @@ is :math:`\\min\\{1, \\max_\\tau p(\\tau) + \\gamma\\}` (γ = 0.001), valid at
 any sample size whatever the design's strata.  It is chosen over Q's χ²
 p-value because it needs no variance to be known and no normal
 approximation, and uses the very randomisation the trial ran (per-site and
-per-shift quotas included).  Ding, P., Feller, A. & Miratrix, L. (2016),
+per-shift quotas included); the price is some power (33 % against 43 % for
+Q in the study above, which Q buys partly with its excess size).  Ding, P., Feller, A. & Miratrix, L. (2016),
 Randomization inference for treatment effect variation, *JRSS B*
 78:655–671; Berger, R. L. & Boos, D. D. (1994), P values maximised over a
 confidence set for the nuisance parameter, *JASA* 89:1012–1016; Cochran

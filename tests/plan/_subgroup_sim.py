@@ -93,7 +93,7 @@ def run(scenario: str, reps: int, seed: int) -> pd.DataFrame:
                                  n=len(y), term="tasked")
             _, summary = subgroup_estimates(
                 des, y, groups=dims, make_stat=lambda idx: ConditionalPoissonLogRR(uid[idx]),
-                model=lambda idx: crossover_poisson(panel.iloc[idx], outcome="crimes"),
+                model=lambda idx, panel=panel: crossover_poisson(panel.iloc[idx], outcome="crimes"),
                 reference=ref, outcome="crimes", effect="multiplicative",
                 label="conditional Poisson", alpha=0.05, pooled=pooled, term="tasked")
         for by, s in summary.items():
