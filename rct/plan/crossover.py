@@ -77,6 +77,11 @@ def evaluate_crossover(
     EvaluationResults
         Every estimate carries its ``role`` (primary / secondary / robustness
         / exploratory); ``meta["headline"]`` is the primary test in words.
+        When the allocation has ``site`` and/or ``window`` columns (a design
+        with per-site quotas or a shift crossover), the primary outcome is also
+        estimated per site, per shift and per site × shift, with tests of
+        heterogeneity (:mod:`rct.plan.subgroups`; exploratory, summarised in
+        ``meta["subgroups"]``); the pooled test is unchanged.
     """
     from rct.config import ESTIMATORS_BY_DESIGN
     from rct.evaluate.crossover import (
