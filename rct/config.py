@@ -164,7 +164,7 @@ class DesignSpec:
     seed: int | None = None
     day_starts: str = "06:00"
     # crossover
-    per_day: int | None = None
+    per_day: int | dict[str, Any] | None = None
     start: dt.date | None = None
     days: int | None = None
     equal_coverage: bool = True
@@ -181,6 +181,9 @@ class DesignSpec:
     covariates: tuple[str, ...] = ()
     threshold: float | None = None
     acceptance: float | None = None
+    # sites and shifts (both designs / crossover)
+    sites: str | None = None
+    shifts: dict[str, str] | None = None
 
     @property
     def end(self) -> dt.date | None:
@@ -597,13 +600,21 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
         else:
             ratio = tuple(ratio)
     acceptance = _ranged(_get(d, "acceptance", (int, float), s, p), "acceptance", s, p)
+    sites = _get(d, "sites", str, s, p)
+    block_column = _get(d, "block_column", str, s, p)
+    if (kind == "parallel" and sites and "scheme" not in d and block_column is None
+            and "blocks_from" not in d):
+        scheme = "block"  # sites: a parallel design is blocked by site unless told otherwise
+    if kind == "parallel" and sites and scheme == "block" and block_column is None \
+            and "blocks_from" not in d:
+        block_column = sites
     spec = DesignSpec(
         type=kind,
         scheme=scheme,
         arms=arms,
         seed=_ranged(_get(d, "seed", int, s, p), "seed", s, p),
         day_starts=day_starts,
-        per_day=_positive(_get(d, "per_day", int, s, p), "per_day", s, p),
+        per_day=_per_day(d, s, p),
         start=start,
         days=_positive(_get(d, "days", int, s, p), "days", s, p),
         equal_coverage=_get(d, "equal_coverage", bool, s, p, True),
@@ -612,13 +623,15 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
         washout=_ranged(_get(d, "washout", int, s, p, 0), "washout", s, p, 0),
         n_treated=_positive(_get(d, "n_treated", int, s, p), "n_treated", s, p),
         ratio=ratio,
-        block_column=_get(d, "block_column", str, s, p),
+        block_column=block_column,
         blocks_from=_get(d, "blocks_from", str, s, p),
         n_blocks=_positive(_get(d, "n_blocks", int, s, p), "n_blocks", s, p),
         rank_column=_get(d, "rank_column", str, s, p),
         covariates=_strings(d, "covariates", s, p),
         threshold=_positive(_get(d, "threshold", (int, float), s, p), "threshold", s, p),
         acceptance=acceptance,
+        sites=sites,
+        shifts=_shifts(d, s, p),
     )
     if kind == "crossover":
         for key in ("per_day", "start", "days"):
@@ -636,9 +649,12 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
                     "rank_column", "threshold", "acceptance"):
             if key in d:
                 p.add(s, f"{key} applies to parallel designs only")
+        if isinstance(spec.per_day, dict) and not (spec.sites or spec.shifts):
+            p.add(s, "per_day is a table (a quota per site or shift), but neither sites nor "
+                     "shifts is set")
     else:
         for key in ("per_day", "days", "equal_coverage", "block_weekday", "max_consecutive",
-                    "washout"):
+                    "washout", "shifts"):
             if key in d:
                 p.add(s, f"{key} applies to crossover designs only")
         if scheme == "pairs" and not spec.rank_column:
@@ -646,6 +662,46 @@ def _design(d: dict, p: _Problems) -> DesignSpec:
     if kind == "parallel" and scheme == "rerandomise" and not spec.covariates:
         p.add(s, 'scheme = "rerandomise" needs covariates')
     return spec
+
+
+def _per_day(d: dict, s: str, p: _Problems) -> Any:
+    """``per_day``: a number, or a table site -> k, shift -> k or site -> {shift -> k}."""
+    v = d.get("per_day")
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        return _positive(_get(d, "per_day", int, s, p), "per_day", s, p)
+
+    def whole(x: Any, key: str) -> int | None:
+        if isinstance(x, bool) or not isinstance(x, int):
+            p.add(s, f"per_day.{key} = {x!r} must be a whole number of hot spots a day")
+            return None
+        return _ranged(x, "per_day", s, p)
+
+    out: dict[str, Any] = {}
+    for key, x in v.items():
+        if isinstance(x, dict):
+            out[key] = {k2: whole(x2, f"{key}.{k2}") for k2, x2 in x.items()}
+        else:
+            out[key] = whole(x, key)
+    return out
+
+
+def _shifts(d: dict, s: str, p: _Problems) -> dict[str, str] | None:
+    """``shifts``: the time windows of a shift design, ``{day = "06:00-18:00", ...}``."""
+    v = d.get("shifts")
+    if v is None:
+        return None
+    from rct.io.windows import parse_windows
+
+    if not isinstance(v, dict | str):
+        p.add(s, f'shifts = {v!r} must be a table of name = "HH:MM-HH:MM"')
+        return None
+    try:
+        return parse_windows(v).to_dict()
+    except ValueError as exc:
+        p.add(s, f"shifts: {exc}")
+        return None
 
 
 def _windows(d: dict, p: _Problems) -> Windows:
@@ -898,7 +954,8 @@ def _cross_checks(design: DesignSpec, windows: Windows, files: Files, analysis: 
                 f"trial ends {windows.trial[1]}, but [design] start + days - 1 = {design.end}",
             )
     n = _count_hotspots(files.hotspots)
-    if n is not None:
+    strata = design.sites or design.shifts or isinstance(design.per_day, dict)
+    if n is not None and not strata:  # with sites or shifts, per_day is per stratum
         if design.per_day is not None and design.per_day > n:
             p.add("design", f"per_day = {design.per_day} is more than the {n} hot spots")
         if design.per_day is not None and design.per_day == n:
@@ -907,6 +964,7 @@ def _cross_checks(design: DesignSpec, windows: Windows, files: Files, analysis: 
                 f"per_day = {design.per_day} tasks every one of the {n} hot spots "
                 "each day: there is no control",
             )
+    if n is not None:
         if design.n_treated is not None and design.n_treated >= n:
             p.add(
                 "design",

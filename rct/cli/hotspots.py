@@ -59,6 +59,14 @@ def build(
         "every column of the crime rows, including free text such as police.uk 'Context'"
     ),
     force: bool = force_option(),
+    windows: str | None = typer.Option(
+        None, "--windows", help="Rank per time window (shift), e.g. "
+        "day=06:00-18:00,night=18:00-06:00; needs crime times. Each unit is place-window."),
+    day_starts: str = typer.Option(
+        "06:00", "--day-starts", help="Trial-day boundary (local HH:MM) the windows belong to."),
+    sites: str | None = typer.Option(
+        None, "--sites", help="Rank within each site: a column of the crimes (e.g. "
+        "falls_within); the hot spots get a site column."),
 ) -> None:
     """Choose the hexagonal cells with the most crime (or harm) and write them as GeoJSON.
 
@@ -94,7 +102,8 @@ def build(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RCTWarning)
-            result = build_hotspots(read.data, merge_touching=merge_touching, **options)
+            result = build_hotspots(read.data, merge_touching=merge_touching, windows=windows,
+                                    day_starts=day_starts, site_column=sites, **options)
             stab = stability_check(read.data, split="half", **options) if stability else None
     except RCTError:
         raise
@@ -114,7 +123,9 @@ def build(
                 "quarantined": read.n_quarantined},
         inputs=_expand_paths(crimes),
         parameters={k: v for k, v in options.items() if k != "force"} | {
-            "police_force": police_force, "merge_touching": merge_touching, "kind": kind},
+            "police_force": police_force, "merge_touching": merge_touching, "kind": kind}
+        | ({"windows": result.params.get("windows"), "day_starts": day_starts}
+           if windows else {}) | ({"sites": sites} if sites else {}),
     )
     if read.n_quarantined:
         typer.echo(f"quarantined rows written to {quarantine_path(out)}")

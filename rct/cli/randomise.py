@@ -76,17 +76,29 @@ def crossover_cmd(
     tasking: Path = typer.Option(None, "--tasking", help="Also write the daily tasking list CSV (refused if it exists, unless --force)."),
     id_column: str = typer.Option("hotspot_id", "--id-column"),
     force: bool = _FORCE,
+    sites: str = typer.Option(None, "--sites", help="Column of the hot spots naming each one's site: --per-day hot spots of each site a day (and of each shift)."),
+    quotas: str = typer.Option(None, "--quotas", help="Daily quotas that differ from --per-day: site=k, shift=k or site/shift=k, comma-separated (e.g. north=3,south=2)."),
 ) -> None:
-    """Schedule a crossover hot-spot-day trial and write schedule + manifest."""
+    """Schedule a crossover hot-spot-day trial and write schedule + manifest.
+
+    A hot-spot file built per time window (rct hotspots build --windows) makes a
+    shift crossover: each unit is a hot spot in one shift, --per-day of them a
+    shift, with one tasking row per day and shift.
+    """
+    from rct.randomise.crossover_strata import crossover_quota
     from rct.randomise.manifest import randomise_crossover_file
 
+    extra = crossover_quota(hotspots, per_day=per_day, sites=sites, quotas=quotas,
+                            id_column=id_column)
     d = randomise_crossover_file(
         hotspots, out=out, seed=seed, force=force, tasking=tasking, start=start, days=days,
-        per_day=per_day, day_starts=day_starts, equal_coverage=equal_coverage,
+        day_starts=day_starts, equal_coverage=equal_coverage,
         block_weekday=block_weekday, max_consecutive=max_consecutive, washout=washout,
-        id_column=id_column,
+        id_column=id_column, **extra,
     )
     typer.echo(f"wrote {out} ({len(d.ids)} hot spots x {len(d.dates)} days) and {out}.manifest.json")
+    for line in d.strata_lines():
+        typer.echo(line)
     for line in d.serial_structure().short_lines():
         typer.echo(line)
 

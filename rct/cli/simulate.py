@@ -31,6 +31,11 @@ def simulate(
     seed: int = ranged(2021, "--seed", help="Simulation seed.", lo=0, hi=2**63 - 1, integer=True),
     no_mess: bool = typer.Option(False, "--no-mess", help="Do not plant bad rows."),
     force: bool = force_option(),
+    sites: str = typer.Option(None, "--sites", help="Sites and their numbers of hot spots, e.g. north=10,south=8 (replaces --hotspots)."),
+    shifts: str = typer.Option(None, "--shifts", help="Shifts (time windows), e.g. day=06:00-18:00,night=18:00-06:00: units are hot spot x shift."),
+    effects: str = typer.Option(None, "--effects", help="True rate ratio by site, shift or site/shift, e.g. north=0.8,south/night=0.7 (--effect elsewhere)."),
+    shift_rates: str = typer.Option(None, "--shift-rates", help="Crimes per unit-day in each shift, e.g. day=0.08,night=0.15."),
+    quotas: str = typer.Option(None, "--quotas", help="Daily quotas: site=k, shift=k or site/shift=k (default: half of each site)."),
 ) -> None:
     """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json."""
     import datetime as dt
@@ -49,19 +54,52 @@ def simulate(
         first = dt.date.fromisoformat(start)
     except ValueError:
         raise DesignError(f"--start must be a date YYYY-MM-DD, got {start!r}") from None
+    from rct.randomise.crossover_strata import parse_quotas
+
+    strata = {"sites": _named(sites, int, "--sites"), "shifts": shifts or None,
+              "effects": _named(effects, float, "--effects") or {},
+              "shift_rates": _named(shift_rates, float, "--shift-rates"),
+              "quotas": parse_quotas(quotas) or None}
     spec = SimulationSpec(n_hotspots=hotspots, design=design, per_day=per_day, start=first,
                           days=days, baseline_days=baseline_days, base_rate=base_rate,
-                          effect=effect, mess=not no_mess, seed=seed)
+                          effect=effect, mess=not no_mess, seed=seed, **strata)
     trial = simulate_trial(spec)
     paths = trial.write(out)
     truth = trial.truth
     typer.echo(f"wrote a simulated {design} trial to {out}/")
     for role, path in paths.items():
         typer.echo(f"  {role:<12} {path}")
-    typer.echo(
-        f"truth: IRR {truth['irr']:.3g} on tasked days; "
-        f"{truth['crimes_per_hotspot_day']:.3f} crimes per hot-spot-day in the trial"
-    )
+    if truth.get("irr") is not None:
+        typer.echo(
+            f"truth: IRR {truth['irr']:.3g} on tasked days; "
+            f"{truth['crimes_per_hotspot_day']:.3f} crimes per hot-spot-day in the trial"
+        )
+    else:
+        typer.echo(f"truth: {truth['crimes_per_hotspot_day']:.3f} crimes per hot-spot-day in "
+                   "the trial; the IRR differs by site and shift:")
+    for key in ("irr_by_site", "irr_by_shift", "irr_by_site_shift"):
+        if key in truth:
+            parts = ", ".join(f"{k} {'varies' if v is None else format(v, '.3g')}"
+                              for k, v in truth[key].items())
+            typer.echo(f"  {key.replace('irr_by_', 'IRR by ').replace('_', ' x ')}: {parts}")
+
+
+def _named(text: str | None, kind: type, option: str) -> dict | None:
+    """``"north=10,south=8"`` -> ``{"north": 10, "south": 8}`` (values of type ``kind``)."""
+    from rct.errors import DesignError
+
+    if not text:
+        return None
+    out = {}
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        key, sep, value = part.partition("=")
+        try:
+            out[key.strip()] = kind(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise DesignError(f"{option}: {part!r} must be NAME=value")
+    return out
 
 
 def demo(

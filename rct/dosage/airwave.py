@@ -650,7 +650,10 @@ def _reduce(
         text = [c for c in q.columns if pd.api.types.is_string_dtype(q[c].dtype)]
         for c in text:
             q[c] = q[c].astype(object).where(q[c].notna(), None)
-    table = presence_table(hot, radio, t, ids, opts)
+    from rct.io.windows import hotspot_windows
+
+    # a per-window hot-spot file: presence per unit (place x window), split at the windows
+    table = presence_table(hot, radio, t, ids, opts, windows=hotspot_windows(gdf))
     # pairs are grouped by ping (sorted by row within each chunk; rows differ across chunks)
     n_in = int(len(row) and 1 + np.count_nonzero(row[1:] != row[:-1]))
     return AirwavePresence(

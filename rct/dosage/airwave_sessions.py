@@ -297,10 +297,38 @@ def _union_ns(cell, ps, pe, n_cells):  # pragma: no cover
     return out
 
 
+def window_boundaries(tmin_ns: int, tmax_ns: int, day_starts: str, windows: Any
+                      ) -> tuple[Any, np.ndarray]:
+    """The window time line covering [tmin, tmax] (two spare days each side) and its bounds.
+
+    Segment ``j`` (``bounds[j]`` to ``bounds[j + 1]``) is window instance
+    ``timeline.segment[j]`` or a gap (``-1``); see :mod:`rct.io.windows`.
+    """
+    import pandas as pd
+
+    from rct.io.windows import window_timeline
+
+    days = pd.to_datetime(np.array([tmin_ns, tmax_ns], dtype="datetime64[ns]"), utc=True
+                          ).tz_convert("Europe/London").date
+    tl = window_timeline(windows, day_starts=day_starts, first=days[0] - dt.timedelta(days=2),
+                         last=days[1] + dt.timedelta(days=2))
+    return tl, tl.bounds
+
+
 def presence_table(
-    hot: np.ndarray, radio: np.ndarray, t: np.ndarray, hotspot_ids: np.ndarray, opts: Any
+    hot: np.ndarray, radio: np.ndarray, t: np.ndarray, hotspot_ids: np.ndarray, opts: Any,
+    *, windows: Any = None,
 ) -> Any:
-    """Per hot spot and trial day: pings, radios, presence_minutes, radio_minutes, visits."""
+    """Per hot spot and trial day: pings, radios, presence_minutes, radio_minutes, visits.
+
+    ``windows`` (:class:`rct.io.windows.HotspotWindows`, a per-window hot-spot
+    file): visits are cut at window boundaries instead of trial-day
+    boundaries, and a unit (place × window) keeps only the pieces, pings and
+    visits in its own window's instances, each instance on the trial day it
+    starts in.  A unit's geometry is its place's, so a radio at a place that
+    is a hot spot in both windows is found in both units and split between
+    them by time.
+    """
     import pandas as pd
 
     from rct.dosage.airwave import AIRWAVE_COLUMNS
@@ -329,8 +357,14 @@ def presence_table(
     gs, ts = _group_sort(hot, rd, t, n_radio, group, n_groups)
     del group, rd
     tail = opts.tail_ns
-    dates, bounds = day_boundaries(int(t.min()), int(t.max()) + tail, opts.day_starts)
-    nd = len(dates)
+    tl = None
+    if windows is not None:
+        tl, bounds = window_boundaries(int(t.min()), int(t.max()) + tail, opts.day_starts,
+                                       windows.windows)
+        nd = len(bounds) - 1
+    else:
+        dates, bounds = day_boundaries(int(t.min()), int(t.max()) + tail, opts.day_starts)
+        nd = len(dates)
     ping_cells, cell, prd, ps, pe = _visit_pieces(gs, ts, n_hot, opts.gap_ns, tail, bounds, nd)
     del gs, ts
     n_cells = len(ping_cells)
@@ -340,6 +374,25 @@ def presence_table(
     pings = ping_cells[keys]
     if ping_cells.sum() != pings.sum():  # pragma: no cover - by construction
         raise AssertionError("a ping fell on a day without its visit")
+    if tl is not None:  # units keep their own window's instances, dated by trial day
+        names = {n: i for i, n in enumerate(windows.windows.names)}
+        uwin = np.array([names.get(windows.unit_window.get(str(h), ""), -2)
+                         for h in hotspot_ids], dtype=np.int64)
+        inst = tl.segment[keys % nd]
+        win = np.where(inst >= 0, tl.window[np.maximum(inst, 0)], -1)
+        keep = (inst >= 0) & (win == uwin[keys // nd])
+        keys, pings, inst = keys[keep], pings[keep], inst[keep]
+        day = pd.Series(tl.trial_date[inst].astype("datetime64[ns]")).dt.date.to_numpy()
+        table = pd.DataFrame({  # one instance of a window per trial day: keys stay unique
+            "hotspot_id": np.asarray(hotspot_ids, dtype=object)[keys // nd],
+            "trial_date": day,
+            "pings": pings.astype(np.int64),
+            "radios": radios[keys],
+            "presence_minutes": presence_ns[keys] / _NS_MIN,
+            "radio_minutes": radio_ns[keys] / _NS_MIN,
+            "visits": visits[keys],
+        })
+        return table  # in (hot spot, time) order, as the whole-day table
     hs = keys // nd
     return pd.DataFrame(
         {

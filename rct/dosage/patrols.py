@@ -96,6 +96,7 @@ def patrol_dosage(
     trial_start: DateLike = None,
     trial_end: DateLike = None,
     hotspots: Any = None,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """Aggregate accepted patrols to one row per ``hotspot_id, trial_date``.
 
@@ -112,6 +113,15 @@ def patrol_dosage(
         where nobody patrolled).
     hotspots
         Hot spots for the complete grid (see :func:`hotspot_ids`).
+    windows
+        :class:`rct.io.windows.HotspotWindows` of a per-window hot-spot file
+        (see :func:`rct.io.windows.hotspot_windows`): dosage per unit =
+        place × window.  A patrol logged at a place (its ``place_id``, or any of
+        its units' ids) is cut at window boundaries as well as trial days, and
+        each piece counts for the unit of the window it falls in (none when the
+        place is not a hot spot in that window); a visit counts for the unit of
+        the window it began in.  Window instances belong to the trial day they
+        start in (:mod:`rct.io.windows`).
 
     Returns
     -------
@@ -136,16 +146,26 @@ def patrol_dosage(
     mode = pd.Series(p["mode"], dtype=object)
     foot = mode.eq("foot").fillna(False).to_numpy(dtype=bool)
     vehicle = mode.eq("vehicle").fillna(False).to_numpy(dtype=bool)
-    pieces = split_by_trial_day(p["arrived_at"], p["left_at"], offset, kind="datetime64")
-    rows = pieces["row"].to_numpy()
-    day = _day_numbers(pieces["trial_date"])
-    keep = _in_window_days(day, start_day, end_day)
-    rows, day = rows[keep], day[keep]
-    s_ns, e_ns = _ns(pieces["start"])[keep], _ns(pieces["end"])[keep]
-    minutes = pieces["minutes"].to_numpy()[keep]
-    del pieces
-    first_day = _day_numbers(_trial_day64(p["arrived_at"], offset))
-    in_start = _in_window_days(first_day, start_day, end_day)
+    if windows is not None:  # pieces per (unit, window instance); codes are unit codes
+        hcode, hnames, rows, pcode, day, s_ns, e_ns, minutes, scode_of, first_day = \
+            _window_pieces(p, hcode, hnames, windows, day_starts)
+        keep = _in_window_days(day, start_day, end_day)
+        rows, pcode, day = rows[keep], pcode[keep], day[keep]
+        s_ns, e_ns, minutes = s_ns[keep], e_ns[keep], minutes[keep]
+        in_start = _in_window_days(first_day, start_day, end_day) & (scode_of >= 0)
+    else:
+        pieces = split_by_trial_day(p["arrived_at"], p["left_at"], offset, kind="datetime64")
+        rows = pieces["row"].to_numpy()
+        day = _day_numbers(pieces["trial_date"])
+        keep = _in_window_days(day, start_day, end_day)
+        rows, day = rows[keep], day[keep]
+        s_ns, e_ns = _ns(pieces["start"])[keep], _ns(pieces["end"])[keep]
+        minutes = pieces["minutes"].to_numpy()[keep]
+        del pieces
+        first_day = _day_numbers(_trial_day64(p["arrived_at"], offset))
+        in_start = _in_window_days(first_day, start_day, end_day)
+        pcode = hcode[rows]
+        scode_of = hcode
 
     # one int64 key per hot-spot-day: code * span + day offset (sorted like the table)
     lo = min(int(day.min()) if len(day) else 1 << 40,
@@ -158,7 +178,7 @@ def patrol_dosage(
     span = 1 << 32
 
     # per-piece minutes and the union per hot-spot-day
-    gcode, gkeys = _codes(hcode[rows].astype(np.int64) * span + (day - lo))
+    gcode, gkeys = _codes(pcode.astype(np.int64) * span + (day - lo))
     ng = len(gkeys)
     u = interval_union(gcode, s_ns, e_ns, n_groups=ng)
     n_off = max(len(onames), 1)
@@ -174,7 +194,7 @@ def patrol_dosage(
 
     # per-patrol counts on the day each patrol began
     srows = np.flatnonzero(in_start)
-    scode, skeys = _codes(hcode[srows].astype(np.int64) * span + (first_day[srows] - lo))
+    scode, skeys = _codes(scode_of[srows].astype(np.int64) * span + (first_day[srows] - lo))
     pm = p["minutes"].to_numpy(dtype=float)[srows]
     stops = np.asarray(p["stops"], dtype=np.int64)[srows] if len(p) else np.zeros(0, np.int64)
     per_start = {
@@ -218,6 +238,69 @@ def patrol_dosage(
     table.insert(1, "trial_date", table.pop("date64").dt.date)
     table["hotspot_id"] = table["hotspot_id"].astype(object)
     return table[list(DOSAGE_COLUMNS)]
+
+
+def _hotspot_windows(hotspots: Any) -> Any:
+    """The windows of a per-window hot-spot file or table (None otherwise)."""
+    from rct.io.windows import hotspot_windows
+
+    if isinstance(hotspots, pd.DataFrame):
+        return hotspot_windows(hotspots)
+    if isinstance(hotspots, str | os.PathLike):
+        from rct.randomise.manifest import read_units
+
+        try:
+            table = read_units(hotspots)
+        except Exception:  # noqa: BLE001 - a plain id list: no windows
+            return None
+        return hotspot_windows(table, file=hotspots)
+    return None
+
+
+def _window_pieces(p: pd.DataFrame, hcode: np.ndarray, hnames: Any, windows: Any,
+                   day_starts: str) -> tuple:
+    """Patrol pieces per unit (place × window instance) for :func:`patrol_dosage`.
+
+    Returns unit codes and names, then per piece: patrol row, unit code, trial
+    day number, start and end (ns), minutes; per patrol: the unit code of the
+    window it began in (-1: none) and that trial day's number.
+    """
+    from rct.io.windows import WindowTimeline, window_timeline
+
+    units = sorted(windows.unit_window)
+    ucode = {u: i for i, u in enumerate(units)}
+    pw_unit = windows.place_window_unit()
+    place_of = dict(windows.unit_place)
+    place_of.update({pl: pl for pl in set(windows.unit_place.values())})
+    logged = np.array([place_of.get(str(h), str(h)) for h in hnames], dtype=object)
+    ws = windows.windows
+    # unit code of (logged place, window code); -1 where the place is no hot spot then
+    table = np.array([[ucode.get(pw_unit.get((pl, w), ""), -1) for w in ws.names]
+                      for pl in logged], dtype=np.int64).reshape(len(logged), len(ws))
+    s = _ns(p["arrived_at"]) if len(p) else np.zeros(0, np.int64)
+    e = _ns(p["left_at"]) if len(p) else np.zeros(0, np.int64)
+    if len(p):
+        import pandas as _pd
+
+        lo, hi = int(min(s.min(), e.min())), int(max(s.max(), e.max()))
+        days = _pd.to_datetime(np.array([lo, hi], dtype="datetime64[ns]"), utc=True).tz_convert(
+            "Europe/London").date
+        tl: WindowTimeline = window_timeline(ws, day_starts=day_starts,
+                                             first=days[0] - dt.timedelta(days=2),
+                                             last=days[1] + dt.timedelta(days=2))
+        rows, inst, a, b = tl.split(s, e)
+        code = table[hcode[rows], tl.window[inst]]
+        ok = code >= 0
+        rows, inst, a, b, code = rows[ok], inst[ok], a[ok], b[ok], code[ok]
+        day = tl.trial_date[inst].astype(np.int64)
+        at = tl.locate(s)
+        scode = np.where(at >= 0, table[hcode, np.where(at >= 0, tl.window[at], 0)], -1)
+        first = np.where(at >= 0, tl.trial_date[np.maximum(at, 0)].astype(np.int64), 0)
+    else:
+        rows = inst = a = b = code = day = np.zeros(0, np.int64)
+        scode = first = np.zeros(0, np.int64)
+    return (np.arange(len(units)), np.array(units, dtype=object), rows, code, day, a, b,
+            (b - a) / 60e9, scode, first)
 
 
 def _codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -429,10 +512,14 @@ def ingest_patrols(
         key, source = load_or_create_key(key_file, outputs=None if out is None else [out])
     pseudo = Pseudonymiser(key, prefix="officer-")
     ids = hotspot_ids(hotspots)
+    windows = _hotspot_windows(hotspots)
+    accepted = ids
+    if windows is not None:  # a log may name the place or any of its units
+        accepted = sorted(set(ids) | set(windows.unit_place.values()))
     read = read_patrol_logs(
         paths,
         pseudonymiser=pseudo,
-        hotspots=ids,
+        hotspots=accepted,
         day_starts=day_starts,
         trial_start=trial_start,
         trial_end=trial_end,
@@ -457,6 +544,7 @@ def ingest_patrols(
         trial_start=trial_start,
         trial_end=trial_end,
         hotspots=ids,
+        windows=windows,
     )
     read.warn()  # QuarantineWarning naming the counts, if anything was quarantined
     params = {
@@ -470,6 +558,8 @@ def ingest_patrols(
         "nonexistent": nonexistent,
         "max_quarantined": max_quarantined,
     }
+    if windows is not None:
+        params["windows"] = windows.windows.to_dict()
     qfile = mfile = None
     if unit is not None:
         unit.add_table("output", dosage)

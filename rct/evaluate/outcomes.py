@@ -124,7 +124,14 @@ def build_outcomes(
         NaT for police.uk) and ``month`` ("YYYY-MM"), plus whatever the harm
         table keys on (``offence_code`` / ``category``).
     hotspots
-        GeoDataFrame with ``hotspot_id`` and ``geometry`` in EPSG:27700.
+        GeoDataFrame with ``hotspot_id`` and ``geometry`` in EPSG:27700.  A
+        table built per time window (columns ``window``, ``window_start``,
+        ``window_end``; see :mod:`rct.io.windows`) gives outcomes per window:
+        each unit counts the crimes at its place whose local time falls in
+        its window, on the trial day the window instance starts in (a night
+        shift from Saturday 18:00 to Sunday 06:00 is Saturday's, 11 or 13
+        hours long across a clock change).  Crimes between windows are counted
+        in ``attrs["counts"]["outside_windows"]``.
     harm
         ``"cchi"``, ``"cchi-subgroup"``, ``"ons"``, a CSV path or a
         :class:`rct.harm.HarmTable`; ``None`` gives no harm columns.
@@ -170,6 +177,7 @@ def build_outcomes(
     import pandas as pd
 
     from rct.io.times import trial_date
+    from rct.io.windows import assign_windows
 
     if period not in _PERIODS:
         raise ValueError(f"period must be one of {_PERIODS}, got {period!r}")
@@ -192,9 +200,29 @@ def build_outcomes(
         counts["other_crime_types"] = int((~keep).sum())
         c = c.loc[keep].reset_index(drop=True)
     n_read = len(c)
+    from rct.io.windows import hotspot_windows
+
+    hw = hotspot_windows(hotspots)  # a per-window hot-spot table: count each unit's window only
+    cwin = np.full(n_read, -1, dtype=np.int64)
+    gap = np.zeros(n_read, dtype=bool)
+    if hw is not None and ("occurred_at" not in c.columns or (
+            c["occurred_at"].isna().all() and len(c))):
+        raise DataError("outcomes per time window need crime times ('occurred_at'); these "
+                        "crimes have months only (police.uk)", column="occurred_at")
 
     # --- period of each crime
-    if period == "day":
+    if hw is not None:
+        t = pd.to_datetime(c["occurred_at"], utc=True)
+        no_time = t.isna().to_numpy()
+        aw = assign_windows(t, hw.windows, day_starts=day_starts)
+        gap = ~no_time & aw["window"].isna().to_numpy()
+        names = {n: i for i, n in enumerate(hw.windows.names)}
+        cwin = aw["window"].map(names).fillna(-1).to_numpy(dtype=np.int64)
+        key = pd.Series(aw["trial_date"].to_numpy(), index=c.index, dtype="object")
+        if period == "month":
+            key = key.map(lambda d: d.strftime("%Y-%m") if isinstance(d, dt.date) else None)
+        counts["outside_windows"] = int(gap.sum())
+    elif period == "day":
         if "occurred_at" not in c.columns or c["occurred_at"].isna().all() and len(c):
             raise DataError(
                 "daily outcomes need crime times ('occurred_at'); these crimes have months only "
@@ -211,11 +239,12 @@ def build_outcomes(
             t = pd.to_datetime(c["occurred_at"], utc=True)
             key = t.dt.tz_convert("Europe/London").dt.strftime("%Y-%m").astype("object")
         no_time = key.isna().to_numpy()
+    no_time = no_time & ~gap  # a crime between windows has a time; it is in no window
     counts["no_time"] = int(no_time.sum())
     if no_time.any():
         warnings.warn(f"{int(no_time.sum()):,} crimes have no usable {'time' if period == 'day' else 'month'} "
                       "and are not counted", OutcomeWarning, stacklevel=2)
-    valid = key[~no_time]
+    valid = key[~no_time & ~gap]
     if start is None:
         start = valid.min() if len(valid) else None
     if end is None:
@@ -242,7 +271,7 @@ def build_outcomes(
     else:
         pidx = key.map(lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
     pidx = pidx.to_numpy(dtype=np.int64)
-    outside = (pidx < 0) & ~no_time
+    outside = (pidx < 0) & ~no_time & ~gap
     counts["outside_window"] = int(outside.sum())
 
     # --- harm weights
@@ -284,6 +313,11 @@ def build_outcomes(
     sel = np.flatnonzero(ok & located)
     pi, hi = locate_pairs(x[sel], y[sel], geoms, buffer_m=buffer_m)
     pi = sel[pi]
+    uwin = None
+    if hw is not None:  # a unit counts the crimes of its own window only
+        uwin = np.array([names[hw.unit_window[u]] for u in ids], dtype=np.int64)
+        keep = cwin[pi] == uwin[hi]
+        pi, hi = pi[keep], hi[keep]
     cell = hi * P + pidx[pi]
     ncell = H * P
     out: dict[str, Any] = {
@@ -304,6 +338,9 @@ def build_outcomes(
     if catchment_m is not None:
         ri, rh = _ring_pairs(x[sel], y[sel], geoms, buffer_m=buffer_m, catchment_m=catchment_m)
         ri = sel[ri]
+        if uwin is not None:
+            keep = cwin[ri] == uwin[rh]
+            ri, rh = ri[keep], rh[keep]
         rcell = rh * P + pidx[ri]
         out["catchment_crimes"] = np.bincount(rcell, minlength=ncell).astype(np.int64)
         if harm is not None:
@@ -320,6 +357,8 @@ def build_outcomes(
         "crime_types": sorted(types) if types else None, "harm": harm_name,
         "day_starts": day_starts, "period": period, "buffer_m": float(buffer_m),
         "catchment_m": None if catchment_m is None else float(catchment_m)}
+    if hw is not None:
+        df.attrs["rct_outcomes"]["windows"] = hw.windows.to_dict()
     return df
 
 
@@ -419,6 +458,7 @@ def ingest_crimes(
                     "max_quarantined": max_quarantined,
                     # what the outcome counts: `rct evaluate` checks it against the plan
                     "crime_types": (outcome_spec.get("crime_types")
-                                    if outcome_spec.get("crime_types") else None)},
+                                    if outcome_spec.get("crime_types") else None)}
+        | ({"windows": outcome_spec["windows"]} if outcome_spec.get("windows") else {}),
     )
     return counts

@@ -64,6 +64,7 @@ class HotspotResult:
     crime_types: tuple[str, ...] | None
     harm_table: HarmTable | None
     params: Mapping[str, Any] = field(default_factory=dict)
+    groups: Mapping[str, HotspotResult] | None = None
 
     @property
     def n_hotspots(self) -> int:
@@ -98,6 +99,10 @@ class HotspotResult:
         """
         import pandas as pd
 
+        if self.groups:  # built per window and/or site: one block of rows per group
+            return pd.concat([g.summary(area_m2=area_m2).assign(group=k)[
+                ["group", "measure", "value", "denominator"]]
+                for k, g in self.groups.items()], ignore_index=True)
         t = self._totals()
         cell_txt = f"{self.grid.cell:g} m hexagons (across flats), {self.grid.orientation}-top"
         rows: list[tuple[str, float, str]] = [
@@ -129,6 +134,9 @@ class HotspotResult:
 
     def summary_text(self, *, area_m2: float | None = None) -> str:
         """:meth:`summary` formatted for a terminal (shares as %, counts as integers)."""
+        if self.groups:
+            return "\n\n".join(f"{k}:\n" + g.summary_text(area_m2=area_m2)
+                               for k, g in self.groups.items())
         table = self.summary(area_m2=area_m2)
 
         def fmt(measure: str, v: float) -> str:
@@ -148,6 +156,12 @@ class HotspotResult:
 
     def headline(self) -> str:
         """One line, e.g. ``45 hot spots: 2.6 % of the area of cells with crime, 41.0 % of crime``."""
+        if self.groups:
+            places = (self.hotspots["place_id"].nunique() if "place_id" in self.hotspots
+                      else len(self.hotspots))
+            return (f"{len(self.hotspots)} hot spots at {places} places, ranked per "
+                    f"{self._group_word()}: " + "; ".join(
+                        f"{k}: {g.headline()}" for k, g in self.groups.items()))
         t = self._totals()
         area = 100 * t["area_m2"] / self.area_cells_m2 if self.area_cells_m2 else float("nan")
         crime = 100 * t["crimes"] / self.n_crimes if self.n_crimes else float("nan")
@@ -156,6 +170,11 @@ class HotspotResult:
         if self.harm_table is not None and self.total_harm:
             line += f", {100 * t['harm'] / self.total_harm:.1f} % of harm"
         return line
+
+    def _group_word(self) -> str:
+        by = [w for w, k in (("site", "site_column"), ("time window", "windows"))
+              if self.params.get(k)]
+        return " and ".join(by) or "group"
 
     def tidy(self) -> pd.DataFrame:
         """The hot spots as a plain DataFrame (no geometry)."""
@@ -179,6 +198,8 @@ class HotspotResult:
             "harm": None if self.harm_table is None else self.harm_table.to_dict(),
             **{f"hotspot_{k}": v for k, v in t.items()},
             "headline": self.headline(),
+            **({"groups": {k: g.to_dict() for k, g in self.groups.items()}}
+               if self.groups else {}),
         }
 
     def _repr_html_(self) -> str:
@@ -381,6 +402,9 @@ def build_hotspots(
     merge_touching: bool = False,
     origin: tuple[float, float] | None = None,
     orientation: Orientation = "pointy",
+    windows: Any = None,
+    day_starts: str = "06:00",
+    site_column: str | None = None,
 ) -> HotspotResult:
     """Choose hot spots: the hexagonal cells with the most crime or harm.
 
@@ -420,11 +444,27 @@ def build_hotspots(
         across datasets.
     orientation
         ``"pointy"`` or ``"flat"`` topped hexagons.
+    windows
+        Time windows (``"day=06:00-18:00,night=18:00-06:00"``, a mapping or a
+        :class:`rct.io.windows.WindowSet`): rank and choose cells separately in
+        each window, from the crimes whose local time falls in it (so a place
+        can be a night hot spot and not a day one).  Needs crime times
+        (``occurred_at``).  ``top``/``share_of_harm`` apply per window.
+    day_starts
+        Trial-day boundary (local time), recorded with the windows.
+    site_column
+        A column of the crimes naming each crime's site (e.g. ``falls_within``
+        for the force, or a local policing area): rank and choose cells
+        separately within each site; the hot spots get a ``site`` column.
 
     Returns
     -------
     HotspotResult
         ``.hotspots`` GeoDataFrame, ``.cells``, ``.summary()``, ``.headline()``, ``.tidy()``.
+        Built per window or site, one row per hot spot (unit) with ``site``,
+        ``window``, ``window_start``, ``window_end`` and ``place_id`` columns as
+        they apply, ``rank`` within its group, shares of its group's crime;
+        ``.groups`` holds each group's own result.
 
     Notes
     -----
@@ -440,6 +480,13 @@ def build_hotspots(
     import pandas as pd
     import shapely
 
+    if windows is not None or site_column is not None:
+        return _build_grouped(
+            crimes, windows=windows, day_starts=day_starts, site_column=site_column,
+            options=dict(cell=cell, top=top, share_of_harm=share_of_harm, rank_by=rank_by,
+                         crime_types=crime_types, harm=harm, force=force,
+                         min_separation=min_separation, merge_touching=merge_touching,
+                         origin=origin, orientation=orientation))
     if (top is None) == (share_of_harm is None):
         raise ValueError("give exactly one of top= (a number of cells) or share_of_harm= (0-1]")
     if top is not None and (int(top) != top or top < 1):
@@ -540,3 +587,137 @@ def build_hotspots(
         n_harm_unknown=int(unknown.sum()), area_cells_m2=area_cells, crime_types=types,
         harm_table=table, params=params,
     )
+
+
+# --------------------------------------------------------------------------- per window / site
+def _build_grouped(crimes: pd.DataFrame, *, windows: Any, day_starts: str,
+                   site_column: str | None, options: dict[str, Any]) -> HotspotResult:
+    """:func:`build_hotspots` within each site and/or time window, then put together.
+
+    Every group is ranked on the same grid (same origin), so the same cell is
+    the same place in every window: places are numbered ``H001``, ... in
+    order of their best rank over the groups (then group order, then cell
+    address), and a unit's ``hotspot_id`` is ``<place>-<window>`` when there
+    are windows (the place id alone otherwise).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from rct.io.windows import assign_windows, parse_windows
+
+    if not isinstance(crimes, pd.DataFrame):
+        raise TypeError(f"crimes must be a pandas DataFrame, got {type(crimes).__name__}")
+    ws = None if windows is None else parse_windows(windows)
+    frame = crimes.reset_index(drop=True)
+    # crime types first, so a window without (say) robbery is not an error
+    kept, _, _, types, _ = _prepare(frame, crime_types=options["crime_types"], harm=None,
+                                    force=options["force"])
+    frame = kept.reset_index(drop=True)
+    keys = pd.DataFrame(index=frame.index)
+    if site_column is not None:
+        if site_column not in frame.columns:
+            raise DataError(f"no column {site_column!r} in the crimes to take sites from; "
+                            f"columns: {list(frame.columns)}", column=site_column)
+        site = frame[site_column].astype("string").str.strip()
+        missing = site.isna() | (site == "")
+        if missing.any():
+            warnings.warn(f"{int(missing.sum()):,} crimes have no {site_column!r} and are left "
+                          "out", HotspotWarning, stacklevel=3)
+        keys["site"] = site.where(~missing).astype(object)
+    if ws is not None:
+        if "occurred_at" not in frame.columns or frame["occurred_at"].isna().all():
+            raise DataError("hot spots per time window need crime times ('occurred_at'); "
+                            "these crimes have months only (police.uk)", column="occurred_at")
+        when = pd.to_datetime(frame["occurred_at"], utc=True)
+        aw = assign_windows(when, ws, day_starts=day_starts)
+        lost = when.isna().to_numpy()
+        gap = ~lost & aw["window"].isna().to_numpy()
+        if lost.any():
+            warnings.warn(f"{int(lost.sum()):,} crimes have no time and are left out of the "
+                          "per-window ranking", HotspotWarning, stacklevel=3)
+        if gap.any():
+            warnings.warn(f"{int(gap.sum()):,} crimes fall outside every window "
+                          f"({ws.text}) and are left out", HotspotWarning, stacklevel=3)
+        keys["window"] = aw["window"].to_numpy()
+    ok = keys.notna().all(axis=1).to_numpy()
+    sites = sorted(keys.loc[ok, "site"].unique()) if "site" in keys else [None]
+    wins = list(ws.names) if ws is not None else [None]
+    opts = dict(options, crime_types=None)
+    results: dict[tuple, HotspotResult] = {}
+    for s_ in sites:  # one build per group (a handful), each vectorised
+        for w_ in wins:
+            m = ok.copy()
+            if s_ is not None:
+                m &= (keys["site"] == s_).to_numpy()
+            if w_ is not None:
+                m &= (keys["window"] == w_).to_numpy()
+            if not m.any():
+                warnings.warn(f"no crimes in {_group_name(s_, w_)}: no hot spots there",
+                              HotspotWarning, stacklevel=3)
+                continue
+            results[(s_, w_)] = build_hotspots(frame.loc[m], **opts)
+    if not results:
+        raise DataError("no crimes to build hot spots from in any group")
+    parts = []
+    for (s_, w_), r in results.items():
+        h = pd.DataFrame(r.hotspots.drop(columns="geometry")).assign(
+            geometry=r.hotspots.geometry.values, _site=s_, _window=w_,
+            _orig=r.hotspots["hotspot_id"].to_numpy())
+        parts.append(h)
+    allh = pd.concat(parts, ignore_index=True)
+    # places: same site and same cells = same place, numbered by best rank over the groups
+    pkey = allh["_site"].map(lambda v: "" if v is None else str(v)) + "|" + allh[
+        "cell_ids"].astype(str)
+    gorder = {k: i for i, k in enumerate(results)}
+    allh["_g"] = [gorder[(a, b)] for a, b in zip(allh["_site"], allh["_window"], strict=True)]
+    best = allh.groupby(pkey, sort=False).agg(r=("rank", "min"), g=("_g", "min"))
+    best = best.assign(key=best.index).sort_values(["r", "g", "key"], kind="mergesort")
+    width = max(3, len(str(len(best))))
+    place_of = {k: f"H{i + 1:0{width}d}" for i, k in enumerate(best["key"])}
+    allh["place_id"] = pkey.map(place_of).to_numpy()
+    allh["hotspot_id"] = (allh["place_id"] + "-" + allh["_window"].astype(str)
+                          if ws is not None else allh["place_id"])
+    front = ["hotspot_id"]
+    if ws is not None:
+        front.append("place_id")
+    if site_column is not None:
+        allh["site"] = allh["_site"]
+        front.append("site")
+    if ws is not None:
+        allh["window"] = allh["_window"]
+        allh["window_start"] = [ws.get(w).start for w in allh["_window"]]
+        allh["window_end"] = [ws.get(w).end for w in allh["_window"]]
+        front += ["window", "window_start", "window_end"]
+    allh = allh.sort_values(["_g", "rank"], kind="mergesort").reset_index(drop=True)
+    rest = [c for c in allh.columns if c not in front and not c.startswith("_")
+            and c != "geometry"]
+    gdf = gpd.GeoDataFrame(allh[front + rest], geometry=list(allh["geometry"]),
+                           crs="EPSG:27700")
+    cells = []
+    for (s_, w_), r in results.items():
+        c = r.cells.copy()
+        mine = allh.loc[allh["_g"] == gorder[(s_, w_)]]
+        c["hotspot_id"] = c["hotspot_id"].map(dict(zip(mine["_orig"], mine["hotspot_id"],
+                                                       strict=True)))
+        for col, v in (("site", s_), ("window", w_)):
+            if v is not None:
+                c.insert(0, col, v)
+        cells.append(c)
+    first = next(iter(results.values()))
+    params = dict(first.params)
+    params.update(crime_types=list(types) if types else None,
+                  windows=None if ws is None else ws.to_dict(),
+                  day_starts=day_starts if ws is not None else None, site_column=site_column)
+    groups = {_group_name(s_, w_): r for (s_, w_), r in results.items()}
+    return HotspotResult(
+        hotspots=gdf, cells=pd.concat(cells, ignore_index=True), grid=first.grid,
+        n_crimes=sum(r.n_crimes for r in results.values()),
+        total_harm=float(np.nansum([r.total_harm for r in results.values()])
+                         if first.harm_table is not None else np.nan),
+        n_harm_unknown=sum(r.n_harm_unknown for r in results.values()),
+        area_cells_m2=float(sum(r.area_cells_m2 for r in results.values())),
+        crime_types=types, harm_table=first.harm_table, params=params, groups=groups)
+
+
+def _group_name(site: Any, window: Any) -> str:
+    return " / ".join(str(v) for v in (site, window) if v is not None)

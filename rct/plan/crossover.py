@@ -77,6 +77,11 @@ def evaluate_crossover(
     EvaluationResults
         Every estimate carries its ``role`` (primary / secondary / robustness
         / exploratory); ``meta["headline"]`` is the primary test in words.
+        When the allocation has ``site`` and/or ``window`` columns (a design
+        with per-site quotas or a shift crossover), the primary outcome is also
+        estimated per site, per shift and per site × shift, with tests of
+        heterogeneity (:mod:`rct.plan.subgroups`; exploratory, summarised in
+        ``meta["subgroups"]``); the pooled test is unchanged.
     """
     from rct.config import ESTIMATORS_BY_DESIGN
     from rct.evaluate.crossover import (
@@ -170,6 +175,31 @@ def evaluate_crossover(
                                  seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
                                  label="two-way FE OLS coefficient (catchment ring)",
                                  term="tasked", reference=ref).with_role("exploratory"))
+    groups = unit_groups(allocation, uframe.iloc[:, 0].astype(str).to_numpy())
+    subgroup_summary: dict[str, Any] = {}
+    if groups:  # by site and by shift: exploratory, from the same reference draws
+        from rct.plan.subgroups import subgroup_estimates
+
+        uid = uframe.iloc[:, 0].astype(str).to_numpy()
+        udate = uframe.iloc[:, 1].astype(str).to_numpy()
+
+        def make_stat(idx: np.ndarray) -> Any:
+            return (ConditionalPoissonLogRR(uid[idx]) if test == "rate-ratio"
+                    else TwoWayFE(uid[idx], udate[idx]))
+
+        def model(idx: np.ndarray) -> Any:
+            sub = panel[panel["hotspot_id"].astype(str).isin(set(uid[idx]))]
+            return (crossover_poisson(sub, outcome=primary, alpha=alpha) if test == "rate-ratio"
+                    else crossover_fe(sub, outcome=primary, alpha=alpha))
+
+        sub_est, subgroup_summary = subgroup_estimates(
+            design, align_to_design(design, panel, primary), groups=groups,
+            make_stat=make_stat, model=model, reference=ref, outcome=primary,
+            effect="multiplicative" if test == "rate-ratio" else "additive",
+            label=("conditional Poisson rate ratio (hot-spot strata)" if test == "rate-ratio"
+                   else "two-way FE OLS coefficient"), alpha=alpha, pooled=main[primary],
+            term="tasked")
+        estimates += sub_est
     if dosage is not None:
         from rct.evaluate.complier import complier_effect, complier_ri
 
@@ -200,6 +230,8 @@ def evaluate_crossover(
         "primary_test": test,
         "carryover_days": int(carryover_days),
     }
+    if subgroup_summary:
+        meta["subgroups"] = subgroup_summary
     label = ("conditional Poisson log rate ratio (hot-spot strata)" if test == "rate-ratio"
              else "two-way FE OLS coefficient (tasked − untasked, per hot-spot-day)")
     dist = _distribution([main[primary]], primary, label)
@@ -212,6 +244,33 @@ def evaluate_crossover(
         main[primary], label=outcome_label(primary, labels=labels),
         design_type="crossover").to_dict()
     return _finish(estimates, family, primary=primary, multiplicity=multiplicity, meta=meta)
+
+
+def unit_groups(allocation: Any, units: Any) -> dict[str, Any]:
+    """Subgroup dimensions of the design units from the allocation's ``site``/``window`` columns.
+
+    ``{"site": labels, "shift": labels, "site × shift": labels}`` (each an
+    array over ``units``, the design's hot-spot ids); a dimension appears when
+    the allocation has its column with at least two values.
+    """
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    if allocation is None or "hotspot_id" not in getattr(allocation, "columns", ()):
+        return out
+    ids = pd.Series(np.asarray(units, dtype=object)).astype(str)
+    cols = {}
+    for col, dim in (("site", "site"), ("window", "shift")):
+        if col in allocation.columns:
+            m = allocation[["hotspot_id", col]].astype(str).drop_duplicates("hotspot_id")
+            lab = ids.map(dict(zip(m["hotspot_id"], m[col], strict=True)))
+            if lab.notna().all() and lab.nunique() >= 2:
+                cols[dim] = lab.to_numpy(dtype=object)
+    out.update(cols)
+    if len(cols) == 2:
+        out["site × shift"] = np.array([f"{a} / {b}" for a, b in zip(
+            cols["site"], cols["shift"], strict=True)], dtype=object)
+    return out
 
 
 def _dose_panel(dosage: Any, dose: str) -> Any:

@@ -91,6 +91,10 @@ def design_from_trial(trial: Any, allocation: Any, hotspots: Any = None) -> Any:
                       "permutation design", DesignApproximationWarning, stacklevel=2)
         return None
     else:
+        if hotspots is None and (spec.sites or spec.shifts) and trial.files.hotspots is not None:
+            from rct.randomise.manifest import read_units
+
+            hotspots = read_units(trial.files.hotspots)  # the site / window columns
         design = _design_from_spec(spec, allocation, hotspots)
     keys = ["hotspot_id", "trial_date"] if spec.type == "crossover" else ["hotspot_id"]
     mine = design.allocation[[*keys, "arm"]].copy()
@@ -140,9 +144,13 @@ def _design_from_manifest(trial: Any, mpath: Path) -> Any:
                         f"{d.get('scheme')!r}")
     raw = trial.to_dict()["design"]
     given = _given_design_keys(trial)
+    problems += _strata_problems(spec, given, params, kind)
     for key, mkey in _MANIFEST_KEYS.items():
         if key not in given or (key == "covariates" and spec.scheme != "rerandomise"):
             continue  # covariates of other schemes are for balance, not the draw
+        if key == "per_day" and (isinstance(raw.get(key), dict)
+                                 or isinstance(params.get(mkey), dict)):
+            continue  # quotas per site / shift: compared stratum by stratum above
         if mkey is not None and mkey not in params:
             continue  # not a parameter of this design (e.g. day_starts of a parallel one)
         mine = raw.get(key)
@@ -160,6 +168,37 @@ def _design_from_manifest(trial: Any, mpath: Path) -> Any:
     if problems:
         raise ConfigError(problems, file=trial.path)
     return load_design(trial.files.allocation)
+
+
+def _strata_problems(spec: Any, given: set[str], params: dict[str, Any], kind: Any
+                     ) -> list[str]:
+    """``[design] sites``, ``shifts`` and per-stratum ``per_day`` against the manifest."""
+    out = []
+    if kind == "crossover":
+        if "sites" in given and not params.get("sites"):
+            out.append(f"[design] sites = {spec.sites!r}, but the allocation's manifest has no "
+                       "sites (it was not randomised with per-site quotas)")
+        if "shifts" in given and params.get("shifts") != spec.shifts:
+            out.append(f"[design] shifts = {spec.shifts!r}, but the allocation's manifest says "
+                       f"{params.get('shifts')!r}")
+        if "per_day" in given and (isinstance(spec.per_day, dict)
+                                   or isinstance(params.get("per_day"), dict)):
+            from rct.randomise.crossover_strata import quota_table
+
+            try:
+                mine = quota_table(spec.per_day, params.get("sites"), params.get("windows"))
+            except (KeyError, TypeError, ValueError):
+                mine = None
+            theirs = quota_table(params.get("per_day"), params.get("sites"),
+                                 params.get("windows"))
+            if mine != theirs:
+                out.append(f"[design] per_day = {spec.per_day!r}, but the allocation's manifest "
+                           f"says {params.get('per_day')!r}")
+    elif kind == "parallel" and "sites" in given and spec.scheme == "block" \
+            and params.get("block_column") != spec.block_column:
+        out.append(f"[design] sites = {spec.sites!r} blocks by {spec.block_column!r}, but the "
+                   f"allocation's manifest blocks by {params.get('block_column')!r}")
+    return out
 
 
 def _given_design_keys(trial: Any) -> set[str]:
@@ -184,10 +223,17 @@ def _design_from_spec(spec: Any, allocation: Any, hotspots: Any) -> Any:
         days = spec.days or int(pd.to_datetime(allocation["trial_date"]).nunique())
         per_day = spec.per_day or int(
             (allocation["arm"].astype(str) == "treatment").sum() // days)
+        strata: dict[str, Any] = {}
+        if (spec.sites or spec.shifts) and hotspots is not None:  # site / shift strata
+            units = hotspots.assign(hotspot_id=hotspots["hotspot_id"].astype(str))
+            units = units[units["hotspot_id"].isin(ids)]
+            strata = {"sites": spec.sites, "windows": "auto" if spec.shifts else None,
+                      "shifts": spec.shifts}
+            ids = units
         return crossover(ids, start=start, days=days, per_day=per_day, day_starts=spec.day_starts,
                          seed=spec.seed, equal_coverage=spec.equal_coverage,
                          block_weekday=spec.block_weekday, max_consecutive=spec.max_consecutive,
-                         washout=spec.washout)
+                         washout=spec.washout, **strata)
     from rct.randomise.parallel import parallel
 
     units = hotspots if hotspots is not None else pd.DataFrame({"hotspot_id": ids})
@@ -280,8 +326,15 @@ def evaluate_trial(path: str | Path, *, ri_draws: int | None = None) -> Evaluati
             total = dd.groupby("hotspot_id")[DOSE].sum()
             units[DOSE] = units["hotspot_id"].astype(str).map(total).fillna(0.0)
             dose = DOSE
+        site_col = None
+        if trial.design.sites and hs is not None and trial.design.sites in hs.columns:
+            site_of = dict(zip(hs["hotspot_id"].astype(str), hs[trial.design.sites].astype(str),
+                               strict=False))
+            units["site"] = units["hotspot_id"].astype(str).map(site_of)
+            site_col = "site"  # per-site estimates, as the plan says (exploratory)
         res = evaluate_parallel(units, design=design, outcomes_to_test=names,
-                                baseline=baseline, blocks=blocks, dose=dose, **common)
+                                baseline=baseline, blocks=blocks, dose=dose, sites=site_col,
+                                **common)
     if dosage_path is not None:
         inputs["dosage"] = dosage_path
     cost = None

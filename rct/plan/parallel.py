@@ -39,6 +39,7 @@ def evaluate_parallel(
     treatment: str = "arm",
     dose: str | None = None,
     labels: dict[str, str] | None = None,
+    sites: str | None = None,
 ) -> EvaluationResults:
     """Run the parallel-design plan on one row per hot spot (trial-window totals).
 
@@ -60,6 +61,11 @@ def evaluate_parallel(
         minutes): adds the complier effect on the primary outcome.
     labels
         Outcome -> reader's label, for the headline.
+    sites
+        Column of ``units`` naming each hot spot's site: adds per-site
+        estimates of the primary outcome (the primary statistic restricted to
+        the site, randomisation inference from the same draws) and tests of
+        heterogeneity across sites (:mod:`rct.plan.subgroups`; exploratory).
 
     Notes
     -----
@@ -170,6 +176,41 @@ def evaluate_parallel(
         estimates += [e.with_role("exploratory") for e in _parallel_displacement(
             df, design, outcome, b, bcodes, treatment=treatment, blocks=blocks, draws=ri_draws,
             seed=base_seed + 500 + 10 * j, alpha=alpha)]
+    subgroup_summary: dict = {}
+    if sites is not None and sites in df.columns and df[sites].astype(str).nunique() > 1:
+        from rct.plan.subgroups import subgroup_estimates
+
+        xb = df[[baseline[primary]]].to_numpy(dtype=float) if primary in baseline else None
+
+        def make_stat(idx: np.ndarray) -> Any:
+            b = None if bcodes is None else bcodes[idx]
+            if test == "rate-ratio":
+                return as_statistic(log_ratio_statistic, name="log ratio of means", order="yz",
+                                    blocks=b)
+            if test == "lin" and xb is not None:
+                x = xb[idx]
+                return as_statistic(lambda Z, yy, x=x: lin_statistic(yy, x, Z), name="Lin",
+                                    linear=True)
+            return as_statistic(dim_statistic, name="difference in means", linear=True,
+                                order="yz", blocks=b)
+
+        def model(idx: np.ndarray) -> Any:
+            sub = df.iloc[idx]
+            blk = blocks if blocks and sub[blocks].astype(str).nunique() > 1 else None
+            if test == "rate-ratio":
+                return count_model(sub, outcome=primary, treatment=treatment,
+                                   family="quasipoisson", blocks=blk, alpha=alpha)
+            return difference_in_means(sub, outcome=primary, treatment=treatment, blocks=blk,
+                                       alpha=alpha)
+
+        sub_est, subgroup_summary = subgroup_estimates(
+            design, align_to_design(design, df, primary),
+            groups={"site": df[sites].astype(str).to_numpy(dtype=object)}, make_stat=make_stat,
+            model=model, reference=ref, outcome=primary,
+            effect="multiplicative" if test == "rate-ratio" else "additive",
+            label={"rate-ratio": "ratio of means", "lin": "Lin covariate-adjusted difference"}
+            .get(test, "difference in means"), alpha=alpha, pooled=main[primary])
+        estimates += sub_est
     if dose is not None and dose in df.columns:
         from rct.evaluate.complier import complier_effect, complier_ri
 
@@ -187,6 +228,8 @@ def evaluate_parallel(
             "ri_draws": ri_draws, "ri_seed": base_seed, "estimator": estimator,
             "primary_test": test,
             "family": "the pre-registered test of each secondary outcome"}
+    if subgroup_summary:
+        meta["subgroups"] = subgroup_summary
     label = {"lin": "Lin covariate-adjusted difference (treatment − control, per hot spot)",
              "rate-ratio": "log ratio of means (treatment / control hot spots)"}.get(
         test, "difference in means (treatment − control, per hot spot)")

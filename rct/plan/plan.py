@@ -276,6 +276,7 @@ class AnalysisPlan:
         t = self.primary_test
         rows = [
             ("Estimand", self.estimand),
+            *self._strata_rows(),
             ("Primary outcome", f"{self.primary.label}, {self.primary.unit}"
              + (f", trial window {self.primary.window[0]} to {self.primary.window[1]}"
                 if self.primary.window else "")),
@@ -326,6 +327,22 @@ class AnalysisPlan:
         if self.robustness:
             rows.append(("Robustness and exploratory analyses",
                          "; ".join(self.robustness) + " — reported, never confirmatory"))
+        return rows
+
+    def _strata_rows(self) -> list[tuple[str, str]]:
+        """The design's sites and shifts in words (none for a single-site whole-day trial)."""
+        d = self.design
+        rows = []
+        if d.get("shifts"):
+            rows.append(("Shifts", "each hot spot in each shift is a unit of the crossover ("
+                         + ", ".join(f"{k} {v}" for k, v in d["shifts"].items()) + "; a shift "
+                         "crossing midnight belongs to the trial day it starts in), tasked with "
+                         "its own daily quota"))
+        if d.get("sites"):
+            rows.append(("Sites", f"column {d['sites']!r} of the hot-spot file: "
+                         + ("a daily quota per site" if self.design_type == "crossover"
+                            else "randomised within sites (blocks)")
+                         + "; the pooled test is primary, per-site estimates exploratory"))
         return rows
 
     def differences(self, other: AnalysisPlan | Mapping[str, Any]) -> list[str]:
@@ -388,6 +405,8 @@ def plan_from_trial(trial: Any) -> AnalysisPlan:
               if t.windows.trial else None)
     unit = ("per hot-spot-day" if d.type == "crossover"
             else "total per hot spot over the trial window")
+    if d.type == "crossover" and d.shifts:
+        unit = "per hot-spot-shift (a hot spot in one shift on one trial day)"
     harm = t.files.harm if t.files.harm in HARM_INDEX_NAMES else _rel(t, t.files.harm)
 
     def spec(name: str) -> OutcomeSpec:
@@ -418,6 +437,13 @@ def plan_from_trial(trial: Any) -> AnalysisPlan:
         if d.scheme in ("block", "pairs"):
             covs = (*covs, "randomisation blocks (analysed within blocks)")
     robustness = _robustness(d.type, key, a)
+    strata = [w for w, on in (("site", d.sites), ("shift", d.type == "crossover" and d.shifts))
+              if on]
+    if strata:  # estimates by site / shift beside the pooled one (rct.plan.subgroups)
+        robustness = (*robustness,
+                      f"the primary test restricted to each {' and each '.join(strata)} "
+                      "(randomisation inference from the same draws) with a randomisation test "
+                      "of heterogeneity and Cochran's Q / I²")
     # the allocation's manifest is not hashed here: it records when it was made, so
     # its bytes differ between identical re-runs; `rct randomise verify` checks it
     files = {

@@ -45,6 +45,12 @@ from rct.randomise.base import (
     choice_error,
     stable_digest,
 )
+from rct.randomise.crossover_strata import (
+    _check_strata,
+    _quota,
+    _shift_tasking_list,
+    _windows_of,
+)
 from rct.randomise.crossover_v1 import crossover_kernel, top_k_mask
 
 __all__ = ["CrossoverDesign", "crossover", "tasking_list", "top_k_mask", "crossover_kernel",
@@ -69,6 +75,7 @@ class CrossoverDesign:
     algorithm_version: str = CROSSOVER_ALGORITHM_VERSION
     sites: tuple[str, ...] | None = field(default=None, repr=False)  # site of each hot spot
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    windows: tuple[str, ...] | None = field(default=None, repr=False)  # window of each unit
 
     # -- contract ----------------------------------------------------------
     @property
@@ -106,6 +113,9 @@ class CrossoverDesign:
         )
         if self.sites is not None:
             df.insert(1, "site", np.repeat(np.array(self.sites, dtype=object), d))
+        if self.windows is not None:
+            df.insert(2 if self.sites is not None else 1, "window",
+                      np.repeat(np.array(self.windows, dtype=object), d))
         w = int(self.parameters["washout"])
         if w > 0:
             df["washout"] = washout_flags(self.schedule, w).T.ravel()
@@ -122,17 +132,29 @@ class CrossoverDesign:
         return df
 
     def _site_share(self) -> np.ndarray:
-        """``k_s / N_s`` for each hot spot (float)."""
-        if self.sites is None:
+        """``k_s / N_s`` for each hot spot (float; ``s`` its site × window stratum)."""
+        if self.sites is None and self.windows is None:
             return np.full(len(self.ids), self.per_day / len(self.ids))
-        quota = self.parameters["per_day"]
-        labels = np.array(self.sites, dtype=object)
         out = np.empty(len(self.ids))
-        for site in set(self.sites):
-            here = labels == site
-            k = quota[site] if isinstance(quota, dict) else int(quota)
-            out[here] = k / here.sum()
+        for cols, k in self._site_columns():
+            out[cols] = k / len(cols)
         return out
+
+    def _strata(self) -> list[Any] | None:
+        """The stratum of each unit: its site, its window, or ``(site, window)``; None if none."""
+        if self.windows is None:
+            return None if self.sites is None else list(self.sites)
+        if self.sites is None:
+            return list(self.windows)
+        return list(zip(self.sites, self.windows, strict=True))
+
+    @property
+    def shifts(self) -> Any:
+        """The time windows (:class:`rct.io.windows.WindowSet`) of a shift design, else None."""
+        from rct.io.windows import parse_windows
+
+        spec = self.parameters.get("shifts")
+        return None if spec is None else parse_windows(spec)
 
     def draw(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
         """``n`` whole schedules from the same procedure, shape ``(n, N*D)`` in :attr:`units` order.
@@ -210,6 +232,23 @@ class CrossoverDesign:
             out[name] = self.schedule[wd == i].sum(axis=0)
         return out
 
+    def strata_lines(self) -> list[str]:
+        """One line per stratum (site, shift or both) with its hot spots and daily quota."""
+        strata = self._strata()
+        if strata is None:
+            return []
+        out = []
+        ws = self.shifts
+        for cols, k in self._site_columns():
+            key = strata[int(cols[0])]
+            site, win = key if self.sites is not None and self.windows is not None else (
+                (key, None) if self.windows is None else (None, key))
+            name = " ".join(x for x in (
+                None if site is None else f"site {site}",
+                None if win is None else f"shift {win} ({ws.get(win).text})") if x)
+            out.append(f"  {name}: {k} of {len(cols)} tasked each day")
+        return out
+
     def serial_structure(self, *, lags: int = 7, window: int = 4) -> Any:
         """Serial-structure diagnostics of the schedule (:func:`rct.randomise.serial.serial_structure`)."""
         from rct.randomise.serial import serial_structure
@@ -218,13 +257,23 @@ class CrossoverDesign:
 
     # -- internals ---------------------------------------------------------------
     def _site_columns(self) -> list[tuple[np.ndarray, int]]:
-        """``[(hot-spot positions, k), ...]`` per site in code-point order of the site labels."""
-        if self.sites is None:
+        """``[(hot-spot positions, k), ...]`` per stratum (site, window or site × window)
+        in code-point order of the stratum labels."""
+        strata = self._strata()
+        if strata is None:
             return [(np.arange(len(self.ids)), int(self.per_day))]
         quota = self.parameters["per_day"]
-        labels = np.array(self.sites, dtype=object)
-        return [(np.flatnonzero(labels == s), int(quota[s] if isinstance(quota, dict) else quota))
-                for s in sorted(set(self.sites))]
+        if self.windows is None:  # sites alone (as made before windows existed)
+            labels = np.array(self.sites, dtype=object)
+            return [(np.flatnonzero(labels == s),
+                     int(quota[s] if isinstance(quota, dict) else quota))
+                    for s in sorted(set(self.sites))]
+        out = []
+        for key in sorted(set(strata)):
+            cols = np.flatnonzero([x == key for x in strata])
+            site, window = key if self.sites is not None else (None, key)
+            out.append((cols, _quota(quota, site, window)))
+        return out
 
     def _sampler(self) -> Any:
         if "sampler" not in self._cache:
@@ -274,6 +323,8 @@ def crossover(
     max_attempts: int = 100_000,
     id_column: str = "hotspot_id",
     algorithm: str = CROSSOVER_ALGORITHM_VERSION,
+    windows: Mapping[Any, Any] | str | None = None,
+    shifts: Mapping[str, str] | str | None = None,
 ) -> CrossoverDesign:
     """Schedule a crossover hot-spot-day trial: ``per_day`` of N hot spots tasked each day.
 
@@ -306,6 +357,17 @@ def crossover(
         Optional mapping hot spot -> site (e.g. policing area), or the name of a
         column of the ``hotspot_ids`` DataFrame: each site gets its own daily
         quota and its own equal coverage.
+    windows, shifts
+        A shift design: each unit is a hot spot in one time window (``H001-night``,
+        see :mod:`rct.io.windows`); ``windows`` maps unit -> window name (or names
+        a column of the ``hotspot_ids`` DataFrame; ``"auto"`` takes the windows of
+        a per-window hot-spot table when it is one) and ``shifts`` defines the
+        windows (``{"day": "06:00-18:00", ...}``; taken from the table's
+        ``window_start``/``window_end`` when not given).  The window acts as a
+        stratum with its own daily quota ``k_w`` -- the sites machinery with
+        strata site × window -- so ``per_day`` may be one number, a mapping
+        window -> k, site -> k, or site -> {window -> k}.  The tasking list
+        (:func:`tasking_list`) then has one row per trial day and shift.
     max_attempts
         Attempts of the priority sampler when looking for a feasible start under
         run constraints (``rct-randomise/2``), or for the schedule itself (``/1``).
@@ -337,6 +399,7 @@ def crossover(
     seed = check_seed(seed)
     if algorithm not in CROSSOVER_ALGORITHM_VERSIONS:
         raise choice_error("algorithm", algorithm, CROSSOVER_ALGORITHM_VERSIONS)
+    window_of, shift_spec = _windows_of(hotspot_ids, windows, shifts, id_column)
     site_of: dict[str, str] | None = None
     if isinstance(sites, str):
         if not isinstance(hotspot_ids, pd.DataFrame) or sites not in hotspot_ids.columns:
@@ -360,9 +423,14 @@ def crossover(
         raise DesignError(f"max_consecutive must be >= 1 or None, got {max_consecutive}")
     if int(washout) < 0:
         raise DesignError(f"washout must be >= 0, got {washout}")
-    site_labels, quota, k_total = _check_sites(ids, site_of, per_day)
-    if site_labels is not None and algorithm == _V1:
-        raise DesignError("sites need algorithm 'rct-randomise/2'")
+    if window_of is None:
+        site_labels, quota, k_total = _check_sites(ids, site_of, per_day)
+        window_labels = None
+    else:
+        site_labels, window_labels, quota, k_total = _check_strata(ids, site_of, window_of,
+                                                                   per_day, shift_spec)
+    if (site_labels is not None or window_labels is not None) and algorithm == _V1:
+        raise DesignError("sites and shifts need algorithm 'rct-randomise/2'")
     dates = tuple(start_d + dt.timedelta(days=i) for i in range(days))
     strata = (
         np.array([d.weekday() for d in dates], dtype=np.int64)
@@ -384,12 +452,18 @@ def crossover(
     }
     if site_labels is not None:
         params["sites"] = {i: s for i, s in zip(ids, site_labels, strict=True)}
+    if window_labels is not None:
+        params["windows"] = {i: w for i, w in zip(ids, window_labels, strict=True)}
+        params["shifts"] = shift_spec.to_dict()
     derived = {
         "n_hotspots": n,
         "n_units": n * days,
         "tasked_unit_days": k_total * days,
         "units_digest": stable_digest({"ids": ids}),
-        "probability_tasked": f"{k_total}/{n}" if site_labels is None else "k_s/N_s by site",
+        "probability_tasked": (f"{k_total}/{n}" if site_labels is None and window_labels is None
+                               else "k_s/N_s by site" if window_labels is None
+                               else "k_w/N_w by window" if site_labels is None
+                               else "k_sw/N_sw by site and window"),
     }
     proto = CrossoverDesign(
         ids=tuple(ids),
@@ -402,6 +476,7 @@ def crossover(
         derived=derived,
         algorithm_version=algorithm,
         sites=None if site_labels is None else tuple(site_labels),
+        windows=None if window_labels is None else tuple(window_labels),
     )
     if algorithm == _V1:
         from rct.randomise.crossover_v1 import v1_first
@@ -460,9 +535,16 @@ def tasking_list(design: CrossoverDesign, *, sep: str = ";") -> Any:
 
     Columns ``trial_date, weekday, starts_local, ends_local, n_tasked, tasked``
     (``tasked`` joins hot-spot ids with ``sep``), the form a briefing or a
-    tasking app import uses.
+    tasking app import uses.  For a shift design, one row per trial day and
+    shift: ``trial_date, window, weekday, starts_local, ends_local, n_tasked,
+    tasked``, the shift's start and end on that trial day (both clock changes
+    included: a night shift ``18:00-06:00`` runs 13 hours on the night the
+    clocks go back).
     """
     import pandas as pd
+
+    if design.windows is not None:
+        return _shift_tasking_list(design, sep=sep)
 
     from rct.io.times import LONDON, trial_day_bounds
 

@@ -213,7 +213,9 @@ def randomise_crossover_file(
         check_output([tasking], force=force)
     id_column = params.get("id_column", "hotspot_id")
     units = read_units(hotspots, id_column=id_column)
-    design = crossover(units[id_column].tolist(), seed=seed, **params)
+    # the table itself when sites or windows name its columns (the ids alone otherwise)
+    by_column = isinstance(params.get("sites"), str) or isinstance(params.get("windows"), str)
+    design = crossover(units if by_column else units[id_column].tolist(), seed=seed, **params)
     write_allocation(design, out, inputs={"hotspots": hotspots}, force=force)
     if tasking is not None:
         write_table(tasking_list(design), tasking)

@@ -165,9 +165,18 @@ def _hotspots(s: Section, b: ReportBuilder, t: Any) -> None:
     tab["northing"] = [str(round(v)) for v in c.y]
     if "crimes" in gdf.columns:
         tab["crimes (selection data)"] = [w.count(v) for v in gdf["crimes"]]
-    for col in ("block", "beat"):
+    for col in ("place_id", "site", "window", "block", "beat"):
         if col in gdf.columns:
-            tab[col] = gdf[col].astype(str)
+            tab[col.replace("_id", "")] = gdf[col].astype(str)
+    if "window" in gdf.columns and {"window_start", "window_end"} <= set(gdf.columns):
+        from rct.io.windows import hotspot_windows
+
+        hw = hotspot_windows(pd.DataFrame(gdf.drop(columns="geometry")))
+        if hw is not None:
+            s.para("Hot spots were ranked separately in each time window ("
+                   + ", ".join(f"{x.name} {x.text}" for x in hw.windows) + "): each unit is a "
+                   "place in one window, so a place can be a hot spot in one shift and not in "
+                   f"another ({len(set(hw.unit_place.values()))} places, {len(gdf)} units).")
     if arm is not None:
         tab["arm"] = tab["hot spot"].map(arm).fillna("not allocated")
     s.table(tab, heading="Hot spots")
@@ -189,6 +198,7 @@ def _allocation(s: Section, b: ReportBuilder, t: Any) -> None:
         lo, hi = int(cov[treatment].min()), int(cov[treatment].max())
         s.para(f"Coverage: every hot spot is tasked on {lo} days" if lo == hi else
                f"Coverage: hot spots are tasked on between {lo} and {hi} of the {days} days.")
+        _strata_table(s, t, alloc, treatment=treatment)
         _schedule_diagnostics(s, alloc, treatment=treatment)
         show = pd.DataFrame({"hot spot": cov.index})
         for a in cov.columns:
@@ -213,6 +223,36 @@ def _allocation(s: Section, b: ReportBuilder, t: Any) -> None:
         show = alloc.sort_values(["arm", "hotspot_id"]).rename(columns={"hotspot_id": "hot spot"})
         show.columns = [str(c).replace("_", " ") for c in show.columns]
         s.table(show.reset_index(drop=True), heading="Allocation")
+
+
+def _strata_table(s: Section, t: Any, alloc: Any, *, treatment: str) -> None:
+    """Per site and shift: hot spots, tasked each day, and the shift's hours."""
+    import pandas as pd
+
+    cols = [c for c in ("site", "window") if c in alloc.columns]
+    if not cols:
+        return
+    shifts = (t.design.shifts or {}) if getattr(t.design, "shifts", None) else {}
+    tasked = alloc[alloc["arm"] == treatment].groupby([*cols, "trial_date"]).size()
+    rows = []
+    for key, g in alloc.groupby(cols, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        per = tasked.get(key) if len(cols) > 1 else tasked.get(key[0])
+        per = per if per is not None else pd.Series([0])
+        lo, hi = int(per.min()), int(per.max())
+        row = dict(zip(["site" if c == "site" else "shift" for c in cols], map(str, key),
+                       strict=True))
+        if "window" in cols:
+            row["hours (local)"] = shifts.get(str(key[cols.index("window")]), "")
+        row["hot spots"] = w.count(g["hotspot_id"].nunique())
+        row["tasked each day"] = str(lo) if lo == hi else f"{lo} to {hi}"
+        row["share tasked"] = f"{lo / g['hotspot_id'].nunique():.3f}" if lo == hi else ""
+        rows.append(row)
+    what = " and ".join({"site": "site", "window": "shift"}[c] for c in cols)
+    s.table(pd.DataFrame(rows), heading=f"Daily quotas by {what}",
+            note=("Each site and shift is randomised separately, with its own number tasked "
+                  "each day (strata of the design); randomisation inference draws from the "
+                  "same strata.") if len(cols) > 1 else None)
 
 
 def _serial_diagnostics(alloc: Any, *, treatment: str = "treatment",

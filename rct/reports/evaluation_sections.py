@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup, escape
 
 from rct.plan.headline import format_p
@@ -479,10 +480,18 @@ def displacement(s: Section, ctx: Context) -> None:
             "displacement measures")
 
 
+def _is_subgroup(e: dict[str, Any]) -> bool:
+    return "subgroup" in (e.get("details") or {})
+
+
 def exploratory(s: Section, ctx: Context) -> None:
     rows = [e for e in ctx.estimates("exploratory") if not _is_displacement(e)]
     if not rows:
         raise NotAvailable("the results have no exploratory analyses")
+    subgroups(s, ctx)
+    rows = [e for e in rows if not _is_subgroup(e)]
+    if not rows:
+        return
     s.para("Exploratory, not confirmatory: the complier effect, carryover and tests that assume "
            "Poisson variance. Crime counts are overdispersed, so Poisson-variance p-values are "
            "too small; read these rows as descriptions, not as tests of the trial's hypothesis.",
@@ -504,6 +513,87 @@ def exploratory(s: Section, ctx: Context) -> None:
                      f"{float(f):.1f}" + ("; a weak instrument: rely on the randomisation "
                                           "interval" if det.get("weak_instrument") else "") + ").")
         s.para(text, note=True)
+
+
+_DIM_WORDS = {"site": ("site", "sites"), "shift": ("shift", "shifts"),
+              "site × shift": ("site and shift", "site-and-shift cells")}
+
+
+def subgroups(s: Section, ctx: Context) -> None:
+    """Estimates by site and by shift beside the pooled one: forest plots, tables, heterogeneity."""
+    groups = ctx.meta.get("subgroups") or {}
+    if not groups:
+        return
+    import pandas as pd
+
+    from rct.reports.figures import forest_plot
+
+    head = ctx.headline
+    prim = ctx.estimates("primary")
+    scale = prim[0]["terms"][0].get("scale", "difference") if prim else "difference"
+    ratio = scale == "ratio"
+    outcome = ctx.name(prim[0]["outcome"]) if prim else ""
+    s.para("Exploratory, not confirmatory: the pre-registered test pools every "
+           + ("hot spot and shift" if "shift" in groups else "hot spot") + ". Below, the same "
+           "statistic restricted to each site and shift, each with its randomisation test drawn "
+           "from the trial's own design (the same draws as the pooled test, restricted to the "
+           "subgroup's units) and a model-based estimate; and a test of whether the effect "
+           "differs between them.", cls="exploratory")
+    units = "hot-spot shifts" if "shift" in groups else "hot spots"
+    order = [k for k in ("site", "shift", "site × shift") if k in groups]
+    order += [k for k in groups if k not in order]
+    for by in order:
+        g = groups[by]
+        one, many = _DIM_WORDS.get(by, (by, by + "s"))
+        levels = [r for r in g.get("levels", []) if w.is_finite(r.get("estimate"))]
+        if not levels:
+            continue
+        plot = pd.DataFrame(
+            [{"label": f"{one.capitalize()} {r['level']} ({w.count(r['units'])} {units})",
+              "estimate": r["estimate"], "conf_low": r["conf_low"],
+              "conf_high": r["conf_high"]} for r in levels]
+            + ([{"label": "All (pre-registered, pooled)", "estimate": head.get("estimate"),
+                 "conf_low": head.get("conf_low"), "conf_high": head.get("conf_high")}]
+               if w.is_finite(head.get("conf_low")) and w.is_finite(head.get("conf_high"))
+               else []))
+        plot = plot[np.isfinite(plot[["estimate", "conf_low", "conf_high"]].astype(float)).all(
+            axis=1) & ((plot[["conf_low", "conf_high"]].astype(float) > 0).all(axis=1)
+                       if ratio else True)]
+        if len(plot):
+            what = ("Rate ratio, tasked vs untasked" if ctx.crossover else
+                    "Rate ratio, patrolled vs control") if ratio else f"Difference {ctx.unit}"
+            s.figure(forest_plot(plot, null=1.0 if ratio else 0.0, log=ratio,
+                                 xlabel=f"{what} ({w.level(ctx.alpha)} CI)"),
+                     alt=f"Forest plot of the primary effect in each {one} beside the pooled "
+                         "estimate", heading=f"By {one}: {outcome}")
+        table = pd.DataFrame([{
+            one.capitalize(): r["level"], units.capitalize(): w.count(r["units"]),
+            "Estimate": w.estimate_text(r["estimate"], scale),
+            **({"Change": w.ratio_change(r["estimate"])} if ratio else {}),
+            f"{w.level(ctx.alpha)} CI (randomisation)": w.interval_text(
+                r["conf_low"], r["conf_high"], scale),
+            "p (randomisation)": w.p_cell(r.get("p_value"), alpha=ctx.alpha),
+            "Model-based estimate (CI)": (
+                f"{w.estimate_text(r['model_estimate'], scale)} ("
+                f"{w.interval_text(r.get('model_conf_low'), r.get('model_conf_high'), scale)})"
+                if w.is_finite(r.get("model_estimate")) else "–")} for r in levels])
+        s.table(table, heading=f"The primary effect by {one}")
+        h = g.get("heterogeneity") or {}
+        ri = h.get("randomisation") or {}
+        if w.is_finite(h.get("Q")):
+            text = (f"Does the effect differ between {many}? Randomisation test of a common "
+                    f"effect: {format_p(ri['p_value'])} " if w.is_finite(ri.get("p_value"))
+                    else f"Does the effect differ between {many}? ")
+            text += (f"(the weighted spread of the estimates of the {many} against its distribution "
+                     "over the design's assignments, maximised over the plausible common effects; "
+                     "Ding, Feller & Miratrix 2016). "
+                     if w.is_finite(ri.get("p_value")) else "")
+            text += (f"Cochran's Q = {w.number(h['Q'])} on {h['Q_df']} df "
+                     f"({format_p(h['Q_p'])}), I² = {float(h['I2']):.0f} %, τ² = "
+                     f"{w.number(h['tau2'])} (REML, on the model-based "
+                     f"{h.get('scale', 'estimates')}s). With {h['k']} {many} these tests have "
+                     "little power: no evidence of a difference is not evidence of none.")
+            s.para(text, note=True)
 
 
 # ---------------------------------------------------------------------------

@@ -113,6 +113,26 @@ class SimulationSpec:
         coordinates) to every file; their counts are in the truth.
     seed
         Seed of the simulation (independent of the randomisation seed).
+    sites
+        Site -> number of places (policing areas, forces); ``n_hotspots`` is
+        then their sum.  Crossover schedules get a daily quota per site (half
+        of the site's hot spots unless ``per_day``/``quotas`` say otherwise);
+        parallel designs are blocked by site.
+    shifts
+        Time windows ``{"day": "06:00-18:00", "night": "18:00-06:00"}``: every
+        place is a hot spot in every window, and the crossover's unit is
+        place × window (``H01-night``) with its own daily quota; crimes and
+        tasked patrols of a unit happen inside its window.
+    shift_rates
+        Mean crimes per unit-day of each shift with no extra patrol (default:
+        ``base_rate`` times the share of the day the shift covers).
+    effects
+        The true rate ratio by ``"site/shift"``, ``"site"`` or ``"shift"`` (the
+        most specific key wins; ``effect`` elsewhere): the known truth per
+        site and shift.
+    quotas
+        Crossover ``per_day`` as a table (site -> k, shift -> k or
+        site -> {shift -> k}), as :func:`rct.randomise.crossover` takes it.
     """
 
     n_hotspots: int = 45
@@ -143,14 +163,47 @@ class SimulationSpec:
     offence_mix: dict[str, float] = field(default_factory=violence_mix)
     mess: bool = True
     seed: int = 2021
+    sites: dict[str, int] | None = None
+    shifts: dict[str, str] | None = None
+    shift_rates: dict[str, float] | None = None
+    effects: dict[str, float] = field(default_factory=dict)
+    quotas: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         problems = []
+        if self.sites is not None:
+            if not self.sites or any(int(v) < 2 for v in self.sites.values()):
+                problems.append(f"sites = {self.sites!r} must name each site's number of "
+                                "places (at least 2)")
+            else:
+                object.__setattr__(self, "n_hotspots", int(sum(self.sites.values())))
+        if self.shifts is not None:
+            from rct.io.windows import parse_windows
+
+            try:
+                object.__setattr__(self, "shifts", parse_windows(self.shifts).to_dict())
+            except ValueError as exc:
+                problems.append(f"shifts: {exc}")
+            if self.design != "crossover":
+                problems.append("shifts need a crossover design (unit = hot spot × shift)")
+        known = set(self.sites or ()) | set(self.shifts or ())
+        for key, v in self.effects.items():
+            parts = str(key).split("/")
+            if not all(x in known for x in parts) or len(parts) > 2:
+                problems.append(f"effects key {key!r} is not a site, a shift or site/shift")
+            if not float(v) > 0:
+                problems.append(f"effects[{key!r}] = {v} must be a positive rate ratio")
+        for key, v in (self.shift_rates or {}).items():
+            if key not in (self.shifts or {}):
+                problems.append(f"shift_rates key {key!r} is not a shift")
+            if not float(v) > 0:
+                problems.append(f"shift_rates[{key!r}] = {v} must be positive")
         if self.design not in ("crossover", "parallel"):
             problems.append(f"design must be 'crossover' or 'parallel', got {self.design!r}")
         if self.n_hotspots < 2:
             problems.append(f"n_hotspots = {self.n_hotspots} must be at least 2")
-        if self.per_day is not None and not 0 < self.per_day < self.n_hotspots:
+        smallest = min(self.sites.values()) if self.sites else self.n_hotspots
+        if self.per_day is not None and not 0 < self.per_day < smallest:
             problems.append(f"per_day = {self.per_day} must be between 1 and n_hotspots - 1")
         if self.days < 1 or self.baseline_days < 0:
             problems.append("days must be positive and baseline_days non-negative")
@@ -170,8 +223,26 @@ class SimulationSpec:
 
     @property
     def k(self) -> int:
-        """Hot spots tasked per day (crossover)."""
-        return self.per_day if self.per_day is not None else self.n_hotspots // 2
+        """Hot spots tasked per day (crossover; per site and shift with strata)."""
+        if self.per_day is not None:
+            return self.per_day
+        return (min(self.sites.values()) if self.sites else self.n_hotspots) // 2
+
+    @property
+    def quota(self) -> Any:
+        """The crossover's ``per_day`` as :func:`rct.randomise.crossover` takes it."""
+        if self.quotas is not None:
+            return self.quotas
+        if self.sites and self.per_day is None:  # half of each site's hot spots
+            return {s: int(n) // 2 for s, n in self.sites.items()}
+        return self.k
+
+    def irr(self, site: str | None, shift: str | None) -> float:
+        """The true rate ratio of a unit in ``site`` and ``shift`` (see ``effects``)."""
+        for key in (f"{site}/{shift}", site, shift):
+            if key in self.effects:
+                return float(self.effects[key])
+        return float(self.effect)
 
     @property
     def end(self) -> dt.date:

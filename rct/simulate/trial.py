@@ -71,16 +71,34 @@ class SimulatedTrial:
 
 
 def default_schedule(hotspot_ids, spec: SimulationSpec, *, seed: int) -> pd.DataFrame:
-    """Randomise with :mod:`rct.randomise` as the spec's design says."""
+    """Randomise with :mod:`rct.randomise` as the spec's design says.
+
+    ``hotspot_ids``: ids, or the hot-spot table (needed with sites or shifts:
+    its ``site`` and ``window`` columns are the design's strata).
+    """
     import pandas as pd
 
     from rct.randomise import crossover, parallel
 
+    table = hotspot_ids if isinstance(hotspot_ids, pd.DataFrame) else None
+    ids = list(table["hotspot_id"]) if table is not None else list(hotspot_ids)
+    strata = table is not None and (spec.sites or spec.shifts)
     if spec.design == "crossover":
-        d = crossover(list(hotspot_ids), start=spec.start, days=spec.days, per_day=spec.k,
-                      day_starts=spec.day_starts, seed=seed)
+        kw = {}
+        if strata:
+            units = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+            kw = {"sites": "site" if spec.sites else None,
+                  "windows": "auto" if spec.shifts else None}
+            d = crossover(units, start=spec.start, days=spec.days, per_day=spec.quota,
+                          day_starts=spec.day_starts, seed=seed, **kw)
+        else:
+            d = crossover(ids, start=spec.start, days=spec.days, per_day=spec.k,
+                          day_starts=spec.day_starts, seed=seed)
+    elif strata:  # parallel, blocked by site
+        units = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+        d = parallel(units, scheme="block", block_column="site", seed=seed)
     else:
-        d = parallel(pd.DataFrame({"hotspot_id": list(hotspot_ids)}), scheme="complete", seed=seed)
+        d = parallel(pd.DataFrame({"hotspot_id": ids}), scheme="complete", seed=seed)
     return d.allocation
 
 
@@ -122,12 +140,20 @@ def simulate_trial(
     rng = np.random.default_rng(spec.seed)
     if hotspots is None:
         hotspots = synthetic_hotspots(spec.n_hotspots, rng=rng)
-    hotspots = hotspots.reset_index(drop=True)
+    hotspots = _units(hotspots.reset_index(drop=True), spec)
     ids = hotspots["hotspot_id"].astype(str).to_numpy()
     n = len(ids)
+    # the places behind the units (a unit is a place in one shift when there are shifts)
+    place_ids, place_of = np.unique(hotspots.get("place_id", hotspots["hotspot_id"]).astype(
+        str).to_numpy(), return_inverse=True)
+    if "place_id" not in hotspots.columns:
+        place_ids, place_of = ids, np.arange(n)
+    places = hotspots.iloc[np.unique(place_of, return_index=True)[1]]
+    n_places = len(place_ids)
     if schedule is None:
         seed = spec.seed + 1 if randomisation_seed is None else randomisation_seed
-        schedule = default_schedule(ids, spec, seed=seed)
+        schedule = default_schedule(hotspots if (spec.sites or spec.shifts) else ids, spec,
+                                    seed=seed)
 
     days = pd.date_range(spec.baseline_start, spec.end, freq="D").date
     n_days = len(days)
@@ -139,16 +165,33 @@ def simulate_trial(
     lo, hi = trial_day_bounds(pd.Series(days), spec.day_starts)
     day_lo = _ns(lo)
     day_hi = _ns(hi)
+    unit_lo, unit_hi = _unit_bounds(spec, hotspots, days, day_lo, day_hi)
+    site = hotspots["site"].astype(str).to_numpy() if "site" in hotspots.columns else None
+    win = hotspots["window"].astype(str).to_numpy() if "window" in hotspots.columns else None
+    irr = np.array([spec.irr(None if site is None else site[i], None if win is None else win[i])
+                    for i in range(n)])
+    rate = np.full(n, spec.base_rate)
+    if win is not None:
+        from rct.io.windows import parse_windows
 
-    crimes, crime_counts, catch_counts, expected = _crimes(spec, rng, hotspots, tasked,
-                                                           day_lo, day_hi)
-    patrols, visits = _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi)
-    background = _background_visits(spec, rng, n, n_days, day_lo, day_hi)
-    pings = _pings(spec, rng, hotspots, visits, background)
+        ws = parse_windows(spec.shifts)
+        given = spec.shift_rates or {}
+        rate = np.array([given.get(w, spec.base_rate * ws.get(w).nominal_minutes / 1440)
+                         for w in win])
 
-    patrol_minutes = _presence_minutes(visits[["hs", "start", "end"]], n, day_lo, day_hi)
-    all_radio = pd.concat([visits[["hs", "start", "end"]], background[["hs", "start", "end"]]])
-    radio_minutes = _presence_minutes(all_radio, n, day_lo, day_hi)
+    crimes, crime_counts, catch_counts, expected = _crimes(
+        spec, rng, hotspots, tasked, day_lo, day_hi, unit_lo=unit_lo, unit_hi=unit_hi, irr=irr,
+        rate=rate, place_of=place_of, n_places=n_places)
+    # the app logs the unit the tasking list named (H01-night); dosage is cut by time anyway
+    patrols, visits = _patrols(spec, rng, ids, tasked, in_trial, unit_lo, unit_hi)
+    background = _background_visits(spec, rng, n_places, n_days, day_lo, day_hi)
+    pv = visits.assign(hs=place_of[visits["hs"].to_numpy()])  # radios are at places
+    pings = _pings(spec, rng, places, pv, background)
+
+    patrol_minutes = _presence_minutes(pv[["hs", "start", "end"]], n_places, unit_lo, unit_hi,
+                                       place_of)
+    all_radio = pd.concat([pv[["hs", "start", "end"]], background[["hs", "start", "end"]]])
+    radio_minutes = _presence_minutes(all_radio, n_places, unit_lo, unit_hi, place_of)
     visit_count = np.zeros((n, n_days), dtype=np.int64)
     first = visits.drop_duplicates("visit")
     np.add.at(visit_count, (first["hs"].to_numpy(), first["day"].to_numpy()), 1)
@@ -168,6 +211,11 @@ def simulate_trial(
             "radio_minutes": radio_minutes.ravel(),
         }
     )
+    if site is not None or win is not None:  # the truth per site and shift
+        for col, lab in (("window", win), ("site", site)):
+            if lab is not None:
+                panel.insert(1, col, lab[hs_idx])
+        panel["true_irr"] = irr[hs_idx]
     crimes, patrols, pings, planted = _add_mess(spec, rng, crimes, patrols, pings)
     trial = panel[panel["period"] == "trial"]
     truth = {
@@ -188,6 +236,8 @@ def simulate_trial(
                       "pings": len(pings) - sum(planted["pings"].values())},
         "planted_bad_rows": planted,
     }
+    if site is not None or win is not None:
+        truth.update(_strata_truth(spec, site, win, irr))
     return SimulatedTrial(spec=spec, hotspots=hotspots, schedule=schedule, crimes=crimes,
                           patrols=patrols, pings=pings, panel=panel, truth=truth)
 
@@ -201,6 +251,86 @@ def _ns(s) -> np.ndarray:
     s = pd.Series(s)
     return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(
         "int64")
+
+
+def _units(hotspots: gpd.GeoDataFrame, spec: SimulationSpec) -> gpd.GeoDataFrame:
+    """The hot-spot table with the spec's sites and shifts (units = place × shift).
+
+    Places are given sites in order (the first ``sites[s1]`` places are site
+    ``s1`` ...); with shifts each place becomes one unit per shift,
+    ``<place>-<shift>``, with the columns of a per-window hot-spot file
+    (:mod:`rct.io.windows`).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    if not (spec.sites or spec.shifts):
+        return hotspots
+    h = hotspots.copy()
+    if spec.sites:
+        if len(h) != sum(spec.sites.values()):
+            from rct.errors import DesignError
+
+            raise DesignError(f"{len(h)} hot spots but the sites hold {sum(spec.sites.values())}")
+        h["site"] = np.repeat(list(spec.sites), list(spec.sites.values()))
+    if not spec.shifts:
+        return h
+    from rct.io.windows import parse_windows
+
+    ws = parse_windows(spec.shifts)
+    parts = []
+    for w in ws:
+        u = h.copy()
+        u.insert(1, "place_id", h["hotspot_id"].astype(str))
+        u["hotspot_id"] = u["place_id"] + "-" + w.name
+        u["window"], u["window_start"], u["window_end"] = w.name, w.start, w.end
+        parts.append(u)
+    out = pd.concat(parts, ignore_index=True).sort_values("hotspot_id", kind="stable")
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=hotspots.crs)
+
+
+def _unit_bounds(spec: SimulationSpec, hotspots, days, day_lo, day_hi):
+    """UTC bounds (ns) of each unit's time on each trial day, shape (units, days): the whole
+    trial day, or the unit's shift instance belonging to that trial day."""
+    n = len(hotspots)
+    if "window" not in hotspots.columns:
+        return np.broadcast_to(day_lo, (n, len(days))), np.broadcast_to(day_hi, (n, len(days)))
+    import datetime as dt
+
+    from rct.io.windows import window_timeline
+
+    tl = window_timeline(spec.shifts, day_starts=spec.day_starts,
+                         first=days[0] - dt.timedelta(days=1), last=days[-1] + dt.timedelta(days=1))
+    d0 = np.datetime64(days[0], "D").astype(np.int64)
+    pos = tl.trial_date.astype(np.int64) - d0
+    ok = (pos >= 0) & (pos < len(days))
+    nw = len(tl.windows)
+    lo = np.zeros((nw, len(days)), dtype=np.int64)
+    hi = np.zeros((nw, len(days)), dtype=np.int64)
+    lo[tl.window[ok], pos[ok]] = tl.start[ok]
+    hi[tl.window[ok], pos[ok]] = tl.end[ok]
+    code = np.array([tl.windows.index(w) for w in hotspots["window"].astype(str)])
+    return lo[code], hi[code]
+
+
+def _strata_truth(spec: SimulationSpec, site, win, irr) -> dict:
+    """The true rate ratio per site, per shift and per site × shift (None where it varies)."""
+    out: dict = {}
+
+    def one(mask) -> float | None:
+        vals = np.unique(irr[mask])
+        return float(vals[0]) if len(vals) == 1 else None
+
+    for name, lab in (("irr_by_site", site), ("irr_by_shift", win)):
+        if lab is not None:
+            out[name] = {str(v): one(lab == v) for v in np.unique(lab)}
+    common = one(np.ones(len(irr), dtype=bool))  # the one IRR of every unit, if there is one
+    out["irr"] = common
+    out["percent_change"] = None if common is None else 100.0 * (common - 1.0)
+    if site is not None and win is not None:
+        out["irr_by_site_shift"] = {f"{a} / {b}": one((site == a) & (win == b))
+                                    for a in np.unique(site) for b in np.unique(win)}
+    return out
 
 
 def _tasked_matrix(schedule: pd.DataFrame, ids: np.ndarray, days, spec: SimulationSpec):
@@ -225,8 +355,9 @@ def _tasked_matrix(schedule: pd.DataFrame, ids: np.ndarray, days, spec: Simulati
     return out
 
 
-def _multiplier(spec: SimulationSpec, tasked: np.ndarray) -> np.ndarray:
-    mult = np.where(tasked, spec.effect, 1.0)
+def _multiplier(spec: SimulationSpec, tasked: np.ndarray, irr=None) -> np.ndarray:
+    effect = spec.effect if irr is None else np.asarray(irr, dtype=float)[:, None]
+    mult = np.where(tasked, effect, 1.0)
     if spec.carryover != 1.0:
         yesterday = np.zeros_like(tasked)
         yesterday[:, 1:] = tasked[:, :-1]
@@ -240,17 +371,18 @@ def _gamma(rng: np.random.Generator, shape: float, size) -> np.ndarray:
     return rng.gamma(shape, 1.0 / shape, size)
 
 
-def _crimes(spec, rng, hotspots, tasked, day_lo, day_hi):
+def _crimes(spec, rng, hotspots, tasked, day_lo, day_hi, *, unit_lo, unit_hi, irr, rate,
+            place_of, n_places):
     import pandas as pd
     import shapely
 
     n, n_days = tasked.shape
-    g = _gamma(rng, spec.heterogeneity, n)
+    g = _gamma(rng, spec.heterogeneity, n_places)[place_of]  # a place's rate, in every shift
     e = _gamma(rng, spec.dispersion, (n, n_days))
-    mult = _multiplier(spec, tasked)
-    expected = spec.base_rate * g[:, None] * mult
+    mult = _multiplier(spec, tasked, irr)
+    expected = rate[:, None] * g[:, None] * mult
     counts = rng.poisson(expected * e)
-    prevented = spec.base_rate * g[:, None] * (1.0 - mult)
+    prevented = rate[:, None] * g[:, None] * (1.0 - mult)
     catch_mean = spec.catchment_rate + spec.displacement * np.clip(prevented, 0, None)
     catch = rng.poisson(catch_mean * _gamma(rng, spec.dispersion, (n, n_days)))
 
@@ -271,7 +403,11 @@ def _crimes(spec, rng, hotspots, tasked, day_lo, day_hi):
     x = np.concatenate([x1, x2, xb])
     y = np.concatenate([y1, y2, yb])
     day = np.concatenate([day1, day2, dayb]).astype(int)
-    t = day_lo[day] + (rng.random(len(day)) * (day_hi[day] - day_lo[day])).astype(np.int64)
+    # each hot-spot (and catchment) crime falls in its unit's time on the day: the trial day,
+    # or the unit's shift
+    lo_c = np.concatenate([unit_lo[own1, day1], unit_lo[own2, day2], day_lo[dayb]])
+    hi_c = np.concatenate([unit_hi[own1, day1], unit_hi[own2, day2], day_hi[dayb]])
+    t = lo_c + (rng.random(len(day)) * (hi_c - lo_c)).astype(np.int64)
     t -= t % 60_000_000_000  # whole minutes, as force systems record them
     from rct.simulate.spec import SUBGROUP_CODES
 
@@ -321,8 +457,13 @@ def _offence_names() -> dict[str, str]:
     return dict(zip(t["ONS_SEVERITY_code"].astype(str), t["ONS_SEVERITY_offence"], strict=False))
 
 
-def _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi):
-    """App patrol logs (one row per officer visit) and the visit intervals behind them."""
+def _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi, *, log_ids=None):
+    """App patrol logs (one row per officer visit) and the visit intervals behind them.
+
+    ``day_lo``/``day_hi``: each unit's bounds per day (units x days).  A
+    visit starts inside its unit's time; ``log_ids`` is what the app records
+    for each unit (the place, for units in shifts; default the unit id).
+    """
     import pandas as pd
 
     n, n_days = tasked.shape
@@ -336,9 +477,9 @@ def _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi):
     day = np.repeat(day, reps)
     k = len(hs)
     dwell = np.clip(np.round(rng.lognormal(np.log(spec.dwell_median_min), 0.45, k)), 1, 120)
-    length = (day_hi[day] - day_lo[day]) // _MIN
+    length = (day_hi[hs, day] - day_lo[hs, day]) // _MIN
     start_min = (rng.random(k) * length).astype(np.int64)
-    start = day_lo[day] + start_min * _MIN
+    start = day_lo[hs, day] + start_min * _MIN
     end = start + dwell.astype(np.int64) * _MIN
     pair = rng.random(k) < spec.pair_share
     mode = np.where(rng.random(k) < spec.foot_share, "foot", "vehicle")
@@ -360,7 +501,7 @@ def _patrols(spec, rng, ids, tasked, in_trial, day_lo, day_hi):
         {
             "patrol_id": [f"P{i:06d}" for i in range(len(visits))],
             "officer_id": visits["officer"].to_numpy(),
-            "hotspot_id": ids[visits["hs"].to_numpy()],
+            "hotspot_id": (ids if log_ids is None else log_ids)[visits["hs"].to_numpy()],
             "arrived_at": _iso_local(visits["start"].to_numpy()),
             "left_at": _iso_local(visits["end"].to_numpy()),
             "mode": mode[visits["visit"].to_numpy()],
@@ -464,24 +605,33 @@ def _iso_local(ns: np.ndarray) -> np.ndarray:
     return np.array([x[:-2] + ":" + x[-2:] for x in s])
 
 
-def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi,
+def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi, place_of=None,
                       *, max_cells: int = 20_000_000) -> np.ndarray:
-    """Minutes with anyone present, per hot spot × trial day, on a whole-minute grid.
+    """Minutes with anyone present, per unit × trial day, on a whole-minute grid.
 
-    The grid (hot spots × minutes of the whole period) is built for blocks of
-    hot spots of at most ``max_cells`` cells, so memory stays bounded
+    ``intervals`` hold presence at ``n`` places (``hs``); ``day_lo``/``day_hi``
+    (units x days) are each unit's bounds on each day and ``place_of`` the
+    place of each unit (default: units are the places, with whole trial
+    days).  The grid (places × minutes of the whole period) is built for
+    blocks of places of at most ``max_cells`` cells, so memory stays bounded
     (300 hot spots × 455 days would otherwise need several GB).
     """
-    origin = day_lo[0]
-    total = int((day_hi[-1] - origin) // _MIN) + 1
+    day_lo, day_hi = np.asarray(day_lo), np.asarray(day_hi)
+    if place_of is None:
+        place_of = np.arange(n)
+    if day_lo.ndim == 1:  # the same trial days for every unit
+        day_lo = np.broadcast_to(day_lo, (len(place_of), len(day_lo)))
+        day_hi = np.broadcast_to(day_hi, (len(place_of), len(day_hi)))
+    origin = int(day_lo.min())
+    total = int((int(day_hi.max()) - origin) // _MIN) + 1
     a_all = np.clip(((intervals["start"].to_numpy() - origin) // _MIN).astype(np.int64), 0, total)
     b_all = np.clip(((intervals["end"].to_numpy() - origin) // _MIN).astype(np.int64), 0, total)
     hs_all = intervals["hs"].to_numpy()
     lo = ((day_lo - origin) // _MIN).astype(np.int64)
     hi = ((day_hi - origin) // _MIN).astype(np.int64)
-    out = np.zeros((n, len(lo)), dtype=float)
+    out = np.zeros(lo.shape, dtype=float)
     block = max(1, max_cells // (total + 1))
-    for first in range(0, n, block):  # blocks of hot spots, not rows
+    for first in range(0, n, block):  # blocks of places, not rows
         last = min(n, first + block)
         sel = (hs_all >= first) & (hs_all < last)
         grid = np.zeros((last - first, total + 1), dtype=np.int32)
@@ -493,7 +643,9 @@ def _presence_minutes(intervals: pd.DataFrame, n: int, day_lo, day_hi,
         del grid
         cum = np.zeros((last - first, total + 1), dtype=np.int32)
         np.cumsum(present, axis=1, out=cum[:, 1:])
-        out[first:last] = cum[:, hi] - cum[:, lo]
+        units = np.flatnonzero((place_of >= first) & (place_of < last))
+        rows = (place_of[units] - first)[:, None]
+        out[units] = cum[rows, hi[units]] - cum[rows, lo[units]]
     return out
 
 

@@ -61,6 +61,30 @@ def _write_hotspots(gdf, path: Path) -> Path:
     return path
 
 
+def _toml(v) -> str:
+    """A number, string or (nested) table as inline TOML."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(v)
+
+
+def _size(s) -> str:
+    text = f"{s.n_hotspots} hot spots"
+    if s.sites:
+        text += f" in {len(s.sites)} sites"
+    if s.shifts:
+        text += f" x {len(s.shifts)} shifts"
+    return text
+
+
+def _key(k) -> str:
+    import re
+
+    return str(k) if re.fullmatch(r"[A-Za-z0-9_-]+", str(k)) else _toml(str(k))
+
+
 def trial_toml(trial: SimulatedTrial, *, allocation: str = "schedule.csv",
                randomisation_seed: int | None = None, ri_draws: int = 1000) -> str:
     """The ``trial.toml`` of a simulated trial (see :mod:`rct.config`).
@@ -73,15 +97,21 @@ def trial_toml(trial: SimulatedTrial, *, allocation: str = "schedule.csv",
     base_end = s.start - dt.timedelta(days=1)
     seed = s.seed + 1 if randomisation_seed is None else randomisation_seed
     if s.design == "crossover":
-        design = (f'type = "crossover"\nscheme = "daily"\nper_day = {s.k}\n'
+        design = (f'type = "crossover"\nscheme = "daily"\nper_day = {_toml(s.quota)}\n'
                   f"start = {s.start.isoformat()}\ndays = {s.days}\n")
+        if s.sites:
+            design += 'sites = "site"\n'
+        if s.shifts:
+            design += f"shifts = {_toml(s.shifts)}\n"
+    elif s.sites:  # blocked by site
+        design = 'type = "parallel"\nsites = "site"\n'
     else:
         design = 'type = "parallel"\nscheme = "complete"\n'
     monitoring = ('\n[monitoring]\nsequential = "obrien-fleming"\nevery_days = 7\n'
                   if s.design == "crossover" else "")
     return f"""# A simulated trial with known truth (see truth.json); written by `rct simulate`.
 [trial]
-name = "Simulated {s.design} hot-spot trial ({s.n_hotspots} hot spots, {s.days} days)"
+name = "Simulated {s.design} hot-spot trial ({_size(s)}, {s.days} days)"
 force = "Thames Valley"
 
 [design]
