@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["read_hotspots", "write_hotspots", "hotspots_geojson"]
 
-_ID_ALIASES = ("hotspot_id", "hotspot", "hot_spot_id", "id")
+_ID_ALIASES = ("hotspot_id", "hotspot", "hot_spot_id", "hot_spot", "id")
 _WKT_NAMES = ("geometry", "wkt", "geom", "the_geom", "shape")
 _RADIUS_NAMES = ("radius", "radius_m", "radius_metres", "radius_meters")
 _XY_PAIRS = (
