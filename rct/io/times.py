@@ -326,8 +326,10 @@ class DayOrderScan:
         b = _ints(parts.field("b"))
         self.n_slash += int(ok.sum())
         where = np.arange(len(text)) + 1 if rows is None else np.asarray(rows)
-        for attr, mask in (("first_over_12", ok & (a > 12)), ("second_over_12", ok & (b > 12)),
-                           ("differ", ok & (a != b))):
+        # a value with both parts above 12 is invalid either way (quarantined), not evidence
+        for attr, mask in (("first_over_12", ok & (a > 12) & (b <= 12)),
+                           ("second_over_12", ok & (b > 12) & (a <= 12)),
+                           ("differ", ok & (a != b) & (a <= 12) & (b <= 12))):
             if getattr(self, attr) is None and mask.any():
                 i = int(np.flatnonzero(mask)[0])
                 setattr(self, attr, (str(text[i].as_py()).strip(), int(where[i])))
@@ -376,7 +378,10 @@ def _ints(arr: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = pc.cast(arr, pa.int64(), safe=False) if len(arr) else arr
+    if not len(arr):
+        return np.zeros(0, dtype=np.int64)
+    arr = pc.if_else(pc.greater(pc.utf8_length(arr), 0), arr, pa.scalar(None, pa.string()))
+    out = pc.cast(arr, pa.int64())
     return np.asarray(pc.fill_null(out, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
