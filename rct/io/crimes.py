@@ -189,9 +189,8 @@ def read_crimes(
     import pandas as pd
 
     from rct.io import extracts, police_uk
-    from rct.io.quarantine import ReadResult
-
     from rct.io.columns import ColumnMap, rename_columns
+    from rct.io.quarantine import ReadResult
     from rct.io.sources import as_input
 
     if kind not in KINDS:

@@ -24,7 +24,6 @@ read (their CSV text), so a re-run against a changed table is visible.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
