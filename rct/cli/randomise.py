@@ -8,7 +8,11 @@ import typer
 
 from rct.cli._options import ranged
 
-app = typer.Typer(help="Randomise hot spots, verify allocations, check balance.", no_args_is_help=True)
+app = typer.Typer(
+    help="Randomise hot spots, verify allocations, check balance.\n\n"
+    "Example: rct randomise crossover hotspots.geojson --start 2021-09-06 --days 365 "
+    "--per-day 22 --seed 20210906 --out schedule.csv",
+    no_args_is_help=True)
 
 _FORCE = typer.Option(
     False, "--force", help="Overwrite an existing allocation (refused otherwise: re-drawing rigs trials)."
@@ -47,7 +51,11 @@ def parallel_cmd(
     id_column: str = typer.Option("hotspot_id", "--id-column"),
     force: bool = _FORCE,
 ) -> None:
-    """Randomise hot spots to arms for the whole trial and write allocation + manifest."""
+    """Randomise hot spots to arms for the whole trial and write allocation + manifest.
+
+    Example: rct randomise parallel hotspots.geojson --scheme block --block-column beat
+    --seed 20210906 --out allocation.csv
+    """
     from rct.randomise.manifest import randomise_parallel_file
 
     d = randomise_parallel_file(
@@ -77,7 +85,15 @@ def crossover_cmd(
     id_column: str = typer.Option("hotspot_id", "--id-column"),
     force: bool = _FORCE,
 ) -> None:
-    """Schedule a crossover hot-spot-day trial and write schedule + manifest."""
+    """Schedule a crossover hot-spot-day trial and write schedule + manifest.
+
+    --tasking writes the officers' daily list: .csv, .xlsx (a workbook with
+    the tasking list and the schedule), or .gpkg (one feature per hot spot
+    and tasked day, with its geometry, for QGIS or the app).
+
+    Example: rct randomise crossover hotspots.geojson --start 2021-09-06 --days 365
+    --per-day 22 --seed 20210906 --out schedule.csv --tasking tasking.xlsx
+    """
     from rct.randomise.manifest import randomise_crossover_file
 
     d = randomise_crossover_file(
@@ -93,7 +109,10 @@ def crossover_cmd(
 
 @app.command("verify")
 def verify_cmd(allocation: Path = typer.Argument(..., help="Allocation CSV with its manifest.")) -> None:
-    """Re-derive an allocation from its manifest and inputs; exit 2 naming any difference."""
+    """Re-derive an allocation from its manifest and inputs; exit 2 naming any difference.
+
+    Example: rct randomise verify schedule.csv
+    """
     from rct.errors import VerificationError
     from rct.randomise.manifest import verify_allocation
 
@@ -112,7 +131,10 @@ def balance_cmd(
     seed: int = ranged(0, "--seed", help="Seed for the randomisation draws.", lo=0, hi=2**63 - 1, integer=True),
     out: Path = typer.Option(None, "--out", help="CSV to write (default <allocation>.balance.csv)."),
 ) -> None:
-    """Means per arm, SMDs, variance ratios and an omnibus randomisation balance test."""
+    """Means per arm, SMDs, variance ratios and an omnibus randomisation balance test.
+
+    Example: rct randomise balance allocation.csv --covariates baseline_crimes,baseline_harm
+    """
     from rct.randomise.balance import balance_file
 
     res = balance_file(allocation, hotspots=hotspots, covariates=_names(covariates), draws=draws,

@@ -32,7 +32,10 @@ def simulate(
     no_mess: bool = typer.Option(False, "--no-mess", help="Do not plant bad rows."),
     force: bool = force_option(),
 ) -> None:
-    """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json."""
+    """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json.
+
+    Example: rct simulate --out sim --hotspots 45 --days 90 --effect 0.85 --seed 2021
+    """
     import datetime as dt
 
     from rct.errors import DesignError
@@ -69,9 +72,13 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="Four weeks of trial, fewer RI draws (a smoke test)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
 ) -> None:
-    """The whole pipeline on a synthetic Thames-Valley-like trial, with no input:
-    hot spots from the bundled police.uk data, randomise, simulate, ingest, monitor,
-    evaluate, and the design, monitoring and evaluation reports."""
+    """The whole pipeline on a synthetic Thames-Valley-like trial, with no input.
+
+    Hot spots from the bundled police.uk data, randomise, simulate, ingest,
+    monitor, evaluate, and the design, monitoring and evaluation reports.
+
+    Example: rct demo --out rct-demo --quick
+    """
     from rct.demo import run_demo
 
     res = run_demo(out, progress=progress, quick=quick)
