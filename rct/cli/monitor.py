@@ -18,8 +18,13 @@ def monitor(
         None, "--as-of", help="Last day to include, YYYY-MM-DD (default: last day with patrols)."
     ),
     out_dir: Path = typer.Option(
-        None, "--out-dir", help="Where to write the monitor CSVs (default: [files] out_dir)."
+        None, "--out-dir", metavar="DIR",
+        help="Where to write the monitor CSVs (default: [files] out_dir)."
     ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", metavar="FILE",
+        help="Also write the weekly monitoring tables as one Excel workbook (.xlsx), a sheet "
+        "each; an existing workbook is replaced (like the CSVs)."),
 ) -> None:
     """Weekly dosage and compliance while the trial runs, and uplift over baseline.
 
@@ -28,7 +33,7 @@ def monitor(
     sequential), also the sequential analysis of the primary effect
     (monitor_sequential.csv) and per-hot-spot feedback (monitor_feedback.csv).
 
-    Example: rct monitor trial.toml --as-of 2021-10-31
+    Example: rct monitor trial.toml --as-of 2021-10-31 --xlsx out/monitor.xlsx
     """
     import warnings
 
@@ -55,3 +60,11 @@ def monitor(
             written["feedback"] = write_table(interim.feedback.tidy(),
                                               folder / "monitor_feedback.csv")
     typer.echo("wrote " + ", ".join(shown(Path(p)) for p in written.values()))
+    if xlsx is not None:
+        from rct.io.workbooks import monitor_workbook
+
+        tables = {str(k): p for k, p in written.items()
+                  if Path(p).name.startswith("monitor_")}
+        tables = {Path(p).stem.removeprefix("monitor_"): p for p in tables.values()}
+        monitor_workbook(tables, xlsx)
+        typer.echo(f"wrote {shown(xlsx)}")
