@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-pandas22 chromium lint bench clean
+.PHONY: demo test test-pandas22 chromium postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ demo: $(STAMP)
 chromium:
 	sh .ci/install-chromium.sh
 
-test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q
+# the database tests read from a real PostgreSQL server (Debian's package): installed here,
+# started for the run on a private socket, stopped after (.ci/postgres.sh)
+postgres:
+	sh .ci/postgres.sh install
+
+test: $(STAMP) chromium postgres
+	sh .ci/postgres.sh run -- $(BIN)/python -m pytest -q
 
 # the same suite on the oldest pandas we support (pandas 3.x is what `make test` gets)
 PD22 := .venv-pandas22
@@ -30,8 +35,8 @@ $(PD22)/.installed: pyproject.toml
 	$(PD22)/bin/python -m pip install --quiet -e ".[dev,dask]" "pandas==2.2.*"
 	touch $@
 
-test-pandas22: $(PD22)/.installed chromium
-	$(PD22)/bin/python -m pytest -q -p no:cacheprovider
+test-pandas22: $(PD22)/.installed chromium postgres
+	sh .ci/postgres.sh run -- $(PD22)/bin/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check rct tests benchmarks examples
