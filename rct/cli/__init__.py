@@ -81,8 +81,10 @@ def _root(
 ) -> None:
     """Randomised controlled trials of hot-spot policing.
 
-    Example: rct demo --out rct-demo   (the whole pipeline on a synthetic trial); then
-    `rct COMMAND --help` for each step, listed below in the order a trial uses them.
+    \b
+    Example:
+      rct demo --out rct-demo
+      (the whole pipeline on a synthetic trial); then `rct COMMAND --help` for each step, listed below in the order a trial uses them.
     """
     from rct.config import ALLOW_OUTSIDE
 

@@ -111,7 +111,7 @@ def metavar_for(param: Any) -> str:
         base = "X"
     else:
         base = name.upper() or "VALUE"
-    if _is_argument(param) and name not in _BY_NAME:
+    if _is_argument(param):
         base = name.upper()
     return f"{base}..." if many and _is_argument(param) else base
 

@@ -24,7 +24,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the analysis plan: the pre-registered test and the rest; write results.json + CSV.
 
-        Example: rct evaluate trial.toml --xlsx out/results.xlsx   (prints the headline first)
+        \b
+        Example:
+          rct evaluate trial.toml --xlsx out/results.xlsx
+          (prints the headline first)
         """
         from rct.cli._common import shown
         from rct.plan.evaluate import evaluate_trial_files

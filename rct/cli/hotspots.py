@@ -92,8 +92,11 @@ def build(
     <out>.manifest.json; crimes that cannot be used go to
     <out>.quarantine.csv with a reason.
 
-    Example: rct hotspots build data/*.csv.gz --crime-types "Violence and sexual offences"
-    --cell 150 --top 45 --min-separation 300 --out hotspots.geojson
+    \b
+    Example:
+      rct hotspots build data/*.csv.gz \\
+        --crime-types "Violence and sexual offences" --cell 150 --top 45 \\
+        --min-separation 300 --out hotspots.geojson
     """
     import warnings
 

@@ -70,8 +70,10 @@ def airwave(
     <out>.quarantine.csv with a reason. Headers other than the accepted
     ones are mapped with --columns (see `rct schema pings`).
 
-    Example: rct ingest airwave "pings/*.parquet" --hotspots hotspots.geojson --buffer 25
-    --out out/airwave_presence.parquet
+    \b
+    Example:
+      rct ingest airwave "pings/*.parquet" --hotspots hotspots.geojson \\
+        --buffer 25 --out out/airwave_presence.parquet
     """
     from rct.cli._common import shown
     from rct.cli._inputs import check_xlsx, column_map

@@ -75,8 +75,10 @@ def crimes(
     rows go to <out>.quarantine.csv with a reason, and <out>.manifest.json
     records every input's SHA-256 and the counts.
 
-    Example: rct ingest crimes extract.csv --hotspots hotspots.geojson --harm cchi
-    --start 2021-09-06 --end 2022-09-05 --out out/outcomes.parquet
+    \b
+    Example:
+      rct ingest crimes extract.csv --hotspots hotspots.geojson --harm cchi \\
+        --start 2021-09-06 --end 2022-09-05 --out out/outcomes.parquet
     """
     from rct.cli._common import shown
     from rct.cli._inputs import check_xlsx, column_map, inputs

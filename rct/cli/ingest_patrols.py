@@ -98,8 +98,10 @@ def patrols(
     names differently are mapped with --columns (see `rct schema patrols`);
     UK dates (06/09/2021 06:07) are read day-first when the file shows it.
 
-    Example: rct ingest patrols logs.csv --hotspots hotspots.geojson --start 2021-09-06
-    --end 2022-09-05 --out out/patrol_dosage.parquet
+    \b
+    Example:
+      rct ingest patrols logs.csv --hotspots hotspots.geojson \\
+        --start 2021-09-06 --end 2022-09-05 --out out/patrol_dosage.parquet
     """
     import warnings
 

@@ -33,7 +33,9 @@ def monitor(
     sequential), also the sequential analysis of the primary effect
     (monitor_sequential.csv) and per-hot-spot feedback (monitor_feedback.csv).
 
-    Example: rct monitor trial.toml --as-of 2021-10-31 --xlsx out/monitor.xlsx
+    \b
+    Example:
+      rct monitor trial.toml --as-of 2021-10-31 --xlsx out/monitor.xlsx
     """
     import warnings
 

@@ -142,8 +142,11 @@ def analytic(
 ) -> None:
     """Analytic power, sample size, trial length or MDE (solve for one quantity).
 
-    Example: rct power analytic --design crossover --hotspots 45 --days 365 --per-day 22
-    --rate 0.2 --dispersion 0.3   (solves for power; omit --days to solve for the length)
+    \b
+    Example:
+      rct power analytic --design crossover --hotspots 45 --days 365 \\
+        --per-day 22 --rate 0.2 --dispersion 0.3
+      (solves for power; omit --days to solve for the length)
     """
     from rct.errors import DesignError
     from rct.power import crossover_power, parallel_power
@@ -222,8 +225,10 @@ def simulate(
 ) -> None:
     """Monte Carlo power, size, bias and coverage of the planned test (grids and curves).
 
-    Example: rct power simulate --hotspots 45 --days 90,180,365 --rate 0.2 --reduction 0.15
-    --n-sims 500 --seed 1 --plot power.png
+    \b
+    Example:
+      rct power simulate --hotspots 45 --days 90,180,365 --rate 0.2 \\
+        --reduction 0.15 --n-sims 500 --seed 1 --plot power.png
     """
     from rct.power import CrossoverSpec, ParallelSpec, power_grid, simulate_power
 
@@ -291,8 +296,10 @@ def _empirical(
 ) -> None:
     """Empirical power and size from placebo trials on past crime counts.
 
-    Example: rct power empirical out/outcomes.parquet --per-period 22 --reduction 0.15
-    --n-sims 500 --seed 1
+    \b
+    Example:
+      rct power empirical out/outcomes.parquet --per-period 22 \\
+        --reduction 0.15 --n-sims 500 --seed 1
     """
     from rct.power import empirical_power
 
@@ -307,5 +314,5 @@ def _empirical(
 
 
 app.command("empirical")(_empirical)
-app.command("history", help="Alias of 'empirical'.\n\nExample: rct power history "
+app.command("history", help="Alias of 'empirical'.\n\n\b\nExample: rct power history "
             "out/outcomes.parquet --per-period 22 --reduction 0.15 --seed 1")(_empirical)

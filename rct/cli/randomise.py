@@ -67,8 +67,10 @@ def parallel_cmd(
 ) -> None:
     """Randomise hot spots to arms for the whole trial and write allocation + manifest.
 
-    Example: rct randomise parallel hotspots.geojson --scheme block --block-column beat
-    --seed 20210906 --out allocation.csv
+    \b
+    Example:
+      rct randomise parallel hotspots.geojson --scheme block \\
+        --block-column beat --seed 20210906 --out allocation.csv
     """
     from rct.cli._common import shown
     from rct.randomise.manifest import randomise_parallel_file
@@ -110,8 +112,11 @@ def crossover_cmd(
     the tasking list and the schedule), or .gpkg (one feature per hot spot
     and tasked day, with its geometry, for QGIS or the app).
 
-    Example: rct randomise crossover hotspots.geojson --start 2021-09-06 --days 365
-    --per-day 22 --seed 20210906 --out schedule.csv --tasking tasking.xlsx
+    \b
+    Example:
+      rct randomise crossover hotspots.geojson --start 2021-09-06 --days 365 \\
+        --per-day 22 --seed 20210906 --out schedule.csv \\
+        --tasking tasking.xlsx
     """
     from rct.cli._common import shown
     from rct.randomise.manifest import randomise_crossover_file
@@ -134,7 +139,9 @@ def crossover_cmd(
 def verify_cmd(allocation: Path = typer.Argument(..., help="Allocation CSV with its manifest.")) -> None:
     """Re-derive an allocation from its manifest and inputs; exit 2 naming any difference.
 
-    Example: rct randomise verify schedule.csv
+    \b
+    Example:
+      rct randomise verify schedule.csv
     """
     from rct.errors import VerificationError
     from rct.randomise.manifest import verify_allocation
@@ -156,7 +163,10 @@ def balance_cmd(
 ) -> None:
     """Means per arm, SMDs, variance ratios and an omnibus randomisation balance test.
 
-    Example: rct randomise balance allocation.csv --covariates baseline_crimes,baseline_harm
+    \b
+    Example:
+      rct randomise balance allocation.csv \\
+        --covariates baseline_crimes,baseline_harm
     """
     from rct.randomise.balance import balance_file
 

@@ -59,7 +59,9 @@ def design(
     --heterogeneity and --power override them, and the report names each
     override (the registered plan is not changed).
 
-    Example: rct report design trial.toml --out design_report.html
+    \b
+    Example:
+      rct report design trial.toml --out design_report.html
     """
     from rct.reports.design import design_report
 
@@ -85,7 +87,9 @@ def monitor(
 ) -> None:
     """Monitoring report: weekly dosage, presence vs baseline, compliance, dwell, laggards.
 
-    Example: rct report monitor trial.toml --as-of 2021-10-31
+    \b
+    Example:
+      rct report monitor trial.toml --as-of 2021-10-31
     """
     from rct.reports.monitor import monitor_report
 
@@ -107,7 +111,9 @@ def evaluation(
     Refuses (exit 2) when an input the results were computed from has changed
     since `rct evaluate` read it, naming the file, unless --allow-stale.
 
-    Example: rct report evaluation trial.toml --out evaluation_report.html
+    \b
+    Example:
+      rct report evaluation trial.toml --out evaluation_report.html
     """
     from rct.reports.evaluation import evaluation_report
 

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
         `rct ingest` accepts. Headers it does not list are mapped with
         --columns FILE (or [columns] in trial.toml).
 
-        Example: rct schema patrols
+        \b
+        Example:
+          rct schema patrols
         """
         from rct.io.columns import schema as describe
 

@@ -34,7 +34,10 @@ def simulate(
 ) -> None:
     """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json.
 
-    Example: rct simulate --out sim --hotspots 45 --days 90 --effect 0.85 --seed 2021
+    \b
+    Example:
+      rct simulate --out sim --hotspots 45 --days 90 --effect 0.85 \\
+        --seed 2021
     """
     import datetime as dt
 
@@ -77,7 +80,9 @@ def demo(
     Hot spots from the bundled police.uk data, randomise, simulate, ingest,
     monitor, evaluate, and the design, monitoring and evaluation reports.
 
-    Example: rct demo --out rct-demo --quick
+    \b
+    Example:
+      rct demo --out rct-demo --quick
     """
     from rct.demo import run_demo
 
