@@ -232,7 +232,7 @@ def _crimes() -> Schema:
         Column("crime_id", "text", "no", "Crime reference (made from the row's content when "
                "absent); repeated ids are quarantined.", a["crime_id"], "43210/21"),
         Column("occurred_at", "datetime", "or month", "When it happened (a date, or a date "
-               "and a separate time column).", a["occurred_at"], "06/09/2021 23:15"),
+               "and a separate time column).", a["occurred_at"], "25/09/2021 23:15"),
         Column("time", "time", "no", "Time of day when occurred_at holds only the date.",
                a["time"], ""),
         Column("month", "YYYY-MM", "or occurred_at", "Month only (police.uk): monthly "

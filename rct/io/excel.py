@@ -101,7 +101,7 @@ class SheetReader:
             last = _last_filled(row)
             if last >= self.width:
                 # a value right of the header's last column: like a CSV line with extra fields
-                bad.append(BadLine(row=r, expected=self.width, saw=last + 1))
+                bad.append(BadLine(row=r + 1, expected=self.width, saw=last + 1))  # sheet row
                 continue
             buf.append(row)
             numbers.append(r)  # 0-based sheet row: source_row (rows + 1) is Excel's number
