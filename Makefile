@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-pandas22 chromium lint bench clean
+.PHONY: demo test test-pandas22 chromium postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ demo: $(STAMP)
 chromium:
 	sh .ci/install-chromium.sh
 
-test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q
+# the database tests read from a real PostgreSQL server (Debian's package): installed here,
+# started for the run on a private socket, stopped after (.ci/postgres.sh)
+postgres:
+	sh .ci/postgres.sh install
+
+test: $(STAMP) chromium postgres
+	sh .ci/postgres.sh run -- $(BIN)/python -m pytest -q
 
 # the suite on the oldest pandas we support (pandas 3.x is what `make test` gets), less the
 # slow simulation studies (marked `slow`): they are pure numpy/scipy and run under `make test`
@@ -31,8 +36,8 @@ $(PD22)/.installed: pyproject.toml
 	$(PD22)/bin/python -m pip install --quiet -e ".[dev,dask]" "pandas==2.2.*"
 	touch $@
 
-test-pandas22: $(PD22)/.installed chromium
-	$(PD22)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
+test-pandas22: $(PD22)/.installed chromium postgres
+	sh .ci/postgres.sh run -- $(PD22)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check rct tests benchmarks examples

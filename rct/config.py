@@ -50,6 +50,11 @@ Example
     max_visit_hours = 4
     buffer_m = 25
     gap_minutes = 5
+
+    [columns]                   # the force's headers -> canonical names (rct schema KIND)
+    dayfirst = true             # slash dates are dd/mm/yyyy
+    patrols = { "Hot Spot" = "hotspot_id", "Arrived" = "arrived_at" }
+    crimes = { "Crime Ref" = "crime_id" }
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ __all__ = [
     "PowerSpec",
     "MonitoringSpec",
     "CostSpec",
+    "ColumnsSpec",
     "load_trial",
     "DESIGN_TYPES",
     "PARALLEL_SCHEMES",
@@ -301,6 +307,31 @@ class CostSpec:
 
 
 @dataclass(frozen=True)
+class ColumnsSpec:
+    """``[columns]``: the force's column headers mapped to canonical names, per input.
+
+    Each of ``patrols``, ``pings``, ``crimes``, ``hotspots``, ``harm`` maps a
+    header to a canonical name (see ``rct schema KIND``); ``dayfirst`` sets
+    the order of slash dates (default: told from each file, refused when it
+    cannot be).  Every command that reads the trial's inputs applies it.
+    """
+
+    patrols: dict[str, str] = field(default_factory=dict)
+    pings: dict[str, str] = field(default_factory=dict)
+    crimes: dict[str, str] = field(default_factory=dict)
+    hotspots: dict[str, str] = field(default_factory=dict)
+    harm: dict[str, str] = field(default_factory=dict)
+    dayfirst: bool | None = None
+
+    def column_map(self) -> Any:
+        """As a :class:`rct.io.columns.ColumnMap`."""
+        from rct.io.columns import ColumnMap
+
+        return ColumnMap({k: getattr(self, k) for k in
+                          ("patrols", "pings", "crimes", "hotspots", "harm")}, self.dayfirst)
+
+
+@dataclass(frozen=True)
 class Trial:
     """A validated ``trial.toml``.
 
@@ -323,10 +354,35 @@ class Trial:
     power: PowerSpec = field(default_factory=PowerSpec)
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     costs: CostSpec = field(default_factory=CostSpec)
+    columns: ColumnsSpec = field(default_factory=ColumnsSpec)
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    def inputs(self, name: str) -> list[Any]:
+        """``[files] <name>`` as :class:`rct.io.sources.Input` s carrying ``[columns]``.
+
+        ``name`` is ``patrols``, ``airwave`` or ``crimes``; the readers apply
+        the force's column mapping and date order.  Plain paths when
+        ``[columns]`` says nothing for that input.
+        """
+        from rct.io.sources import Input
+
+        kind = {"patrols": "patrols", "airwave": "pings", "crimes": "crimes"}[name]
+        mapping = getattr(self.columns, kind)
+        paths = list(getattr(self.files, name))
+        if not mapping and self.columns.dayfirst is None:
+            return paths
+        return [Input(path=p, columns=mapping, dayfirst=self.columns.dayfirst) for p in paths]
+
+    def hotspots_input(self) -> Any:
+        """``[files] hotspots`` with ``[columns] hotspots`` (a plain path without)."""
+        if self.files.hotspots is None or not self.columns.hotspots:
+            return self.files.hotspots
+        from rct.io.sources import Input
+
+        return Input(path=self.files.hotspots, columns=self.columns.hotspots)
 
     def require(self, *names: str) -> None:
         """Raise :class:`ConfigError` unless every named ``[files]`` input is set and exists."""
@@ -385,6 +441,7 @@ _SECTIONS: dict[str, type] = {
     "power": PowerSpec,
     "monitoring": MonitoringSpec,
     "costs": CostSpec,
+    "columns": ColumnsSpec,
 }
 
 
@@ -437,6 +494,8 @@ def load_trial(
             raw[section] = {}
             continue
         valid = set(cls.__dataclass_fields__)
+        if section == "columns":
+            continue  # checked by _columns (every problem named)
         for key in value:
             if key not in valid:
                 p.add(section, f"unknown key {key!r}; valid keys are {', '.join(sorted(valid))}")
@@ -452,6 +511,7 @@ def load_trial(
     power = _power(raw.get("power", {}), p)
     monitoring = _monitoring(raw.get("monitoring", {}), design, p)
     costs = _costs(raw.get("costs", {}), root, p, outside)
+    columns = _columns(raw.get("columns", {}), p)
     _cross_checks(design, windows, files, analysis, p)
 
     if p.items:
@@ -468,6 +528,7 @@ def load_trial(
         power=power,
         monitoring=monitoring,
         costs=costs,
+        columns=columns,
     )
     if check_files:
         inputs = [
@@ -908,6 +969,15 @@ def _monitoring(d: dict, design: DesignSpec, p: _Problems) -> MonitoringSpec:
     return MonitoringSpec(sequential=method, every_days=every, planned_looks=looks,
                           alternative=_choice(d, "alternative", ALTERNATIVES, s, p, "two-sided"),
                           feedback_weeks=fb)
+
+
+def _columns(d: dict, p: _Problems) -> ColumnsSpec:
+    from rct.io.columns import parse_columns
+
+    cmap, problems = parse_columns(d)
+    for msg in problems:
+        p.add("columns", msg)
+    return ColumnsSpec(**{k: dict(v) for k, v in cmap.maps.items()}, dayfirst=cmap.dayfirst)
 
 
 def _costs(d: dict, root: Path, p: _Problems, allow_outside: bool = False) -> CostSpec:

@@ -389,7 +389,7 @@ def harm_table(
             )
         return _ons(category_statistic)
     path = Path(os.fspath(name_or_path))
-    if path.suffix.lower() in (".csv", ".txt") or path.exists() or os.sep in key:
+    if path.suffix.lower() in (".csv", ".txt", ".xlsx") or path.exists() or os.sep in key:
         return read_harm_csv(path)
     raise ValueError(
         f"unknown harm table {key!r}; use one of {list(HARM_TABLES)} or a path to a CSV file"
@@ -508,8 +508,13 @@ def read_harm_csv(path: str | os.PathLike[str]) -> HarmTable:
         raise DataError("harm table file not found", file=path)
     from rct.io.delimited import read_csv_pandas
 
-    # the shared CSV reader: any encoding; a malformed row is an error naming file and row
-    d = read_csv_pandas(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    if path.suffix.lower() == ".xlsx":  # an Excel sheet: its cells as text (one sheet)
+        from rct.io.excel import read_sheet_frame
+
+        d = read_sheet_frame(path).astype(str)
+    else:
+        # the shared CSV reader: any encoding; a malformed row is an error naming file and row
+        d = read_csv_pandas(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     d.columns = [str(c).strip().lower() for c in d.columns]
     has_code, has_cat = "offence_code" in d.columns, "category" in d.columns
     if not (has_code or has_cat):

@@ -24,19 +24,22 @@ from rct.cli import (
     power,
     randomise,
     report,
+    schema,
     simulate,
 )
 from rct.errors import RCTError
 
 app = typer.Typer(
     name="rct",
-    help="Randomised controlled trials of hot-spot policing.",
+    help="Randomised controlled trials of hot-spot policing.\n\n"
+    "Example: rct demo --out rct-demo   (the whole pipeline on a synthetic trial); then "
+    "`rct COMMAND --help` for each step, listed below in the order a trial uses them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-# pipeline order: choose hot spots, power, randomise, plan, ingest, monitor, evaluate, report
+# `rct --help` lists the commands in pipeline order (rct.cli._help.PIPELINE_ORDER)
 app.add_typer(hotspots.app, name="hotspots")
 app.add_typer(power.app, name="power")
 app.add_typer(randomise.app, name="randomise")
@@ -48,6 +51,7 @@ app.add_typer(report.app, name="report")
 simulate.register(app)
 meta.register(app)
 data.register(app)
+schema.register(app)
 
 
 def _print_version(value: bool) -> None:
@@ -75,10 +79,29 @@ def _root(
         "monitor trial.toml",
     ),
 ) -> None:
-    """Randomised controlled trials of hot-spot policing."""
+    """Randomised controlled trials of hot-spot policing.
+
+    \b
+    Example:
+      rct demo --out rct-demo
+      (the whole pipeline on a synthetic trial); then `rct COMMAND --help` for each step, listed below in the order a trial uses them.
+    """
     from rct.config import ALLOW_OUTSIDE
 
     ALLOW_OUTSIDE.set(allow_outside)
+
+
+_COMMAND = None
+
+
+def command():  # noqa: ANN201 - a click.Group
+    """The click command tree, built once, with readable help (:func:`rct.cli._help.polish`)."""
+    global _COMMAND
+    if _COMMAND is None:
+        from rct.cli._help import polish
+
+        _COMMAND = polish(typer.main.get_command(app))
+    return _COMMAND
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     token = ALLOW_OUTSIDE.set(False)  # each run starts from the default
     try:
-        app(args=argv, prog_name="rct")
+        command()(args=argv, prog_name="rct")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -137,3 +137,62 @@ def chunk_rows_option(default: int) -> Any:
         hi=100_000_000,
         integer=True,
     )
+
+
+# ------------------------------------------------------------- reading a force's data
+
+def columns_option() -> Any:
+    return typer.Option(
+        None, "--columns", metavar="FILE",
+        help="Map the force's column headers to the canonical names: a TOML file "
+        '([patrols] "Hot Spot" = "hotspot_id"; a trial.toml\'s [columns] works too) or a CSV '
+        "(input,column,canonical). See `rct schema`.",
+    )
+
+
+def dayfirst_option() -> Any:
+    return typer.Option(
+        None, "--dayfirst/--monthfirst",
+        help="Order of slash dates: dd/mm/yyyy (--dayfirst, the UK order) or mm/dd/yyyy. "
+        "Default: told from the file (a day above 12); a file where it cannot be told is "
+        "refused, never guessed.",
+    )
+
+
+def sheet_option() -> Any:
+    return typer.Option(
+        None, "--sheet", metavar="NAME",
+        help="Excel (.xlsx) inputs: the sheet to read (needed when a workbook has several).",
+    )
+
+
+def db_option(what: str) -> Any:
+    return typer.Option(
+        None, "--db", metavar="URL", envvar="RCT_DB_URL", show_envvar=True,
+        help=f"Read {what} from a database instead of files: an SQLAlchemy URL, e.g. "
+        "postgresql+psycopg://user@host/db or sqlite:///extract.db (with --query). Put a "
+        "password in $RCT_DB_URL rather than on the command line; it is never printed or "
+        "written.",
+    )
+
+
+def query_option() -> Any:
+    return typer.Option(None, "--query", metavar="SQL",
+                        help="With --db: the SELECT whose rows are the input (one row each).")
+
+
+def line_buffer_option() -> Any:
+    return ranged(
+        None, "--line-buffer", metavar="METRES",
+        help="Metres each side of a line hot spot (a street segment), ends cut square; "
+        "default 15.",
+        lo=0.0, hi=1000.0, lo_open=True,
+    )
+
+
+def xlsx_option(what: str) -> Any:
+    return typer.Option(
+        None, "--xlsx", metavar="FILE",
+        help=f"Also write {what} as an Excel workbook (.xlsx); cells Excel would run as a "
+        "formula are neutralised.",
+    )

@@ -16,7 +16,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the folder (or file) of the bundled data, for use in other commands.
 
-        Example: rct hotspots build "$(rct data police-uk)"/*.csv.gz --top 45 --out hotspots.geojson
+        \b
+        Example:
+          rct hotspots build "$(rct data police-uk)"/*.csv.gz --top 45 \\
+            --out hotspots.geojson
         """
         from importlib.resources import files
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(
-    help="Ingest patrol logs, Airwave pings and crimes into per-hot-spot-day tables.",
+    help="Ingest patrol logs, Airwave pings and crimes into per-hot-spot-day tables.\n\n"
+    "Example: rct ingest patrols logs.xlsx --hotspots hotspots.geojson --out "
+    "out/patrol_dosage.parquet   (`rct schema patrols` lists the columns)",
     no_args_is_help=True,
 )
 

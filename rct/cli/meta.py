@@ -7,8 +7,7 @@ from typing import Any
 
 import typer
 
-_HELP = """Pool trials: fixed-effect, DerSimonian-Laird or REML random-effects
-meta-analysis, as metafor::rma() computes it.
+_HELP = """Pool trials: fixed-effect, DerSimonian-Laird or REML meta-analysis (as metafor::rma).
 
 INPUTS is one table (CSV or Parquet) with a row per trial, or two or more
 results.json files written by `rct evaluate` (the primary outcome's rate
@@ -24,7 +23,7 @@ prediction interval; --out writes them as JSON, --plot draws a forest plot.
 Existing outputs are kept unless --force.
 
 \b
-Worked example (trials.csv):
+Example (trials.csv):
     label,events_treated,exposure_treated,events_control,exposure_control
     Trial A,141,720,226,1080
     Trial B,249,2023,353,2023

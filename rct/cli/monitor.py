@@ -18,10 +18,15 @@ def monitor(
         None, "--as-of", help="Last day to include, YYYY-MM-DD (default: last day with patrols)."
     ),
     out_dir: Path = typer.Option(
-        None, "--out-dir", help="Where to write the monitor CSVs (default: [files] out_dir)."
+        None, "--out-dir", metavar="DIR",
+        help="Where to write the monitor CSVs (default: [files] out_dir)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace last run's monitoring files "
                                "(refused otherwise; they are one unit with a manifest)."),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", metavar="FILE",
+        help="Also write the weekly monitoring tables as one Excel workbook (.xlsx), a sheet "
+        "each; an existing workbook is refused unless --force, like the CSVs."),
 ) -> None:
     """Weekly dosage and compliance while the trial runs, and uplift over baseline.
 
@@ -30,7 +35,9 @@ def monitor(
     sequential), also the sequential analysis of the primary effect
     (monitor_sequential.csv) and per-hot-spot feedback (monitor_feedback.csv).
 
-    Example: rct monitor trial.toml --as-of 2021-10-31
+    \b
+    Example:
+      rct monitor trial.toml --as-of 2021-10-31 --xlsx out/monitor.xlsx
     """
     import warnings
 
@@ -39,6 +46,10 @@ def monitor(
     from rct.errors import QuarantineWarning
     from rct.plan.monitor import interim_analysis
 
+    if xlsx is not None:
+        from rct.io.atomic import check_overwrite
+
+        check_overwrite([xlsx], force=force)  # before the work, like the CSVs
     interim = interim_analysis(trial, as_of=as_of)
     extra = {}
     if interim.status == "done":
@@ -52,3 +63,11 @@ def monitor(
     typer.echo(report.summary())
     typer.echo(interim.summary())
     typer.echo("wrote " + ", ".join(shown(Path(p)) for p in written.values()))
+    if xlsx is not None:
+        from rct.io.workbooks import monitor_workbook
+
+        tables = {str(k): p for k, p in written.items()
+                  if Path(p).name.startswith("monitor_")}
+        tables = {Path(p).stem.removeprefix("monitor_"): p for p in tables.values()}
+        monitor_workbook(tables, xlsx, force=True)
+        typer.echo(f"wrote {shown(xlsx)}")

@@ -22,8 +22,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show the analysis plan and register it as plan.json; publish its SHA-256.
 
-        Example: rct plan trial.toml   (then publish the printed SHA-256, which is
-        also what `sha256sum plan.json` prints)
+        \b
+        Example:
+          rct plan trial.toml
+          (then publish the printed SHA-256, which is also what `sha256sum plan.json` prints)
         """
         from rct.cli._common import shown
         from rct.config import load_trial

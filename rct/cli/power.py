@@ -11,7 +11,9 @@ from typing import Any
 import typer
 
 app = typer.Typer(
-    help="Power and minimum detectable effects (analytic, simulated, from history).",
+    help="Power and minimum detectable effects (analytic, simulated, from history).\n\n"
+    "Example: rct power analytic --design crossover --hotspots 45 --days 365 --per-day 22 "
+    "--rate 0.2",
     no_args_is_help=True,
 )
 
@@ -138,7 +140,14 @@ def analytic(
     ),
     out: Path = typer.Option(None, help="Write the result (.json, .csv or .parquet)."),
 ) -> None:
-    """Analytic power, sample size, trial length or MDE (solve for one quantity)."""
+    """Analytic power, sample size, trial length or MDE (solve for one quantity).
+
+    \b
+    Example:
+      rct power analytic --design crossover --hotspots 45 --days 365 \\
+        --per-day 22 --rate 0.2 --dispersion 0.3
+      (solves for power; omit --days to solve for the length)
+    """
     from rct.errors import DesignError
     from rct.power import crossover_power, parallel_power
 
@@ -214,7 +223,13 @@ def simulate(
     ),
     out: Path = typer.Option(None, help="Write results (.csv, .parquet or .json)."),
 ) -> None:
-    """Monte Carlo power, size, bias and coverage of the planned test (grids and curves)."""
+    """Monte Carlo power, size, bias and coverage of the planned test (grids and curves).
+
+    \b
+    Example:
+      rct power simulate --hotspots 45 --days 90,180,365 --rate 0.2 \\
+        --reduction 0.15 --n-sims 500 --seed 1 --plot power.png
+    """
     from rct.power import CrossoverSpec, ParallelSpec, power_grid, simulate_power
 
     rate, dispersion, heterogeneity = _calibrated(history, rate, dispersion, heterogeneity)
@@ -278,7 +293,13 @@ def _empirical(
     seed: int = typer.Option(..., help="Random seed."),
     out: Path = typer.Option(None, help="Write the result (.json, .csv or .parquet)."),
 ) -> None:
-    """Empirical power and size from placebo trials on past crime counts."""
+    """Empirical power and size from placebo trials on past crime counts.
+
+    \b
+    Example:
+      rct power empirical out/outcomes.parquet --per-period 22 \\
+        --reduction 0.15 --n-sims 500 --seed 1
+    """
     from rct.power import empirical_power
 
     result = empirical_power(
@@ -292,4 +313,5 @@ def _empirical(
 
 
 app.command("empirical")(_empirical)
-app.command("history", help="Alias of 'empirical'.")(_empirical)
+app.command("history", help="Alias of 'empirical'.\n\n\b\nExample: rct power history "
+            "out/outcomes.parquet --per-period 22 --reduction 0.15 --seed 1")(_empirical)

@@ -11,7 +11,8 @@ from typing import Any
 import typer
 
 app = typer.Typer(
-    help="Self-contained HTML reports: design (pre-registration), monitoring, evaluation.",
+    help="Self-contained HTML reports: design (pre-registration), monitoring, evaluation.\n\n"
+    "Example: rct report evaluation trial.toml --out evaluation_report.html",
     no_args_is_help=True,
 )
 
@@ -70,6 +71,10 @@ def design(
     Power uses the plan's [power] assumptions; --rate, --dispersion,
     --heterogeneity and --power override them, and the report names each
     override (the registered plan is not changed).
+
+    \b
+    Example:
+      rct report design trial.toml --out design_report.html
     """
     from rct.reports.design import design_report
 
@@ -95,7 +100,12 @@ def monitor(
     as_of: str | None = typer.Option(None, "--as-of", help="Last day to include, YYYY-MM-DD "
                                      "(default: last day with patrols)."),
 ) -> None:
-    """Monitoring report: weekly dosage, presence vs baseline, compliance, dwell, laggards."""
+    """Monitoring report: weekly dosage, presence vs baseline, compliance, dwell, laggards.
+
+    \b
+    Example:
+      rct report monitor trial.toml --as-of 2021-10-31
+    """
     from rct.reports.monitor import monitor_report
 
     target = _check(trial, out, "monitor", force)
@@ -117,6 +127,10 @@ def evaluation(
 
     Refuses (exit 2) when an input the results were computed from has changed
     since `rct evaluate` read it, naming the file, unless --allow-stale.
+
+    \b
+    Example:
+      rct report evaluation trial.toml --out evaluation_report.html
     """
     from rct.reports.evaluation import evaluation_report
 

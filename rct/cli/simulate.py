@@ -37,7 +37,13 @@ def simulate(
     shift_rates: str = typer.Option(None, "--shift-rates", help="Crimes per unit-day in each shift, e.g. day=0.08,night=0.15."),
     quotas: str = typer.Option(None, "--quotas", help="Daily quotas: site=k, shift=k or site/shift=k (default: half of each site)."),
 ) -> None:
-    """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json."""
+    """Write a synthetic trial with known truth: the files a force would supply, trial.toml and truth.json.
+
+    \b
+    Example:
+      rct simulate --out sim --hotspots 45 --days 90 --effect 0.85 \\
+        --seed 2021
+    """
     import datetime as dt
 
     from rct.errors import DesignError
@@ -107,9 +113,15 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="Four weeks of trial, fewer RI draws (a smoke test)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
 ) -> None:
-    """The whole pipeline on a synthetic Thames-Valley-like trial, with no input:
-    hot spots from the bundled police.uk data, randomise, simulate, ingest, monitor,
-    evaluate, and the design, monitoring and evaluation reports."""
+    """The whole pipeline on a synthetic Thames-Valley-like trial, with no input.
+
+    Hot spots from the bundled police.uk data, randomise, simulate, ingest,
+    monitor, evaluate, and the design, monitoring and evaluation reports.
+
+    \b
+    Example:
+      rct demo --out rct-demo --quick
+    """
     from rct.demo import run_demo
 
     res = run_demo(out, progress=progress, quick=quick)

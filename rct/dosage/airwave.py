@@ -563,7 +563,7 @@ def _indexes(units: list[Unit], gdf: Any, buffer_m: float) -> dict[str, Any]:
             from rct.io.delimited import sniff_csv
 
             names = list(sniff_csv(u.path).columns)
-        kinds.add(coords_of(resolve_columns(names, file=u.path)))
+        kinds.add(coords_of(resolve_columns(names, file=u.path, mapping=u.mapping)))
     crs = {"bng": "EPSG:27700", "lonlat": "EPSG:4326"}
     return {k: PolygonIndex.build(gdf, buffer_m=buffer_m, crs=crs[k]) for k in sorted(kinds)}
 

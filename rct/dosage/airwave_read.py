@@ -29,6 +29,7 @@ from rct.dosage.airwave_kernels import (  # noqa: F401 - re-exported
     partition_keys,
 )
 from rct.errors import DataError
+from rct.io.columns import PING_ALIASES
 from rct.pip import _compact  # point-in-polygon verdicts -> single hits + special rows
 
 __all__ = [
@@ -43,16 +44,8 @@ __all__ = [
 ]
 
 ROW_SHIFT = 40
-ALIASES: dict[str, tuple[str, ...]] = {
-    "radio_id": ("radio_id", "radio", "issi", "terminal_id", "device_id", "radioid"),
-    "timestamp": ("timestamp", "time", "datetime", "ping_time", "recorded_at", "ts"),
-    "x": ("x", "easting", "east", "eastings"),
-    "y": ("y", "northing", "north", "northings"),
-    "lon": ("lon", "lng", "long", "longitude"),
-    "lat": ("lat", "latitude"),
-    "speed": ("speed", "speed_kmh", "speed_mps"),
-    "accuracy_m": ("accuracy_m", "accuracy", "horizontal_accuracy"),
-}
+#: canonical name -> accepted column names (the one table: :data:`rct.io.columns.PING_ALIASES`)
+ALIASES: dict[str, tuple[str, ...]] = PING_ALIASES
 # Great Britain: the EPSG:27700 area of use (lon/lat) and the grid's extent (metres)
 GB_LONLAT = (-9.01, 49.75, 2.01, 61.01)
 GB_BNG = (0.0, 0.0, 700_000.0, 1_300_000.0)
@@ -70,6 +63,12 @@ class Unit:
     kind: str  # "parquet" or "csv"
     row_groups: tuple[int, ...] | None = None
     row_offset: int = 0
+    columns: tuple[tuple[str, str], ...] = ()  # the force's header -> canonical name
+    dayfirst: bool | None = None  # slash dates: the file's order (None: ISO / none)
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return dict(self.columns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,12 +95,23 @@ class ChunkResult:
     quarantine: Any
 
 
-def expand_paths(paths: Any) -> list[Path]:
-    """Files from paths, globs and directories (a directory: its Parquet/CSV files, sorted)."""
+def expand_paths(paths: Any) -> list[Any]:
+    """Files from paths, globs and directories (a directory: its Parquet/CSV files, sorted).
+
+    An :class:`rct.io.sources.Input` expands to Inputs with its settings (column mapping,
+    date order) for each file it matches.
+    """
+    from rct.io.sources import Input
+
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    out: list[Path] = []
+    out: list[Any] = []
     for p in paths:
+        if isinstance(p, Input):
+            if p.query is not None:
+                raise DataError("pings are read from files (CSV or Parquet), not a query")
+            out.extend(p.with_path(f) for f in expand_paths([p.path]))
+            continue
         s = str(p)
         hits = sorted(glob.glob(s)) if any(c in s for c in "*?[") else [s]
         if not hits:
@@ -128,17 +138,33 @@ def _kind(path: Path) -> str | None:
     return source_kind(path)
 
 
-def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
-    """Split the input into units: Parquet files by row groups, CSV files whole."""
+def plan_units(
+    paths: Any, *, rows_per_unit: int | None = None, columns: Any = None,
+    dayfirst: bool | None = None,
+) -> list[Unit]:
+    """Split the input into units: Parquet files by row groups, CSV files whole.
+
+    ``columns`` (the force's header -> canonical name) and ``dayfirst`` apply
+    to inputs that set none themselves.  The order of slash dates is settled
+    here, once per file, before any unit is read (:func:`file_day_order`).
+    """
     import pyarrow.parquet as pq
 
+    from rct.io.sources import Input
+
     units: list[Unit] = []
-    for i, path in enumerate(expand_paths(paths)):
+    for i, item in enumerate(expand_paths(paths)):
+        path = item.path if isinstance(item, Input) else item
+        mapping = (item.mapping if isinstance(item, Input) else {}) or dict(columns or {})
+        order = item.dayfirst if isinstance(item, Input) else None
+        order = dayfirst if order is None else order
         kind = _kind(path)
         if kind is None:
             raise DataError("unknown ping file type; use .parquet or .csv", file=path)
+        extra = {"columns": tuple(mapping.items()),
+                 "dayfirst": file_day_order(str(path), kind, mapping, order)}
         if kind == "csv":
-            units.append(Unit(i, str(path), "csv"))
+            units.append(Unit(i, str(path), "csv", **extra))
             continue
         try:
             md = pq.ParquetFile(path).metadata
@@ -157,23 +183,57 @@ def plan_units(paths: Any, *, rows_per_unit: int | None = None) -> list[Unit]:
             acc += n
             offset += n
             if rows_per_unit is not None and acc >= rows_per_unit:
-                units.append(Unit(i, str(path), "parquet", tuple(group), start))
+                units.append(Unit(i, str(path), "parquet", tuple(group), start, **extra))
                 group, acc = [], 0
         if group or md.num_row_groups == 0:
-            units.append(Unit(i, str(path), "parquet", tuple(group), start))
+            units.append(Unit(i, str(path), "parquet", tuple(group), start, **extra))
     return units
 
 
-def resolve_columns(names: list[str], *, file: object = None) -> dict[str, str]:
-    """Canonical name -> the file's column name, from :data:`ALIASES` (case-insensitive).
+def file_day_order(
+    path: str, kind: str, mapping: dict[str, str], dayfirst: bool | None, *,
+    chunk_rows: int = 1_000_000,
+) -> bool | None:
+    """The order of a ping file's slash dates: given, or told from its whole timestamp column.
+
+    ``None`` when the first chunk holds none (ISO 8601 or typed times: no
+    second look).  Raises DataError naming an example when the order cannot
+    be told (see :class:`rct.io.times.DayOrderScan`).
+    """
+    from rct.io.sources import open_source
+    from rct.io.times import DayOrderScan
+
+    if dayfirst is not None:
+        return bool(dayfirst)
+    src = open_source(path, what="ping")
+    col = resolve_columns(list(src.columns), file=path, mapping=mapping)["timestamp"]
+    scan = DayOrderScan()
+    for k, chunk in enumerate(src.chunks(columns=[col], chunk_rows=chunk_rows)):
+        scan.add(chunk.table[col], chunk.rows + 1)
+        if k == 0 and not scan.n_slash:
+            return None
+    return scan.decide(None, file=path, column=col)
+
+
+def resolve_columns(
+    names: list[str], *, file: object = None, mapping: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Canonical name -> the file's column name, from the force's ``mapping`` (header ->
+    canonical) and :data:`ALIASES` (case-insensitive).
 
     A header naming a column twice, or two columns meaning one thing (``x``
     and ``easting``), is refused.
     """
+    from rct.io.columns import rename_columns
     from rct.io.delimited import check_unique_columns
 
     check_unique_columns(names, file=file)
-    lower = {n.strip().lower(): n for n in names}
+    if mapping:
+        renamed = rename_columns(names, mapping)
+        check_unique_columns(renamed, file=file)
+        lower = {n.strip().lower(): o for n, o in zip(renamed, names, strict=True)}
+    else:
+        lower = {n.strip().lower(): n for n in names}
     found = {}
     for canon, options in ALIASES.items():
         present = [lower[o] for o in options if o in lower]
@@ -185,7 +245,8 @@ def resolve_columns(names: list[str], *, file: object = None) -> dict[str, str]:
             found[canon] = present[0]
     for need in ("radio_id", "timestamp"):
         if need not in found:
-            raise DataError(f"no {need} column (accepted: {', '.join(ALIASES[need])})", file=file)
+            raise DataError(f"no {need} column (accepted: {', '.join(ALIASES[need])}; map "
+                            "another header with --columns, see `rct schema pings`)", file=file)
     if not ({"x", "y"} <= found.keys() or {"lon", "lat"} <= found.keys()):
         raise DataError("no location columns: need x/y (easting/northing) or lon/lat", file=file)
     return found
@@ -218,7 +279,7 @@ def iter_chunks(
 
         # pre_buffer=False: with it, pyarrow keeps every row group read until the end
         pf = pq.ParquetFile(unit.path, pre_buffer=False)
-        cols = resolve_columns(pf.schema_arrow.names, file=unit.path)
+        cols = resolve_columns(pf.schema_arrow.names, file=unit.path, mapping=unit.mapping)
         wanted = wanted_columns(cols)
         offset = unit.row_offset
         for batch in pf.iter_batches(
@@ -228,7 +289,8 @@ def iter_chunks(
             use_threads=True,
         ):
             n = batch.num_rows
-            yield pa.Table.from_batches([batch]), np.arange(offset, offset + n), cols, ()
+            table = _iso_times(pa.Table.from_batches([batch]), cols, unit)
+            yield table, np.arange(offset, offset + n), cols, ()
             offset += n
     else:
         import pyarrow as pa
@@ -236,7 +298,7 @@ def iter_chunks(
         from rct.io.delimited import iter_csv, sniff_csv
 
         layout = sniff_csv(unit.path)
-        cols = resolve_columns(list(layout.columns), file=unit.path)
+        cols = resolve_columns(list(layout.columns), file=unit.path, mapping=unit.mapping)
         xy = ("lon", "lat") if coords_of(cols) == "lonlat" else ("x", "y")
         for c in iter_csv(
             layout,
@@ -247,7 +309,18 @@ def iter_chunks(
             # value is not a number
             prefer={cols[k]: pa.float64() for k in xy},
         ):
-            yield c.table, c.rows, cols, c.bad
+            yield _iso_times(c.table, cols, unit), c.rows, cols, c.bad
+
+
+def _iso_times(table: Any, cols: dict[str, str], unit: Unit) -> Any:
+    """The chunk with its slash-date timestamps rewritten as ISO 8601 (the unit's order)."""
+    if unit.dayfirst is None:
+        return table
+    from rct.io.times import slash_to_iso
+
+    name = cols["timestamp"]
+    i = table.column_names.index(name)
+    return table.set_column(i, name, slash_to_iso(table.column(name), unit.dayfirst))
 
 
 class prefetch:  # noqa: N801 - used like a function

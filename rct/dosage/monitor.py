@@ -441,7 +441,7 @@ def monitor_trial(
     dosage = None
     ingest_notes: list[str] = []
     dosage_file = t.files.patrol_dosage
-    logs = [Path(p) for p in t.files.patrols]
+    logs = t.inputs("patrols")  # [columns] travels with each file
     if logs:
         stale = not dosage_file.exists() or any(
             p.exists() and p.stat().st_mtime > dosage_file.stat().st_mtime for p in logs
@@ -456,7 +456,7 @@ def monitor_trial(
             first = t.windows.baseline[0] if t.windows.baseline else window[0]
             result = ingest_patrols(
                 logs,
-                hotspots=t.files.hotspots if t.files.hotspots else allocation,
+                hotspots=t.hotspots_input() if t.files.hotspots else allocation,
                 out=dosage_file,
                 day_starts=t.design.day_starts,
                 trial_start=first,

@@ -27,6 +27,7 @@ import pandas as pd
 
 from rct.dosage.pseudonym import Pseudonymiser
 from rct.errors import DataError
+from rct.io.columns import PATROL_ALIASES, describe_map, rename_columns
 from rct.io.convert import NAT, utc_ns
 from rct.io.quarantine import ReadResult
 from rct.io.safety import check_identifiers, invisible_mask, invisible_reason
@@ -40,30 +41,8 @@ OPTIONAL = ("mode", "stopped", "notes")
 MODES = ("foot", "vehicle")
 MAX_VISIT_HOURS = 48.0
 
-_ALIASES = {
-    "patrol": "patrol_id",
-    "patrolid": "patrol_id",
-    "officer": "officer_id",
-    "officerid": "officer_id",
-    "hotspot": "hotspot_id",
-    "hot_spot_id": "hotspot_id",
-    "hotspotid": "hotspot_id",
-    "arrived": "arrived_at",
-    "arrival": "arrived_at",
-    "arrival_time": "arrived_at",
-    "start_time": "arrived_at",
-    "left": "left_at",
-    "departed": "left_at",
-    "departed_at": "left_at",
-    "departure": "left_at",
-    "departure_time": "left_at",
-    "end_time": "left_at",
-    "patrol_mode": "mode",
-    "stop": "stopped",
-    "stops": "stopped",
-    "note": "notes",
-    "comments": "notes",
-}
+#: alias -> canonical name (from :data:`rct.io.columns.PATROL_ALIASES`, the one table)
+_ALIASES = {a: canon for canon, names in PATROL_ALIASES.items() for a in names if a != canon}
 _FOOT = {"foot", "on foot", "walk", "walking", "f"}
 _VEHICLE = {"vehicle", "car", "van", "mobile", "driving", "drive", "v", "motor"}
 _TRUE = {"true", "yes", "y", "t"}
@@ -93,13 +72,17 @@ def read_patrol_logs(
     nonexistent: str = "quarantine",
     chunk_rows: int = 500_000,
     quarantine_raw: bool = False,
+    columns: Any = None,
+    dayfirst: bool | None = None,
+    sheet: str | None = None,
 ) -> ReadResult:
     """Read and validate patrol logs; bad rows go to quarantine with a reason.
 
     Parameters
     ----------
     paths
-        One or more CSV / Parquet files, or a DataFrame.
+        One or more CSV / Parquet / Excel files, :class:`rct.io.sources.Input` s
+        (a file or a database query with its own settings), or a DataFrame.
     pseudonymiser
         Turns ``officer_id`` into the ``officer`` pseudonym; the raw ID is
         dropped from both the accepted and the quarantined rows.
@@ -128,6 +111,17 @@ def read_patrol_logs(
     quarantine_raw
         Quarantine rows exactly as read: raw officer IDs (not pseudonyms),
         every column including notes, and the text of malformed lines.
+    columns
+        The force's headers mapped to canonical names (``{"Hot Spot":
+        "hotspot_id"}``, or a :class:`rct.io.columns.ColumnMap`), for inputs
+        that set none themselves.
+    dayfirst
+        Order of slash dates (``06/09/2021 06:07``): ``True`` day first,
+        ``False`` month first, ``None`` (default) detected from each file's
+        time columns -- a file whose order cannot be told (no day above 12)
+        is refused naming an example value, never guessed.
+    sheet
+        Excel sheet for workbooks given as plain paths.
 
     Returns
     -------
@@ -159,14 +153,20 @@ def read_patrol_logs(
         quarantine_raw=quarantine_raw,
         known=hotspot_ids(hotspots),
     )
-    sources = _open_sources(paths)
+    from rct.io.columns import ColumnMap
+
+    if isinstance(columns, ColumnMap):
+        dayfirst = columns.dayfirst if dayfirst is None else dayfirst
+        columns = columns.for_kind("patrols")
+    sources = _open_sources(paths, columns=columns, dayfirst=dayfirst, sheet=sheet)
     state = _State(pseudonymiser)
     for fi, (src, colmap) in enumerate(sources):
+        order = _day_order(src, colmap, opts)
         for chunk in src.chunks(
             columns=list(colmap.values()), chunk_rows=opts.chunk_rows, keep_text=quarantine_raw
         ):
             table = _canonical_table(chunk.table, colmap)
-            _check_chunk(table, chunk.rows, fi, src.name, opts, state)
+            _check_chunk(table, chunk.rows, fi, src.name, opts, state, order)
             state.add_bad_lines(chunk.bad, fi, src.name, opts)
     from rct.io.memory import release
 
@@ -236,7 +236,9 @@ def check_options(
     )
 
 
-def _open_sources(paths: Any) -> list[tuple[Any, dict[str, str]]]:
+def _open_sources(
+    paths: Any, *, columns: Any = None, dayfirst: bool | None = None, sheet: str | None = None
+) -> list[tuple[Any, dict[str, str]]]:
     """Every input opened and its columns mapped before any row is read."""
     from rct.io.sources import open_source
 
@@ -248,36 +250,76 @@ def _open_sources(paths: Any) -> list[tuple[Any, dict[str, str]]]:
         raise DataError("no patrol log files given")
     out = []
     for item in items:
-        src = open_source(item, what="patrol log")
-        out.append((src, _column_map(src.columns, src.name)))
+        src = open_source(item, what="patrol log", columns=columns or (), dayfirst=dayfirst,
+                          sheet=sheet)
+        out.append((src, _column_map(src.columns, src.name, src.mapping)))
     return out
 
 
-def _column_map(columns: Iterable[str], name: str) -> dict[str, str]:
-    """canonical name -> the file's column (aliases mapped; clashes and gaps refused)."""
-    mapping: dict[str, str] = {}
+def _day_order(src: Any, colmap: dict[str, str], opts: _Options) -> bool | None:
+    """The order of slash dates in this source's time columns (None: ISO, nothing to do).
+
+    Set by the source (``dayfirst``), else detected over the whole columns:
+    looked for in the first chunk, and only when slash dates are there are
+    the two time columns read through once more (see :class:`DayOrderScan`).
+    """
+    from rct.io.times import DayOrderScan
+
+    if src.dayfirst is not None:
+        return bool(src.dayfirst)
+    cols = [colmap["arrived_at"], colmap["left_at"]]
+    scans = {c: DayOrderScan() for c in cols}
+    for k, chunk in enumerate(src.chunks(columns=cols, chunk_rows=opts.chunk_rows)):
+        for c in cols:
+            scans[c].add(chunk.table[c] if hasattr(chunk.table, "column_names")
+                         else chunk.table[c], chunk.rows + 1)
+        if k == 0 and not any(s.n_slash for s in scans.values()):
+            return None  # ISO 8601 (or typed) times: no second look
+    merged = DayOrderScan()
+    column = None
+    for c in cols:  # both columns together decide (arrivals may all be early in the month)
+        s = scans[c]
+        merged.n_slash += s.n_slash
+        for attr in ("first_over_12", "second_over_12", "differ"):
+            if getattr(merged, attr) is None and getattr(s, attr) is not None:
+                setattr(merged, attr, getattr(s, attr))
+                column = column or c
+    return merged.decide(None, file=src.name, column=column)
+
+
+def _column_map(
+    columns: Iterable[str], name: str, mapping: dict[str, str] | None = None
+) -> dict[str, str]:
+    """canonical name -> the file's column (the force's mapping, then aliases; clashes and
+    gaps refused)."""
+    columns = list(columns)
+    renamed = rename_columns(columns, mapping)
+    out_map: dict[str, str] = {}
     clashes: list[str] = []
-    for col in columns:
-        key = str(col).strip().lower().replace(" ", "_").replace("-", "_")
+    for col, new in zip(columns, renamed, strict=True):
+        key = str(new).strip().lower().replace(" ", "_").replace("-", "_")
         canon = _ALIASES.get(key, key)
         if canon in ("source_file", "source_row"):
             canon = f"{canon}_in_file"
-        if canon in mapping:
+        if canon in out_map:
             clashes.append(canon)
-        mapping[canon] = str(col)
+        out_map[canon] = str(col)
     if clashes:
         raise DataError(
             f"more than one column means {', '.join(dict.fromkeys(clashes))} (after mapping aliases)",
             file=name,
         )
-    missing = [c for c in REQUIRED if c not in mapping]
+    missing = [c for c in REQUIRED if c not in out_map]
     if missing:
+        mapped = f"; the column mapping was {describe_map(mapping)}" if mapping else ""
         raise DataError(
             f"missing required column(s) {', '.join(missing)}; patrol logs need "
-            f"{', '.join(REQUIRED)} (optional {', '.join(OPTIONAL)})",
+            f"{', '.join(REQUIRED)} (optional {', '.join(OPTIONAL)}); found "
+            f"{', '.join(map(repr, columns[:12]))}{mapped}. Map other headers with --columns "
+            "(see `rct schema patrols`)",
             file=name,
         )
-    return mapping
+    return out_map
 
 
 def _canonical_table(table: Any, colmap: dict[str, str]) -> Any:
@@ -389,7 +431,8 @@ class _State:
 
 
 def _check_chunk(
-    table: Any, rows: np.ndarray, fi: int, name: str, opts: _Options, state: _State
+    table: Any, rows: np.ndarray, fi: int, name: str, opts: _Options, state: _State,
+    dayfirst: bool | None = None,
 ) -> None:
     """Row-level checks of one chunk: bad rows to quarantine, the rest kept compactly."""
     from rct.io.convert import blank_mask, stripped
@@ -417,9 +460,11 @@ def _check_chunk(
     for col, values in (("patrol_id", pid), ("hotspot_id", hid)):
         flag(invisible_mask(values), invisible_reason(col))
     times = {}
+    from rct.io.times import slash_to_iso
+
     for col in ("arrived_at", "left_at"):
         ns, why = utc_ns(
-            table.column(col),
+            slash_to_iso(table.column(col), dayfirst),
             ambiguous=opts.ambiguous,
             nonexistent=opts.nonexistent,
             date_only="reject",

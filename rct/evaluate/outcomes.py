@@ -425,7 +425,7 @@ def ingest_crimes(
     unit = OutputUnit(out, companions={"quarantine": quarantine_path(out)}, force=force,
                       command="rct ingest crimes")
     unit.check()
-    res = read_crimes([Path(p) for p in paths], kind=kind, quarantine_raw=quarantine_raw)
+    res = read_crimes(list(paths), kind=kind, quarantine_raw=quarantine_raw)
     enforce_share(res.n_read, res.n_quarantined, res.reasons() if res.n_quarantined else {},
                   limit=max_quarantined, source=res.source, what="crime rows")
     hs = read_hotspots(hotspots)
@@ -450,7 +450,7 @@ def ingest_crimes(
 
     unit.commit(
         counts={"read": res.n_read, "accepted": res.n_accepted, "quarantined": res.n_quarantined},
-        inputs=[*_expand_paths([Path(p) for p in paths]), Path(hotspots)],
+        inputs=[*_expand_paths(list(paths)), hotspots],
         parameters={"harm": str(harm), "police_force": police_force, "kind": kind,
                     "buffer_m": buffer_m, "catchment_m": catchment_m, "day_starts": day_starts,
                     "period": period, "start": None if start is None else str(start),

@@ -479,10 +479,23 @@ class OutputUnit:
             for m in self._members.values()
         ]
         ins = []
-        for p in dict.fromkeys(Path(x) for x in inputs):
+        seen: set[Path] = set()
+        for x in inputs:
+            entry = getattr(x, "manifest_entry", None)
+            query = entry() if callable(entry) else None
+            if query is not None:  # a database query: redacted URL, SQL, rows' SHA-256
+                ins.append(query)
+                continue
+            p = Path(x)
+            if p in seen:
+                continue
+            seen.add(p)
             if p.is_file():
-                ins.append({"path": _relative(p, self.output.parent), "sha256": file_sha256(p),
-                            "bytes": p.stat().st_size})
+                item = {"path": _relative(p, self.output.parent), "sha256": file_sha256(p),
+                        "bytes": p.stat().st_size}
+                if getattr(x, "sheet", None) is not None:
+                    item["sheet"] = str(x.sheet)
+                ins.append(item)
         out: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "output": self.output.name,

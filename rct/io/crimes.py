@@ -10,8 +10,12 @@ quarantine with a ``reason``; ``n_read == accepted + quarantined``.
 Force extracts are matched by column aliases (``Crime ID``/``crime_ref``/
 ``id``, ``date``/``datetime``/``occurred``/``committed_at``, ``ho_code``,
 ``easting``/``northing``, ``lat``/``lon``, ``Crime type``/``category``,
-...).  Naive times are Europe/London (:func:`rct.io.times.parse_times`);
-UK day-first dates (``25/10/2024 01:30``) are read as such.
+...) and the force's own mapping (``columns=``, ``--columns``; see
+:mod:`rct.io.columns`).  Naive times are Europe/London
+(:func:`rct.io.times.parse_times`); slash dates (``25/10/2024 01:30``) are
+read day-first when the column shows it (a day above 12) or ``dayfirst``
+says so, and refused as ambiguous otherwise.  Excel workbooks and database
+queries (:class:`rct.io.sources.Input`) are read like CSV files.
 """
 
 from __future__ import annotations
@@ -115,15 +119,20 @@ def read_crimes(
     ambiguous: Literal["earliest", "latest", "quarantine"] = "earliest",
     nonexistent: Literal["shift_forward", "quarantine"] = "shift_forward",
     quarantine_raw: bool = False,
+    columns: Any = None,
+    dayfirst: bool | None = None,
+    sheet: str | None = None,
 ) -> ReadResult:
     """Read crime files into the canonical crime table, quarantining unusable rows.
 
     Parameters
     ----------
     paths
-        A file, a directory (its ``*.csv``, ``*.csv.gz`` and ``*.parquet``
-        files), a glob pattern, or a list of these.  CSVs may be gzipped;
-        Parquet files are read by suffix (``.parquet``/``.pq``).
+        A file, a directory (its ``*.csv``, ``*.csv.gz``, ``*.parquet`` and
+        ``*.xlsx`` files), a glob pattern, an :class:`rct.io.sources.Input`
+        (a file or a database query with its own settings), or a list of
+        these.  CSVs may be gzipped; Parquet and Excel files are read by
+        suffix.
     kind
         ``"police_uk"`` (street CSVs exactly as published), ``"extract"``
         (a force extract) or ``"auto"`` (told per file from its columns).
@@ -139,6 +148,15 @@ def read_crimes(
         police.uk ``Context`` or an extract's description, and the text of
         a malformed line).  Off: the quarantine keeps the columns the reader
         interprets (id, dates, location, type, offence code, force, LSOA).
+    columns
+        The force's headers mapped to canonical names (``{"Crime Ref":
+        "crime_id"}`` or a :class:`rct.io.columns.ColumnMap`), for inputs
+        that set none themselves.
+    dayfirst
+        Order of slash dates: ``True`` day first, ``False`` month first,
+        ``None`` told from each file's values (refused when it cannot be).
+    sheet
+        Excel sheet for workbooks given as plain paths.
 
     Returns
     -------
@@ -171,14 +189,23 @@ def read_crimes(
     import pandas as pd
 
     from rct.io import extracts, police_uk
+    from rct.io.columns import ColumnMap, rename_columns
     from rct.io.quarantine import ReadResult
+    from rct.io.sources import as_input
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    files = _expand_paths(paths)
+    if isinstance(columns, ColumnMap):
+        dayfirst = columns.dayfirst if dayfirst is None else dayfirst
+        columns = columns.for_kind("crimes")
+    files = [as_input(f, columns=columns or (), dayfirst=dayfirst, sheet=sheet)
+             for f in _expand_paths(paths)]
     parsed = []
     for f in files:
         raw, notes = read_raw_table(f, keep_text=quarantine_raw)
+        if f.columns:
+            raw.columns = rename_columns(raw.columns, f.mapping)
+            check_unique_columns_after_mapping(raw.columns, f)
         q = _new_quarantiner(raw, f)
         other = police_uk.other_police_uk_file(raw.columns)
         if other is not None:
@@ -190,14 +217,15 @@ def read_crimes(
             canon = police_uk.parse_police_uk(raw, q, file=f)
         else:
             canon, extract_notes = extracts.parse_extract(
-                raw, q, file=f, crs=crs, ambiguous=ambiguous, nonexistent=nonexistent
+                raw, q, file=f, crs=crs, ambiguous=ambiguous, nonexistent=nonexistent,
+                dayfirst=f.dayfirst,
             )
             notes = notes + extract_notes
         from rct.io.safety import invisible_mask, invisible_reason
 
         q.flag(pd.Series(invisible_mask(canon["crime_id"]), index=raw.index),
                invisible_reason("crime_id"))
-        canon["source_file"] = pd.Series(str(f), index=canon.index, dtype="string")
+        canon["source_file"] = pd.Series(f.name, index=canon.index, dtype="string")
         parsed.append((f, raw, q, canon, tuple(notes)))
 
     _flag_duplicates(parsed)
@@ -235,11 +263,30 @@ def _shown_columns(quarantine: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def _expand_paths(paths: Any) -> list[Path]:
+def check_unique_columns_after_mapping(columns: Iterable[object], source: object) -> None:
+    """Refuse a mapping that gives two columns one name."""
+    from rct.io.delimited import check_unique_columns
+
+    try:
+        check_unique_columns(list(columns), file=source)
+    except DataError as exc:
+        raise DataError(f"{exc} (after the column mapping)") from None
+
+
+def _expand_paths(paths: Any) -> list[Any]:
+    """Files (Paths; Inputs keep their settings) from paths, directories and globs."""
+    from rct.io.sources import Input
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    out: list[Path] = []
+    out: list[Any] = []
     for p in paths:
+        if isinstance(p, Input):
+            if p.query is not None:
+                out.append(p)
+                continue
+            out.extend(p.with_path(m) if m != p.path else p for m in _expand_paths([p.path]))
+            continue
         s = os.fspath(p)
         if any(ch in s for ch in "*?[") and not Path(s).exists():
             matched = sorted(glob.glob(s))
@@ -252,10 +299,12 @@ def _expand_paths(paths: Any) -> list[Path]:
             found = sorted(
                 q
                 for q in path.iterdir()
-                if q.is_file() and re.search(r"\.(csv|csv\.gz|parquet|pq)$", q.name, re.I)
+                if q.is_file() and re.search(r"\.(csv|csv\.gz|parquet|pq|xlsx)$", q.name, re.I)
+                and not q.name.startswith("~$")  # Excel's lock file
             )
             if not found:
-                raise DataError("directory holds no .csv, .csv.gz or .parquet files", file=path)
+                raise DataError("directory holds no .csv, .csv.gz, .parquet or .xlsx files",
+                                file=path)
             out.extend(found)
         elif not path.exists():
             raise DataError("crime file not found", file=path)
@@ -269,7 +318,7 @@ def _expand_paths(paths: Any) -> list[Path]:
 def read_raw_table(
     path: str | os.PathLike[str], *, keep_text: bool = False
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Read a CSV (plain or compressed) or Parquet file with no interpretation.
+    """Read a CSV (plain or compressed), Parquet or Excel file, or a query, uninterpreted.
 
     CSV cells are kept as strings (blank = ``""``), read through
     :mod:`rct.io.delimited`: one encoding detection (UTF-8 with or without
@@ -291,7 +340,10 @@ def read_raw_table(
     import pandas as pd
 
     from rct.io.delimited import check_unique_columns, read_csv_table
+    from rct.io.sources import Input, source_kind
 
+    if isinstance(path, Input) and (path.query is not None or source_kind(path) == "excel"):
+        return _read_source_table(path)
     path = Path(path)
     if re.search(r"\.(parquet|pq)$", path.name, re.I):
         try:
@@ -332,6 +384,36 @@ def read_raw_table(
         frame[c] = frame[c].where(frame[c].notna(), "")
     notes = tuple(f"{n}" for n in table.notes)
     return frame, notes
+
+
+def _read_source_table(item: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """An Excel sheet or a query as text (blank = ``""``), malformed rows kept blank at
+    their place (a value right of the header), like :func:`read_raw_table`'s CSVs."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from rct.io.sources import open_source
+
+    src = open_source(item, what="crime")
+    parts = list(src.chunks(chunk_rows=1 << 30))
+    table = pa.concat_tables([c.table for c in parts]) if len(parts) > 1 else parts[0].table
+    rows = np.concatenate([c.rows for c in parts]) if len(parts) > 1 else parts[0].rows
+    bad = [b for c in parts for b in c.bad]
+    frame = table.to_pandas()
+    for c in frame.columns:
+        frame[c] = frame[c].astype(object).where(frame[c].notna(), "")
+    if bad:  # keep sheet order: good and malformed rows by their row number
+        blank = pd.DataFrame({c: [""] * len(bad) for c in frame.columns})
+        frame = pd.concat([frame, blank], ignore_index=True)
+        order = np.argsort(np.concatenate([rows, [b.row - 1 for b in bad]]), kind="stable")
+        marker = np.array([""] * len(rows) + [b.reason for b in bad], dtype=object)
+        frame = frame.iloc[order].reset_index(drop=True)
+        frame[MALFORMED] = marker[order]
+        rows = np.concatenate([rows, [b.row - 1 for b in bad]])[order]
+    # the index is the 0-based row, so a quarantined row's source_row (index + 1) is the
+    # sheet's row number (Excel) or the row's place in the query result
+    frame.index = pd.Index(rows.astype(np.int64))
+    return frame, tuple(src.notes)
 
 
 def _new_quarantiner(raw: pd.DataFrame, file: Path) -> Quarantiner:

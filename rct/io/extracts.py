@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["parse_extract", "category_from_code"]
 
-_UK_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
-
 
 def parse_extract(
     raw: pd.DataFrame,
@@ -49,8 +47,13 @@ def parse_extract(
     crs: Any | None,
     ambiguous: Ambiguous,
     nonexistent: Nonexistent,
+    dayfirst: bool | None = None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Canonical crime columns from a raw force extract; unusable rows flagged on ``q``.
+
+    Slash dates (``25/10/2024 01:30``) are read in the order ``dayfirst``
+    gives, or the order the whole column shows (a day above 12); a column
+    whose order cannot be told is refused (:func:`rct.io.times.day_order`).
 
     Returns the canonical frame (aligned with ``raw``) and notes for the
     user (CRS guessed, synthetic IDs made, rows located from lon/lat).
@@ -139,7 +142,7 @@ def parse_extract(
             values = d.where(~date_only, d.str.cat(t, sep=" ", na_rep="").str.strip())
             used.append(col["time"])
         if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-            values = _uk_dates_to_iso(text(values))
+            values = _slash_dates(text(values), dayfirst, file=file, column=col["occurred_at"])
         occurred, reasons = parse_times(values, ambiguous=ambiguous, nonexistent=nonexistent)
         for reason in pd.unique(reasons.dropna()):
             q.flag(reasons == reason, str(reason))
@@ -234,25 +237,22 @@ def _check_swapped(lon: pd.Series, lat: pd.Series, *, file: Path) -> None:
         )
 
 
-def _uk_dates_to_iso(t: pd.Series) -> pd.Series:
-    """``dd/mm/yyyy[ HH:MM[:SS]]`` (UK day-first) -> ISO 8601; other values unchanged."""
-    has = t.str.contains("/", regex=False, na=False)
+def _slash_dates(t: pd.Series, dayfirst: bool | None, *, file: Path, column: str) -> pd.Series:
+    """Slash dates as ISO 8601 in the column's order (given, or told from the values)."""
+    import pandas as pd
+
+    from rct.io.times import DayOrderScan, slash_to_iso
+
+    has = t.str.contains(r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}", regex=True, na=False)
     if not has.any():
         return t
-    parts = t[has].str.extract(_UK_DATE)
-    ok = parts[0].notna()
-    if not ok.any():
+    scan = DayOrderScan()
+    scan.add(t[has], np.flatnonzero(has.to_numpy()) + 1)
+    order = scan.decide(dayfirst, file=file, column=column)
+    if order is None:
         return t
-    p = parts[ok]
-    iso = p[2] + "-" + p[1].str.zfill(2) + "-" + p[0].str.zfill(2)
-    has_time = p[3].notna()
-    iso = iso.where(
-        ~has_time,
-        iso + "T" + p[3].str.zfill(2) + ":" + p[4] + ":" + p[5].fillna("00"),
-    )
-    out = t.copy()
-    out.loc[iso.index] = iso
-    return out
+    iso = slash_to_iso(t, order)
+    return pd.Series(iso.to_pandas(), index=t.index, dtype="string")
 
 
 @functools.lru_cache(maxsize=1)

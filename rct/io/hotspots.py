@@ -1,12 +1,22 @@
-"""Hot-spot files: GeoJSON, GeoPackage, Shapefile, or CSV (WKT or centroid + radius).
+"""Hot-spot files: GeoJSON, GeoPackage, Shapefile, or a table (CSV/Excel: WKT or centroid + radius).
 
 :func:`read_hotspots` returns a GeoDataFrame in EPSG:27700 with a unique
 string ``hotspot_id``, polygonal geometry and every other column of the
 file; anything that would make a trial's hot spots ambiguous (duplicate or
-missing IDs, invalid or non-polygonal geometry, an unknown CRS, a feature
-outside Great Britain) raises :class:`~rct.errors.DataError` naming the file
-and the feature.  :func:`write_hotspots` writes RFC 7946 GeoJSON (WGS84)
-atomically.
+missing IDs, invalid geometry, an unknown CRS, a feature outside Great
+Britain) raises :class:`~rct.errors.DataError` naming the file and the
+feature.
+
+Street segments drawn as lines (LineString / MultiLineString, as
+Sacramento-style street-block designs and the Thames Valley v2 thoroughfares
+are) become polygons: the band :data:`LINE_BUFFER_M` metres (15 m) each side
+of the line, its ends cut square at the segment's ends (flat caps, so the
+segments meeting at a junction do not swallow each other's ends), unless
+``line_buffer_m`` says otherwise.
+
+:func:`write_hotspots` writes RFC 7946 GeoJSON (WGS84), a GeoPackage
+(``.gpkg``, British National Grid, one layer) or a Shapefile (``.shp`` with
+its ``.shx``, ``.dbf``, ``.prj`` and ``.cpg``), atomically.
 """
 
 from __future__ import annotations
@@ -23,9 +33,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["read_hotspots", "write_hotspots", "hotspots_geojson"]
+__all__ = ["read_hotspots", "write_hotspots", "hotspots_geojson", "hotspots_files",
+           "LINE_BUFFER_M", "GIS_SUFFIXES"]
 
-_ID_ALIASES = ("hotspot_id", "hotspot", "hot_spot_id", "id")
+#: metres each side of a line hot spot (a street segment), flat caps
+LINE_BUFFER_M = 15.0
+#: hot-spot files :func:`write_hotspots` writes, by suffix
+GIS_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+_SHP_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+
+_ID_ALIASES = ("hotspot_id", "hotspot", "hot_spot_id", "hot_spot", "id")
 _WKT_NAMES = ("geometry", "wkt", "geom", "the_geom", "shape")
 _RADIUS_NAMES = ("radius", "radius_m", "radius_metres", "radius_meters")
 _XY_PAIRS = (
@@ -48,6 +65,9 @@ def read_hotspots(
     id_column: str = "hotspot_id",
     layer: str | None = None,
     radius_m: float | None = None,
+    line_buffer_m: float | None = None,
+    columns: Any = None,
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read hot spots into a GeoDataFrame in EPSG:27700.
 
@@ -55,10 +75,11 @@ def read_hotspots(
     ----------
     path
         GeoJSON (``.geojson``/``.json``), GeoPackage (``.gpkg``), Shapefile
-        (``.shp`` or a ``.zip`` holding one), or CSV.  A CSV holds either a
-        WKT column (``geometry`` or ``wkt``) or a centroid (``x``/``y``,
-        ``easting``/``northing`` or ``lon``/``lat``) with a ``radius`` column
-        in metres, which becomes a circle.
+        (``.shp`` or a ``.zip`` holding one), CSV or Excel (``.xlsx``), or
+        an :class:`rct.io.sources.Input` carrying its own settings.  A table
+        holds either a WKT column (``geometry`` or ``wkt``) or a centroid
+        (``x``/``y``, ``easting``/``northing`` or ``lon``/``lat``) with a
+        ``radius`` column in metres, which becomes a circle.
     crs
         The CRS of the coordinates when the file has none (CSV, Shapefile
         without ``.prj``) or says the wrong thing (a GeoJSON written in
@@ -74,12 +95,22 @@ def read_hotspots(
     radius_m
         Radius for point/centroid hot spots when the file has no radius
         column.
+    line_buffer_m
+        Metres each side of a line hot spot (street segment); default
+        :data:`LINE_BUFFER_M` (15 m).  Ends are cut square (flat caps).
+    columns
+        The force's headers mapped to canonical names (``{"Beat Ref":
+        "hotspot_id"}`` or a :class:`rct.io.columns.ColumnMap`).
+    sheet
+        Excel sheet (needed when the workbook has more than one).
 
     Returns
     -------
     GeoDataFrame
         Index 0..n-1; ``hotspot_id`` (str, unique) first, then the file's
         other columns, then ``geometry`` (Polygon/MultiPolygon, EPSG:27700).
+        ``attrs["line_buffer_m"]`` is the buffer used when any hot spot was
+        a line.
 
     Raises
     ------
@@ -93,20 +124,41 @@ def read_hotspots(
     import shapely
 
     from rct.geo import BNG, ensure_27700, normalise_crs
+    from rct.io.columns import ColumnMap, rename_columns
+    from rct.io.sources import Input
 
+    if isinstance(columns, ColumnMap):
+        columns = columns.for_kind("hotspots")
+    mapping = dict(columns.items() if isinstance(columns, dict) else (columns or ()))
+    if isinstance(path, Input):
+        mapping = path.mapping or mapping
+        sheet = path.sheet if path.sheet is not None else sheet
+        line_buffer_m = path.line_buffer_m if path.line_buffer_m is not None else line_buffer_m
+        path = path.path
     path = Path(path)
     if not path.exists():
         raise DataError("hot-spot file not found", file=path)
     if radius_m is not None and not (np.isfinite(radius_m) and radius_m > 0):
         raise ValueError(f"radius_m must be a positive number of metres, got {radius_m!r}")
+    buffer_m = LINE_BUFFER_M if line_buffer_m is None else line_buffer_m
+    if isinstance(buffer_m, bool) or not isinstance(buffer_m, int | float) or not (
+        np.isfinite(buffer_m) and 0 < buffer_m <= 1000
+    ):
+        raise ValueError(f"line_buffer_m must be more than 0 and at most 1000 metres, got "
+                         f"{line_buffer_m!r}")
     if crs is not None:
         crs = normalise_crs(crs)
 
-    if _is_csv(path):
-        frame, geom, geom_crs = _read_csv(path, crs=crs, radius_m=radius_m)
+    if _is_csv(path) or _is_excel(path):
+        frame, geom, geom_crs = _read_csv(path, crs=crs, radius_m=radius_m, mapping=mapping,
+                                          sheet=sheet)
         gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, index=frame.index), crs=geom_crs)
     else:
         gdf = _read_vector(path, layer=layer)
+        if mapping:
+            cols = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+            new = dict(zip(cols, rename_columns(cols, mapping), strict=True))
+            gdf = gdf.rename(columns={c: n for c, n in new.items() if c != n})
         if crs is not None:
             gdf = gdf.set_crs(crs, allow_override=True)
 
@@ -120,30 +172,110 @@ def read_hotspots(
     gdf = gdf.drop(columns=drop)
     gdf = ensure_27700(gdf, file=path)
     gdf = _points_to_circles(gdf, ids, radius_m=radius_m, file=path)
+    gdf, n_lines = _lines_to_bands(gdf, float(buffer_m))
     _check_geometry(gdf, ids, file=path)
     _check_in_gb(gdf, ids, file=path)
 
     geom = shapely.force_2d(gdf.geometry.to_numpy())
     others = [c for c in gdf.columns if c != gdf.geometry.name]
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         {"hotspot_id": ids, **{c: gdf[c].to_numpy() for c in others}},
         geometry=gpd.GeoSeries(geom, crs=BNG),
     )
+    if n_lines:
+        out.attrs["line_buffer_m"] = float(buffer_m)
+        out.attrs["n_lines"] = int(n_lines)
+    return out
+
+
+def _lines_to_bands(gdf: gpd.GeoDataFrame, buffer_m: float) -> tuple[gpd.GeoDataFrame, int]:
+    """Line features (street segments) -> the band ``buffer_m`` metres each side, flat ends."""
+    import shapely
+
+    geom = gdf.geometry.to_numpy()
+    present = ~shapely.is_missing(geom)
+    is_line = np.zeros(len(geom), dtype=bool)
+    is_line[present] = np.isin(shapely.get_type_id(geom[present]), (1, 5))  # (Multi)LineString
+    is_line[present] &= ~shapely.is_empty(geom[present])
+    if not is_line.any():
+        return gdf, 0
+    new = geom.copy()  # EPSG:27700 by now: the buffer is in metres
+    new[is_line] = shapely.buffer(geom[is_line], buffer_m, cap_style="flat", join_style="round",
+                                  quad_segs=8)
+    return gdf.set_geometry(new, crs=gdf.crs), int(is_line.sum())
 
 
 def write_hotspots(
-    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, force: bool = True
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, force: bool = True,
+    layer: str = "hotspots",
 ) -> Path:
-    """Write hot spots as GeoJSON in WGS84 (RFC 7946), atomically.
+    """Write hot spots atomically, in the format the suffix names.
 
-    Exterior rings are counter-clockwise as RFC 7946 recommends; the
-    properties are every column but the geometry.  ``force=False`` refuses
-    an existing file.
+    ``.geojson`` / ``.json``: RFC 7946 GeoJSON in WGS84, exterior rings
+    counter-clockwise.  ``.gpkg``: a GeoPackage layer (``layer``) in
+    British National Grid (EPSG:27700), as QGIS and ArcGIS open it.
+    ``.shp``: a Shapefile (``.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg``)
+    in EPSG:27700 -- column names over 10 characters are cut by the format.
+    The attributes are every column but the geometry.  ``force=False``
+    refuses an existing file.
     """
-    from rct.io.atomic import check_overwrite, write_text
+    from rct.io.atomic import check_overwrite, write_bytes
 
-    check_overwrite([path], force=force)
-    return write_text(path, hotspots_geojson(gdf, path=path))
+    files = hotspots_files(gdf, path, layer=layer)
+    check_overwrite(list(files), force=force)
+    for target, data in files.items():
+        write_bytes(target, data)
+    return Path(path)
+
+
+def hotspots_files(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str = "hotspots"
+) -> dict[Path, bytes]:
+    """The file(s) :func:`write_hotspots` writes for ``path``, as bytes, by target path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return {path: hotspots_geojson(gdf, path=path).encode("utf-8")}
+    if suffix not in (".gpkg", ".shp"):
+        raise DataError(f"unknown hot-spot output format {suffix or '(none)'!r}; use one of "
+                        f"{', '.join(GIS_SUFFIXES)}", file=path)
+    return _ogr_files(gdf, path, layer=layer)
+
+
+def _ogr_files(gdf: gpd.GeoDataFrame, path: Path, *, layer: str) -> dict[Path, bytes]:
+    """A GeoPackage or a Shapefile written by GDAL in a scratch folder, read back as bytes."""
+    import tempfile
+
+    if gdf.crs is None:
+        raise DataError("hot spots have no CRS; cannot write them", file=path)
+    suffix = path.suffix.lower()
+    out = gdf.to_crs("EPSG:27700")
+    for c in out.columns:  # GDAL has no type for Python objects such as dates: text
+        if c != out.geometry.name and out[c].dtype == object:
+            out[c] = out[c].map(lambda v: None if v is None else
+                                (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    with tempfile.TemporaryDirectory(prefix="rct-gis-") as tmp:
+        target = Path(tmp) / f"out{suffix}"
+        try:
+            if suffix == ".gpkg":
+                out.to_file(target, driver="GPKG", layer=layer, engine="pyogrio")
+            else:
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # column names cut to 10 characters
+                    out.to_file(target, driver="ESRI Shapefile", engine="pyogrio",
+                                ENCODING="UTF-8")
+        except Exception as exc:  # GDAL raises many types
+            raise DataError(f"cannot write {suffix} ({type(exc).__name__}: {exc})",
+                            file=path) from None
+        files = {path: target.read_bytes()}
+        if suffix == ".shp":
+            for side in _SHP_SIDECARS:
+                f = target.with_suffix(side)
+                if f.exists():
+                    files[path.with_suffix(side)] = f.read_bytes()
+    return files
 
 
 def hotspots_geojson(gdf: gpd.GeoDataFrame, *, path: object = None) -> str:
@@ -177,6 +309,12 @@ def _json_value(o: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- readers
+
+
+def _is_excel(path: Path) -> bool:
+    from rct.io.excel import is_excel
+
+    return is_excel(path)
 
 
 def _is_csv(path: Path) -> bool:
@@ -215,26 +353,66 @@ def _read_vector(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _read_csv(
-    path: Path, *, crs: Any | None, radius_m: float | None
-) -> tuple[pd.DataFrame, np.ndarray, Any]:
-    import pandas as pd
-    import shapely
+def read_table_frame(path: Path, *, mapping: dict[str, str] | None = None,
+                     sheet: str | None = None, text: Any = None) -> pd.DataFrame:
+    """A hot-spot (or other small) table from CSV or Excel, with pandas' column types.
 
-    from rct.geo import circles, guess_crs
+    CSV: the shared checked reader (any encoding, no shifted rows).  Excel:
+    the sheet's cells as text, then every column whose values are all
+    numbers becomes numeric (as pandas infers a CSV's).  ``text``: names
+    (snake_case) to keep as text.  The force's ``mapping`` renames headers.
+    """
+    import pandas as pd
+
+    from rct.io.columns import rename_columns
     from rct.io.delimited import read_csv_pandas, sniff_csv
 
+    keep = set(text or ())
+    if _is_excel(path):
+        from rct.io.excel import read_sheet_frame
+
+        frame = read_sheet_frame(path, sheet=sheet)
+        frame.columns = rename_columns([str(c).strip() for c in frame.columns], mapping)
+        for c in frame.columns:
+            if _norm(c) in keep:
+                frame[c] = frame[c].mask(frame[c] == "", None)
+                continue
+            blank = frame[c] == ""
+            num = pd.to_numeric(frame[c].mask(blank, None), errors="coerce")
+            if num.notna().sum() == (~blank).sum() and (~blank).any():
+                frame[c] = num
+            else:
+                frame[c] = frame[c].mask(blank, None)
+        return frame
     # one reader for every CSV: any encoding, the delimiter from the header, a column named
     # twice or a row with the wrong number of fields refused (never shifted into another column)
     cols = list(sniff_csv(path).columns)
-    as_text = {c: str for c in cols if _norm(c) in (*_ID_ALIASES, "name", *_WKT_NAMES)}
+    renamed = rename_columns(cols, mapping)
+    as_text = {c: str for c, n in zip(cols, renamed, strict=True) if _norm(n) in keep}
     try:
         frame = read_csv_pandas(path, dtype=as_text)
     except DataError:
         raise
     except Exception as exc:  # the parsers raise many types on hostile input
         raise DataError(f"cannot read as CSV ({type(exc).__name__}: {exc})", file=path) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = rename_columns([str(c).strip() for c in frame.columns], mapping)
+    return frame
+
+
+def _read_csv(
+    path: Path, *, crs: Any | None, radius_m: float | None, mapping: dict[str, str] | None = None,
+    sheet: str | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, Any]:
+    import pandas as pd
+    import shapely
+
+    from rct.geo import circles, guess_crs
+
+    frame = read_table_frame(path, mapping=mapping, sheet=sheet,
+                             text=(*_ID_ALIASES, "name", *_WKT_NAMES))
+    from rct.io.delimited import check_unique_columns
+
+    check_unique_columns(list(frame.columns), file=path)
     lookup = {_norm(c): c for c in frame.columns}
 
     wkt_col = next((lookup[n] for n in _WKT_NAMES if n in lookup), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -277,3 +277,171 @@ def _utc_ns(x: pd.Series) -> np.ndarray:
 def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
         raise ValueError(f"{name} must be one of {', '.join(valid)}; got {value!r}")
+
+
+# ------------------------------------------------------------------ day-first dates
+
+#: ``dd/mm/yyyy[ HH:MM[:SS[.fff]]]`` (or mm/dd/yyyy); ``/``, ``.`` or ``-`` between the parts
+SLASH_DATE = (
+    r"^\s*(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4})"
+    r"(?:(?:[ T]+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d{1,9})?)?)?\s*$"
+)
+DAY_ORDERS = ("dayfirst", "monthfirst")
+
+
+class DayOrderScan:
+    """What a column's slash dates say about their order, gathered chunk by chunk.
+
+    ``dd/mm/yyyy`` and ``mm/dd/yyyy`` look the same until a day is above 12.
+    :meth:`add` looks at one chunk; :meth:`decide` says which order the
+    whole column is in, or raises naming an example when it cannot tell
+    (see :func:`day_order`).
+    """
+
+    def __init__(self) -> None:
+        self.n_slash = 0
+        self.first_over_12: tuple[str, int] | None = None  # (value, row)
+        self.second_over_12: tuple[str, int] | None = None
+        self.differ: tuple[str, int] | None = None  # a value whose reading depends on the order
+
+    def add(self, values: Any, rows: Any = None) -> None:
+        """Look at one chunk of a column (text; Arrow or pandas); ``rows``: their 1-based rows."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from rct.io.convert import as_text
+
+        text = as_text(values)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        if not len(text) or text.null_count == len(text):
+            return
+        if not pc.any(pc.match_substring_regex(text, r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")).as_py():
+            return
+        parts = pc.extract_regex(text, SLASH_DATE)
+        ok = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
+        if not ok.any():
+            return
+        a = _ints(parts.field("a"))
+        b = _ints(parts.field("b"))
+        self.n_slash += int(ok.sum())
+        where = np.arange(len(text)) + 1 if rows is None else np.asarray(rows)
+        # a value with both parts above 12 is invalid either way (quarantined), not evidence
+        for attr, mask in (("first_over_12", ok & (a > 12) & (b <= 12)),
+                           ("second_over_12", ok & (b > 12) & (a <= 12)),
+                           ("differ", ok & (a != b) & (a <= 12) & (b <= 12))):
+            if getattr(self, attr) is None and mask.any():
+                i = int(np.flatnonzero(mask)[0])
+                setattr(self, attr, (str(text[i].as_py()).strip(), int(where[i])))
+
+    def decide(
+        self, dayfirst: bool | None, *, file: object = None, column: str | None = None
+    ) -> bool | None:
+        """``True`` (day first), ``False`` (month first) or ``None`` (no slash dates).
+
+        Raises
+        ------
+        DataError
+            Days above 12 in both places (mixed orders), or a column whose
+            order cannot be told and no ``dayfirst`` given: naming an
+            example value and its row, and the options that settle it.
+        """
+        if self.n_slash == 0:
+            return None
+        if dayfirst is not None:
+            return bool(dayfirst)
+        if self.first_over_12 and self.second_over_12:
+            (v1, r1), (v2, r2) = self.first_over_12, self.second_over_12
+            raise DataError(
+                f"dates in two orders: {v1!r} (row {r1}) is day-first but {v2!r} (row {r2}) is "
+                "month-first; fix the export, or pass --dayfirst or --monthfirst to read every "
+                "date one way (the others are quarantined as unparseable)",
+                file=file, column=column,
+            )
+        if self.first_over_12:
+            return True
+        if self.second_over_12:
+            return False
+        if self.differ is None:
+            return True  # every date reads the same either way (e.g. 01/01/2021)
+        v, r = self.differ
+        raise DataError(
+            f"ambiguous dates: {v!r} (row {r}) could be day-first or month-first and no day in "
+            f"the column is above 12, so the order cannot be told; pass --dayfirst "
+            "(dd/mm/yyyy, the UK order) or --monthfirst (mm/dd/yyyy), or set dayfirst in "
+            "[columns] of trial.toml",
+            file=file, column=column,
+        )
+
+
+def _ints(arr: Any) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(arr):
+        return np.zeros(0, dtype=np.int64)
+    arr = pc.if_else(pc.greater(pc.utf8_length(arr), 0), arr, pa.scalar(None, pa.string()))
+    out = pc.cast(arr, pa.int64())
+    return np.asarray(pc.fill_null(out, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def day_order(
+    values: Any, *, dayfirst: bool | None = None, file: object = None, column: str | None = None
+) -> bool | None:
+    """The order of the slash dates in a whole column: detected when it can be, never guessed.
+
+    Returns ``True`` for ``dd/mm/yyyy`` (some day above 12 comes first),
+    ``False`` for ``mm/dd/yyyy`` and ``None`` when the column holds no slash
+    dates.  ``dayfirst`` (``--dayfirst`` / ``--monthfirst``) settles it.
+
+    Raises
+    ------
+    DataError
+        When no value tells the order (every day and month at most 12) and
+        ``dayfirst`` is not given, or when both orders are present; the
+        message names an example value.
+    """
+    scan = DayOrderScan()
+    scan.add(values)
+    return scan.decide(dayfirst, file=file, column=column)
+
+
+def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
+    """Slash dates rewritten as ISO 8601 text in the given order; other values unchanged.
+
+    ``dayfirst=None`` returns the values as they are.  A rewritten value
+    whose day or month is out of range stays invalid (ISO text such as
+    ``2021-13-06``), so the time parser quarantines it as unparseable.
+    """
+    if dayfirst is None:
+        return values
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_arrow, as_text
+
+    arr = as_arrow(values)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+            or pa.types.is_dictionary(arr.type)):
+        return values  # typed times (Parquet, a database): nothing to reorder
+    text = as_text(arr)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if not len(text) or text.null_count == len(text):
+        return text
+    parts = pc.extract_regex(text, SLASH_DATE)
+    if parts.null_count == len(parts):
+        return text
+    day, month = ("a", "b") if dayfirst else ("b", "a")
+
+    def pad(name: str, width: int = 2) -> Any:
+        return pc.utf8_lpad(parts.field(name), width=width, padding="0")
+
+    date = pc.binary_join_element_wise(parts.field("y"), pad(month), pad(day), "-")
+    sec = pc.if_else(pc.equal(pc.utf8_length(parts.field("S")), 0), "00", parts.field("S"))
+    frac = parts.field("f")
+    clock = pc.binary_join_element_wise(pad("H"), parts.field("M"), sec, ":")
+    clock = pc.binary_join_element_wise(clock, frac, "")
+    has_time = pc.greater(pc.utf8_length(parts.field("H")), 0)
+    iso = pc.if_else(has_time, pc.binary_join_element_wise(date, clock, "T"), date)
+    return pc.if_else(pc.is_valid(parts), iso, text)

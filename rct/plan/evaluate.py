@@ -431,12 +431,12 @@ def _crime_incidents(trial: Any) -> Any:
     from rct.io.hotspots import read_hotspots
     from rct.io.times import trial_date
 
-    read = read_crimes([Path(p) for p in trial.files.crimes])
+    read = read_crimes(trial.inputs("crimes"))
     c = read.data.reset_index(drop=True)
     if trial.analysis.crime_types:
         c = c.loc[crime_type_mask(c, trial.analysis.crime_types)].reset_index(drop=True)
     c = c[pd.to_datetime(c["occurred_at"], utc=True).notna()].reset_index(drop=True)
-    hs = read_hotspots(trial.files.hotspots)
+    hs = read_hotspots(trial.hotspots_input())
     pi, gi = locate_pairs(c["x"].to_numpy(dtype=float), c["y"].to_numpy(dtype=float),
                           hs.geometry.values)
     days = trial_date(pd.to_datetime(c["occurred_at"], utc=True).iloc[pi],

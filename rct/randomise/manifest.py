@@ -103,28 +103,79 @@ def read_units(path: str | Path, *, id_column: str = "hotspot_id") -> Any:
     """
     import pandas as pd
 
+    from rct.io.columns import rename_columns
+    from rct.io.sources import Input
+
+    source = path
+    mapping = path.mapping if isinstance(path, Input) else {}
+    sheet = path.sheet if isinstance(path, Input) else None
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", file=path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from rct.io.excel import open_sheet
+        from rct.io.hotspots import read_table_frame
+        from rct.io.safety import check_identifiers
+
+        cols = rename_columns(open_sheet(path, sheet=sheet).columns, mapping)
+        if not {str(c).strip().lower() for c in cols} & _GEOMETRY_COLUMNS:
+            df = read_table_frame(path, mapping=mapping, sheet=sheet, text=(id_column,))
+            if id_column not in df.columns:
+                raise DataError(f"missing column; have {list(df.columns)}", file=path,
+                                column=id_column)
+            df[id_column] = df[id_column].astype(str)
+            check_identifiers(df[id_column], file=path, column=id_column)
+            return df
     if path.suffix.lower() in (".csv", ".txt"):
         from rct.io.delimited import read_csv_pandas, sniff_csv
         from rct.io.safety import check_identifiers
 
-        names = {str(c).strip().lower() for c in sniff_csv(path).columns}
+        names = {str(c).strip().lower() for c in rename_columns(sniff_csv(path).columns, mapping)}
         if not names & _GEOMETRY_COLUMNS:
             # pandas < 3 needs round_trip for correctly rounded floats; pandas 3 parses
             # that way by default and deprecates the argument
             extra = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            df = read_csv_pandas(path, dtype={id_column: str}, **extra)  # checked: no shifted rows
-            df.columns = [str(c).strip() for c in df.columns]
+            if mapping:  # the id column is known only after mapping: text, then numbers
+                df = read_csv_pandas(path, dtype=str, **extra)
+                df.columns = rename_columns([str(c).strip() for c in df.columns], mapping)
+                df = df.apply(lambda s: s if s.name == id_column else _numbers_or_text(s))
+            else:
+                df = read_csv_pandas(path, dtype={id_column: str}, **extra)  # checked: no shifts
+                df.columns = [str(c).strip() for c in df.columns]
             if id_column not in df.columns:
                 raise DataError(f"missing column; have {list(df.columns)}", file=path, column=id_column)
             check_identifiers(df[id_column], file=path, column=id_column)
             return df
     from rct.io.hotspots import read_hotspots
 
-    gdf = read_hotspots(path, id_column=id_column)
+    gdf = read_hotspots(source, id_column=id_column)
     return pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
+
+
+def _numbers_or_text(s: Any) -> Any:
+    import pandas as pd
+
+    num = pd.to_numeric(s, errors="coerce")
+    return num if num.notna().sum() == s.notna().sum() else s
+
+
+def _input_entry(p: Any) -> dict[str, Any]:
+    """How an input hot-spot file was read (sheet, column mapping), for re-deriving it."""
+    out: dict[str, Any] = {}
+    if getattr(p, "sheet", None) is not None:
+        out["sheet"] = str(p.sheet)
+    if getattr(p, "columns", None):
+        out["columns"] = {k: v for k, v in p.columns}
+    return out
+
+
+def _as_read(path: Path, info: dict[str, Any]) -> Any:
+    """The file as it was read when the allocation was made (an Input with its settings)."""
+    if not info.get("sheet") and not info.get("columns"):
+        return path
+    from rct.io.sources import Input
+
+    return Input(path=path, sheet=info.get("sheet"), columns=info.get("columns") or ())
 
 
 # -- writing -------------------------------------------------------------------------
@@ -161,6 +212,7 @@ def write_allocation(
                 "path": _relative(Path(p), out.parent),
                 "sha256": file_sha256(p),
                 "bytes": Path(p).stat().st_size,
+                **_input_entry(p),
             }
             for role, p in inputs.items()
         },
@@ -205,11 +257,13 @@ def randomise_crossover_file(
     """Read hot spots, build :func:`~rct.randomise.crossover`, write schedule + manifest
     (and the daily tasking list when ``tasking`` is given)."""
     from rct.io.atomic import check_overwrite as check_output
-    from rct.io.atomic import write_table
-    from rct.randomise.crossover import crossover, tasking_list
+    from rct.randomise.crossover import crossover
 
     check_overwrite(out, force)
     if tasking is not None:  # the officers' list follows the same overwrite rule
+        if Path(tasking).suffix.lower() not in TASKING_SUFFIXES:
+            raise DataError(f"the tasking list must be one of {', '.join(TASKING_SUFFIXES)}",
+                            file=tasking)
         check_output([tasking], force=force)
     id_column = params.get("id_column", "hotspot_id")
     units = read_units(hotspots, id_column=id_column)
@@ -218,8 +272,73 @@ def randomise_crossover_file(
     design = crossover(units if by_column else units[id_column].tolist(), seed=seed, **params)
     write_allocation(design, out, inputs={"hotspots": hotspots}, force=force)
     if tasking is not None:
-        write_table(tasking_list(design), tasking)
+        write_tasking(design, tasking, hotspots=hotspots, schedule=out)
     return design
+
+
+#: formats of the daily tasking list (``--tasking``)
+TASKING_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gpkg", ".geojson")
+
+
+def write_tasking(design: Any, path: str | Path, *, hotspots: Any = None,
+                  schedule: str | Path | None = None) -> Path:
+    """The officers' daily tasking list, in the format its suffix names.
+
+    ``.csv`` / ``.parquet``: one row per trial day with the tasked hot spots
+    (:func:`rct.randomise.crossover.tasking_list`).  ``.xlsx``: that list
+    and the schedule as two sheets.  ``.gpkg`` / ``.geojson``: one feature
+    per tasked hot spot and day (``trial_date, weekday, starts_local,
+    ends_local, hotspot_id`` and the hot spot's other columns), with its
+    polygon, for QGIS or a tasking app's map (needs a hot-spot file with
+    geometry).
+    """
+    from rct.io.atomic import write_table
+    from rct.randomise.crossover import tasking_list
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    daily = tasking_list(design)
+    if suffix in (".csv", ".parquet"):
+        return write_table(daily, path)
+    if suffix == ".xlsx":
+        from rct.io.tables import read_table
+        from rct.io.workbooks import tasking_workbook
+
+        sched = read_table(schedule, verify=False) if schedule is not None else None
+        return tasking_workbook(daily, path, schedule=sched)
+    if suffix in (".gpkg", ".geojson"):
+        return _tasking_features(design, daily, path, hotspots)
+    raise DataError(f"the tasking list must be one of {', '.join(TASKING_SUFFIXES)}", file=path)
+
+
+def _tasking_features(design: Any, daily: Any, path: Path, hotspots: Any) -> Path:
+    import geopandas as gpd
+    import pandas as pd
+
+    from rct.io.hotspots import read_hotspots, write_hotspots
+
+    if hotspots is None:
+        raise DataError("a map of the tasking list needs the hot spots' geometry", file=path)
+    try:
+        gdf = read_hotspots(hotspots)
+    except DataError as exc:
+        raise DataError(f"a map of the tasking list needs hot spots with geometry ({exc})",
+                        file=path) from None
+    ids = np.asarray(design.ids, dtype=object)
+    day, spot = np.nonzero(np.asarray(design.schedule, dtype=bool))
+    rows = pd.DataFrame({
+        "trial_date": daily["trial_date"].to_numpy()[day],
+        "weekday": daily["weekday"].to_numpy()[day],
+        "starts_local": daily["starts_local"].to_numpy()[day],
+        "ends_local": daily["ends_local"].to_numpy()[day],
+        "hotspot_id": ids[spot].astype(str),
+    })
+    shapes = gdf.set_index(gdf["hotspot_id"].astype(str))
+    others = [c for c in shapes.columns if c not in ("hotspot_id", shapes.geometry.name)]
+    feats = rows.join(shapes[others], on="hotspot_id")
+    geom = shapes.geometry.reindex(rows["hotspot_id"]).to_numpy()
+    out = gpd.GeoDataFrame(feats, geometry=gpd.GeoSeries(geom, crs=gdf.crs))
+    return write_hotspots(out, path, layer="tasking")
 
 
 def check_overwrite(out: str | Path, force: bool) -> None:
@@ -318,7 +437,7 @@ def verify_allocation(allocation: str | Path) -> VerificationReport:
     paths: dict[str, Path] = {}
     for role, info in (man.get("inputs") or {}).items():
         p = (mpath.parent / info.get("path", "")).resolve()
-        paths[role] = p
+        paths[role] = _as_read(p, info)
         if not p.exists():
             problems.append(f"input changed: {role} file {info.get('path')} is missing")
             inputs_ok = False
@@ -357,11 +476,12 @@ def load_design(allocation: str | Path, *, hotspots: str | Path | None = None) -
         raise VerificationError(f"{allocation}: manifest {mpath.name} not found")
     man = json.loads(mpath.read_text(encoding="utf-8"))
     if hotspots is None:
-        hotspots = mpath.parent / man["inputs"]["hotspots"]["path"]
-    return _rebuild(man["design"], Path(hotspots))
+        info = man["inputs"]["hotspots"]
+        hotspots = _as_read(mpath.parent / info["path"], info)
+    return _rebuild(man["design"], hotspots)
 
 
-def _rebuild(design_d: dict[str, Any], hotspots: Path) -> Any:
+def _rebuild(design_d: dict[str, Any], hotspots: Any) -> Any:
     params = dict(design_d["parameters"])
     seed = int(design_d["seed"])
     units = read_units(hotspots, id_column=params.get("id_column", "hotspot_id"))

@@ -84,7 +84,7 @@ def hotspots(t: Trial) -> Any:
         raise NotAvailable("hot-spot file ([files] hotspots) not found")
     from rct.io.hotspots import read_hotspots
 
-    return read_hotspots(t.files.hotspots)
+    return read_hotspots(t.hotspots_input())
 
 
 def outcomes(t: Trial) -> pd.DataFrame:

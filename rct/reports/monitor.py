@@ -271,7 +271,7 @@ def visit_minutes(t: Any) -> Any:
         raise NotAvailable(f"patrol log {Path(missing[0]).name} not found")
     window = t.windows.trial or (t.design.start, t.design.end)
     res = read_patrol_logs(
-        list(t.files.patrols), pseudonymiser=Pseudonymiser(secrets.token_bytes(32)),
+        t.inputs("patrols"), pseudonymiser=Pseudonymiser(secrets.token_bytes(32)),
         hotspots=t.files.hotspots, day_starts=t.design.day_starts, trial_start=window[0],
         trial_end=window[1], max_visit_hours=t.dosage.max_visit_hours)
     return res.data["minutes"].to_numpy(dtype=float)
