@@ -88,7 +88,6 @@ def test_each_printed_example_is_read_by_its_reader(tmp_path):
     assert read_harm_csv(files["harm"]).weight(offence_code="8N") == 365.0
     (tmp_path / "pings.csv").write_text(schema("pings").example_csv() + "\n")
     from rct.dosage.airwave_read import Unit, iter_chunks, resolve_columns
-
     from rct.io.delimited import sniff_csv
 
     cols = resolve_columns(list(sniff_csv(files["pings"]).columns))
