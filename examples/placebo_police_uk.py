@@ -91,8 +91,8 @@ def main(out_dir: str | Path | None = None, *, seed: int = 2019, n_placebo: int 
 
     from rct.config import load_trial
     from rct.errors import RCTWarning
-    from rct.evaluate.outcomes import ingest_crimes
     from rct.hotspots import build_hotspots
+    from rct.ingest.outcomes import ingest_crimes
     from rct.io.atomic import write_text
     from rct.io.crimes import read_crimes
     from rct.io.hotspots import write_hotspots

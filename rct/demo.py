@@ -14,7 +14,7 @@ anything.  The steps:
    (:func:`rct.simulate.simulate_trial`) -> ``rct simulate``;
 4. dosage and outcomes (:func:`rct.dosage.patrols.ingest_patrols`,
    :func:`rct.dosage.airwave.ingest_airwave`,
-   :func:`rct.evaluate.outcomes.ingest_crimes`) -> ``rct ingest ...``;
+   :func:`rct.ingest.outcomes.ingest_crimes`) -> ``rct ingest ...``;
 5. monitoring (:func:`rct.dosage.monitor.monitor_trial`) -> ``rct monitor``;
 6. evaluation (:func:`rct.plan.evaluate.evaluate_trial`,
    :func:`rct.plan.evaluate.write_results`) -> ``rct evaluate``;
@@ -355,7 +355,7 @@ def _ingest(trial_path: Path, files: dict[str, Path], steps: _Steps) -> tuple[An
     steps.done()
 
     steps.start("ingest crimes")
-    ingest_crimes = _need("rct.evaluate.outcomes", "ingest_crimes", "ingest crimes")
+    ingest_crimes = _need("rct.ingest.outcomes", "ingest_crimes", "ingest crimes")
     crimes = ingest_crimes(list(f.crimes), hotspots=f.hotspots, out=f.outcomes, harm=f.harm,
                            police_force=t.trial.force, force=True, catchment_m=d.catchment_m,
                            day_starts=t.design.day_starts, period="day",

@@ -106,3 +106,22 @@ def test_readme_links_the_schema_command():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "rct schema patrols" in readme and "## Your force's data" in readme
+
+
+def test_readme_columns_example_is_a_valid_mapping(tmp_path):
+    """The [columns] snippet in the README loads and maps what it says it maps."""
+    import re
+    from pathlib import Path
+
+    from rct.io.columns import load_columns
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- columns-example -->\n```toml\n(.*?)```", readme, re.S).group(1)
+    f = tmp_path / "columns.toml"
+    f.write_text(block)
+    cmap = load_columns(f)
+    assert cmap.for_kind("patrols") == {"Hot Spot": "hotspot_id", "Officer No": "officer_id",
+                                        "Arrived": "arrived_at", "Departed": "left_at"}
+    assert cmap.for_kind("crimes") == {"Crime Ref": "crime_id", "Offence": "category",
+                                       "Grid E": "easting", "Grid N": "northing"}
+    assert cmap.dayfirst is True

@@ -162,7 +162,7 @@ def test_case_05_a_run_that_loses_most_rows_stops_and_writes_nothing(tmp_path, c
 
 def test_case_05_limit_applies_to_pings_and_crimes(tmp_path):
     from rct.dosage.airwave import ingest_airwave
-    from rct.evaluate.outcomes import ingest_crimes
+    from rct.ingest.outcomes import ingest_crimes
 
     rows = [r.replace("ISSI", "") .replace("2024-06-01T", "June ") for r in ping_rows()]
     with pytest.raises(QuarantineLimitError, match="quarantined 30 of 30 pings"):

@@ -82,7 +82,7 @@ def crimes(
     """
     from rct.cli._common import shown
     from rct.cli._inputs import check_xlsx, column_map, inputs
-    from rct.evaluate.outcomes import ingest_crimes
+    from rct.ingest.outcomes import ingest_crimes
     from rct.io.sources import Input
 
     if period is not None and period not in ("day", "month"):

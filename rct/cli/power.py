@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from rct.cli._options import check_range, ranged
+
 app = typer.Typer(
     help="Power and minimum detectable effects (analytic, simulated, from history).\n\n"
     "Example: rct power analytic --design crossover --hotspots 45 --days 365 --per-day 22 "
@@ -20,17 +22,32 @@ app = typer.Typer(
 _EFFECT_HELP = "Effect as a proportional reduction (0.15 = 15 %); omit to solve for it."
 
 
-def _floats(text: str | None, name: str) -> list[float] | None:
+def _floats(text: str | None, name: str, lo: float | None = None, hi: float | None = None, *,
+            integer: bool = False, lo_open: bool = False) -> list[float] | None:
+    """A comma-separated grid option, each value checked against the option's range."""
     if text is None:
         return None
     try:
-        return [float(v) for v in str(text).split(",") if v.strip()]
+        values = [float(v) for v in str(text).split(",") if v.strip()]
     except ValueError:
         from rct.errors import DesignError
 
         raise DesignError(
             f"--{name} must be a number or comma-separated numbers; got {text!r}"
         ) from None
+    for v in values:
+        check_range(f"--{name}", v, lo, hi, integer=integer, lo_open=lo_open)
+    return values
+
+
+def _check_outputs(*paths: Path | None, force: bool) -> None:
+    """The one overwrite rule, before any work: existing outputs need --force."""
+    from rct.io.atomic import check_overwrite
+
+    check_overwrite([p for p in paths if p is not None], force=force)
+
+
+_FORCE_HELP = "Replace existing --out / --plot files (refused otherwise)."
 
 
 def _one(values: list[float] | None) -> float | None:
@@ -89,6 +106,7 @@ def _calibrated(
 def _write(result: Any, out: Path | None) -> None:
     if out is None:
         return
+    from rct.cli._common import shown
     from rct.io.atomic import write_json, write_table
 
     if out.suffix.lower() == ".json":
@@ -97,48 +115,47 @@ def _write(result: Any, out: Path | None) -> None:
         )
     else:
         write_table(result.tidy() if hasattr(result, "tidy") else result, out)
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {shown(out)}")
 
 
 @app.command("analytic")
 def analytic(
     design: str = typer.Option("crossover", help="crossover | parallel"),
-    hotspots: float = typer.Option(None, help="Number of hot spots; omit to solve for it."),
-    days: float = typer.Option(
-        None, help="Trial days (parallel: days or periods followed); omit to solve."
-    ),
-    rate: float = typer.Option(
-        None, help="Crimes per hot-spot-day (or per period) without patrols (or --history)."
-    ),
-    reduction: float = typer.Option(None, help=_EFFECT_HELP),
-    power: float = typer.Option(0.8, help="Target power (ignored when solving for power)."),
-    alpha: float = typer.Option(0.05, help="Significance level (ignored when solving for alpha)."),
+    hotspots: float = ranged(None, "--hotspots", metavar="N", help="Number of hot spots; omit to solve for it.", lo=2, hi=1_000_000, integer=True),
+    days: float = ranged(
+        None, "--days", metavar="N", help="Trial days (parallel: days or periods followed); omit to solve.",
+        lo=0, hi=36_600, lo_open=True),
+    rate: float = ranged(
+        None, "--rate", metavar="RATE", help="Crimes per hot-spot-day (or per period) without patrols (or --history).",
+        lo=0, hi=1_000, lo_open=True),
+    reduction: float = ranged(None, "--reduction", metavar="SHARE", help=_EFFECT_HELP, lo=-5, hi=0.99),
+    power: float = ranged(0.8, "--power", help="Target power (ignored when solving for power).", lo=0, hi=1, lo_open=True),
+    alpha: float = ranged(0.05, "--alpha", help="Significance level (ignored when solving for alpha).", lo=0, hi=0.5, lo_open=True),
     solve: str = typer.Option(
         None,
         help="hotspots | days | effect | power | alpha (default: the omitted one, else power).",
     ),
-    per_day: float = typer.Option(None, help="Crossover: hot spots tasked per day."),
-    share: float = typer.Option(
-        None, help="Share tasked per day (crossover) or treated (parallel); default 0.5."
-    ),
-    dispersion: float = typer.Option(0.0, help="Day-level negative binomial dispersion phi."),
-    heterogeneity: float = typer.Option(0.0, help="Between-hot-spot variance tau^2 of rates."),
-    harm_cv: float = typer.Option(
-        0.0, help="Coefficient of variation of harm weights (harm outcome)."
-    ),
+    per_day: float = ranged(None, "--per-day", metavar="K", help="Crossover: hot spots tasked per day.", lo=1, hi=1_000_000, integer=True),
+    share: float = ranged(
+        None, "--share", help="Share tasked per day (crossover) or treated (parallel); default 0.5.",
+        lo=0, hi=1, lo_open=True),
+    dispersion: float = ranged(0.0, "--dispersion", help="Day-level negative binomial dispersion phi.", lo=0, hi=100),
+    heterogeneity: float = ranged(0.0, "--heterogeneity", help="Between-hot-spot variance tau^2 of rates.", lo=0, hi=100),
+    harm_cv: float = ranged(
+        0.0, "--harm-cv", help="Coefficient of variation of harm weights (harm outcome).", lo=0, hi=100),
     outcome: str = typer.Option("count", help="Parallel: count | log-count | harm."),
     estimator: str = typer.Option("rate-ratio", help="Parallel: rate-ratio | diff-means."),
     scheme: str = typer.Option("complete", help="Parallel: complete | block | pairs."),
-    block_correlation: float = typer.Option(
-        0.0, help="Parallel: variance share explained by blocks/pairs."
-    ),
-    n_blocks: int = typer.Option(None, help="Parallel, scheme block: number of blocks."),
-    r2: float = typer.Option(0.0, help="Parallel: R^2 of the baseline covariate."),
+    block_correlation: float = ranged(
+        0.0, "--block-correlation", help="Parallel: variance share explained by blocks/pairs.", lo=0, hi=1),
+    n_blocks: int = ranged(None, "--n-blocks", metavar="N", help="Parallel, scheme block: number of blocks.", lo=1, hi=1_000_000, integer=True),
+    r2: float = ranged(0.0, "--r2", help="Parallel: R^2 of the baseline covariate.", lo=0, hi=1),
     alternative: str = typer.Option("two-sided", help="two-sided | smaller | larger."),
     history: Path = typer.Option(
         None, help="Past hot spot x day/period counts: calibrates rate, dispersion, heterogeneity."
     ),
-    out: Path = typer.Option(None, help="Write the result (.json, .csv or .parquet)."),
+    out: Path = typer.Option(None, metavar="FILE", help="Write the result (.json, .csv or .parquet)."),
+    force: bool = typer.Option(False, "--force", help=_FORCE_HELP),
 ) -> None:
     """Analytic power, sample size, trial length or MDE (solve for one quantity).
 
@@ -151,6 +168,7 @@ def analytic(
     from rct.errors import DesignError
     from rct.power import crossover_power, parallel_power
 
+    _check_outputs(out, force=force)
     rate, dispersion, heterogeneity = _calibrated(history, rate, dispersion, heterogeneity)
 
     choices = ("hotspots", "days", "effect", "power", "alpha")
@@ -201,27 +219,27 @@ def simulate(
     days: str = typer.Option(..., help="Trial days (comma-separated for a grid)."),
     rate: float = typer.Option(None, help="Crimes per hot-spot-day without patrols."),
     reduction: str = typer.Option(..., help="True reduction(s), e.g. 0.15 or 0.1,0.15,0.2."),
-    share: float = typer.Option(
-        0.5, help="Share tasked per day (crossover) or treated (parallel)."
-    ),
-    n_sims: int = typer.Option(
-        2000, help="Simulated trials (and as many null trials for the size)."
-    ),
-    alpha: float = typer.Option(0.05, help="Significance level."),
-    dispersion: float = typer.Option(0.0, help="Day-level negative binomial dispersion phi."),
-    heterogeneity: float = typer.Option(0.0, help="Between-hot-spot variance tau^2 of rates."),
+    share: float = ranged(
+        0.5, "--share", help="Share tasked per day (crossover) or treated (parallel).", lo=0, hi=1, lo_open=True),
+    n_sims: int = ranged(
+        2000, "--n-sims", metavar="N", help="Simulated trials (and as many null trials for the size).",
+        lo=10, hi=10_000_000, integer=True),
+    alpha: float = ranged(0.05, "--alpha", help="Significance level.", lo=0, hi=0.5, lo_open=True),
+    dispersion: float = ranged(0.0, "--dispersion", help="Day-level negative binomial dispersion phi.", lo=0, hi=100),
+    heterogeneity: float = ranged(0.0, "--heterogeneity", help="Between-hot-spot variance tau^2 of rates.", lo=0, hi=100),
     harm_weights: Path = typer.Option(
         None, help="CSV with a 'weight' column: harm per crime to resample."
     ),
     estimator: str = typer.Option(
         None, help="fe-poisson (crossover); rate-ratio | diff-means | log-diff-means."
     ),
-    seed: int = typer.Option(..., help="Random seed (required: results must be reproducible)."),
-    plot: Path = typer.Option(None, help="Power curve (.png or .svg) for a grid."),
+    seed: int = ranged(..., "--seed", help="Random seed (required: results must be reproducible).", lo=0, hi=2**63 - 1, integer=True),
+    plot: Path = typer.Option(None, metavar="FILE", help="Power curve (.png or .svg) for a grid."),
     history: Path = typer.Option(
         None, help="Past hot spot x day/period counts: calibrates rate, dispersion, heterogeneity."
     ),
-    out: Path = typer.Option(None, help="Write results (.csv, .parquet or .json)."),
+    out: Path = typer.Option(None, metavar="FILE", help="Write results (.csv, .parquet or .json)."),
+    force: bool = typer.Option(False, "--force", help=_FORCE_HELP),
 ) -> None:
     """Monte Carlo power, size, bias and coverage of the planned test (grids and curves).
 
@@ -232,11 +250,12 @@ def simulate(
     """
     from rct.power import CrossoverSpec, ParallelSpec, power_grid, simulate_power
 
+    _check_outputs(out, plot, force=force)
     rate, dispersion, heterogeneity = _calibrated(history, rate, dispersion, heterogeneity)
 
-    ns = [int(v) for v in _floats(hotspots, "hotspots") or []]
-    ds = _floats(days, "days") or []
-    rs = _floats(reduction, "reduction") or []
+    ns = [int(v) for v in _floats(hotspots, "hotspots", 2, 1_000_000, integer=True) or []]
+    ds = _floats(days, "days", 1, 36_600, integer=True) or []
+    rs = _floats(reduction, "reduction", -5, 0.99) or []
     if design not in ("crossover", "parallel"):
         raise ValueError(f"--design must be one of 'crossover', 'parallel'; got {design!r}")
     if len(ns) * len(ds) * len(rs) > 1 or plot is not None:
@@ -248,11 +267,12 @@ def simulate(
         )  # fmt: skip
         typer.echo(grid.to_string(index=False))
         if plot is not None:
+            from rct.cli._common import shown
             from rct.reports.figures import save_figure, simulated_power_curves
 
             save_figure(simulated_power_curves(grid, x="days" if len(ds) > 1 else "hotspots"),
                         plot)
-            typer.echo(f"wrote {plot}")
+            typer.echo(f"wrote {shown(plot)}")
         _write(grid, out)
         return
     n, d = ns[0], ds[0]
@@ -277,21 +297,22 @@ def simulate(
 def _empirical(
     counts: Path = typer.Argument(..., help="Hot spot x period count table (CSV/Parquet)."),
     design: str = typer.Option("crossover", help="crossover | parallel"),
-    periods: int = typer.Option(None, help="Trial length in periods (default: the whole history)."),
-    per_period: int = typer.Option(None, help="Crossover: hot spots tasked per period."),
-    share: float = typer.Option(0.5, help="Share treated (per period for crossover)."),
-    reduction: float = typer.Option(..., help="Reduction imposed by thinning treated crimes."),
+    periods: int = ranged(None, "--periods", metavar="N", help="Trial length in periods (default: the whole history).", lo=1, hi=1_000_000, integer=True),
+    per_period: int = ranged(None, "--per-period", metavar="K", help="Crossover: hot spots tasked per period.", lo=1, hi=1_000_000, integer=True),
+    share: float = ranged(0.5, "--share", help="Share treated (per period for crossover).", lo=0, hi=1, lo_open=True),
+    reduction: float = ranged(..., "--reduction", metavar="SHARE", help="Reduction imposed by thinning treated crimes.", lo=0, hi=0.99),
     outcome: str = typer.Option("crimes", help="Count column."),
     period_column: str = typer.Option(
         None, help="Period column (default trial_date/period/month)."
     ),
-    n_sims: int = typer.Option(2000, help="Placebo trials."),
-    alpha: float = typer.Option(0.05, help="Significance level."),
+    n_sims: int = ranged(2000, "--n-sims", metavar="N", help="Placebo trials.", lo=10, hi=10_000_000, integer=True),
+    alpha: float = ranged(0.05, "--alpha", help="Significance level.", lo=0, hi=0.5, lo_open=True),
     estimator: str = typer.Option(
         None, help="fe-poisson (crossover); rate-ratio | diff-means (parallel)."
     ),
-    seed: int = typer.Option(..., help="Random seed."),
-    out: Path = typer.Option(None, help="Write the result (.json, .csv or .parquet)."),
+    seed: int = ranged(..., "--seed", help="Random seed.", lo=0, hi=2**63 - 1, integer=True),
+    out: Path = typer.Option(None, metavar="FILE", help="Write the result (.json, .csv or .parquet)."),
+    force: bool = typer.Option(False, "--force", help=_FORCE_HELP),
 ) -> None:
     """Empirical power and size from placebo trials on past crime counts.
 
@@ -302,6 +323,7 @@ def _empirical(
     """
     from rct.power import empirical_power
 
+    _check_outputs(out, force=force)
     result = empirical_power(
         _read_table(counts), design=design, periods=periods, per_period=per_period, share=share,
         reduction=reduction, outcome=outcome, period=period_column, n_sims=n_sims, alpha=alpha,

@@ -70,9 +70,9 @@ _LAZY: dict[str, str] = {
     "officer_hours": "rct.evaluate.costs",
     "read_unit_costs": "rct.evaluate.costs",
     "CostPerHour": "rct.evaluate.costs",
-    # outcomes
-    "build_outcomes": "rct.evaluate.outcomes",
-    "ingest_crimes": "rct.evaluate.outcomes",
+    # outcomes (built at ingest: rct.ingest; re-exported for old code)
+    "build_outcomes": "rct.ingest.outcomes",
+    "ingest_crimes": "rct.ingest.outcomes",
     "EstimatorWarning": "rct.evaluate._prep",
     # meta-analysis of trials
     "meta_analysis": "rct.evaluate.meta",

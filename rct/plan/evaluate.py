@@ -425,8 +425,8 @@ def _crime_incidents(trial: Any) -> Any:
     offence`` — the planned crime types in the trial window (for unit costs by offence)."""
     import pandas as pd
 
-    from rct.evaluate.outcomes import locate_pairs
     from rct.harm import crime_type_mask
+    from rct.ingest.outcomes import locate_pairs
     from rct.io.crimes import read_crimes
     from rct.io.hotspots import read_hotspots
     from rct.io.times import trial_date

@@ -18,7 +18,7 @@ import shapely
 
 from rct.dosage.airwave import airwave_presence
 from rct.dosage.patrols import patrol_dosage
-from rct.evaluate.outcomes import build_outcomes
+from rct.ingest.outcomes import build_outcomes
 from rct.io.windows import hotspot_windows, parse_windows
 from tests.io.test_windows import _reference
 

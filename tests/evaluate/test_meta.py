@@ -460,5 +460,5 @@ def test_cli_meta_help_is_fast_and_has_an_example():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert "Worked example" in out and "rct meta trials.csv --method REML --knha" in out
+    assert "Example (trials.csv):" in out and "rct meta trials.csv --method REML --knha" in out
     assert "HEAVY=\n" in out or out.rstrip().endswith("HEAVY=")

@@ -132,7 +132,7 @@ def test_design_key_that_disagrees_with_the_manifest_is_named(tmp_path):
 
 def test_crime_types_change_the_analysis(tmp_path):
     """[analysis] crime_types is honoured: outcomes must be built for those types."""
-    from rct.evaluate.outcomes import build_outcomes
+    from rct.ingest.outcomes import build_outcomes
 
     toml = _crossover(tmp_path, extra_analysis='crime_types = ["Robbery"]')
     # outcomes that do not record their crime types are refused, naming the key

@@ -36,7 +36,7 @@ def build_trial(root: Path, *, n_hotspots: int = 12, days: int = 28, seed: int =
 
     from rct.config import load_trial
     from rct.dosage.airwave import ingest_airwave
-    from rct.evaluate.outcomes import ingest_crimes
+    from rct.ingest.outcomes import ingest_crimes
     from rct.plan.evaluate import evaluate_trial_files
     from rct.randomise import randomise_crossover_file, randomise_parallel_file
     from rct.simulate import SimulationSpec, simulate_trial, synthetic_hotspots

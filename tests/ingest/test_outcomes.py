@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from rct.evaluate.outcomes import OutcomeWarning, build_outcomes, group_slug, locate_pairs
 from rct.harm import harm_table
+from rct.ingest.outcomes import OutcomeWarning, build_outcomes, group_slug, locate_pairs
 
 
 @pytest.fixture
