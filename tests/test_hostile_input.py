@@ -303,7 +303,7 @@ def test_case_09_start_after_end_is_an_error_up_front(tmp_path, capsys):
     out = tmp_path / "out" / "dosage.parquet"
     keyfile = tmp_path / "secret" / "k.txt"
     code = main(["ingest", "patrols", str(logs), "--hotspots", str(hotspot_list(tmp_path / "h.csv")),
-                 "--out", str(out), "--trial-start", "2024-05-03", "--trial-end", "2024-05-01",
+                 "--out", str(out), "--start", "2024-05-03", "--end", "2024-05-01",
                  "--key-file", str(keyfile)])
     assert code == 2
     assert "starts 2024-05-03 after it ends 2024-05-01" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def test_end_to_end(trial, capsys, monkeypatch):
     assert len(tasking) == 42 * 2 and set(tasking["window"]) == {"day", "night"}
 
     # ingest, checked against the truth behind the simulation
-    span = ["--trial-start", "2021-10-08", "--trial-end", "2021-11-25"]
+    span = ["--start", "2021-10-08", "--end", "2021-11-25"]
     _run(["ingest", "crimes", str(d / "crimes.csv"), "--hotspots", str(d / "hotspots.geojson"),
           "--harm", "cchi-subgroup", "--out", str(d / "out" / "outcomes.parquet"),
           "--catchment", "150", "--period", "day", "--start", "2021-10-08", "--end",
