@@ -139,14 +139,13 @@ def test_case_04_every_command_refuses_an_existing_output(tmp_path, command, cap
 
 
 def test_case_05_a_run_that_loses_most_rows_stops_and_writes_nothing(tmp_path, capsys):
-    # an app export with UK day-first dates: every patrol is unparseable
-    rows = [r.replace("2024-05-01 10:00", "01/05/2024 10:00") for r in patrol_rows()]
+    # an export whose times no reader can parse (month names, no year): every patrol is lost
     rows = [
-        ",".join(f"{v[8:10]}/{v[5:7]}/{v[:4]}{v[10:]}" if i in (3, 4) else v
+        ",".join(f"{v[8:10]} May{v[10:]}" if i in (3, 4) else v
                  for i, v in enumerate(r.split(",")))
-        for r in rows
+        for r in patrol_rows()
     ]
-    logs = patrol_csv(tmp_path / "uk.csv", rows)
+    logs = patrol_csv(tmp_path / "bad.csv", rows)
     out = tmp_path / "out" / "dosage.parquet"
     base = ["ingest", "patrols", str(logs), "--hotspots", str(hotspot_list(tmp_path / "h.csv")),
             "--out", str(out)]
@@ -158,6 +157,28 @@ def test_case_05_a_run_that_loses_most_rows_stops_and_writes_nothing(tmp_path, c
     assert not out.parent.exists()
     assert main([*base, "--max-quarantined", "1"]) == 0
     assert pd.read_parquet(out)["visits"].sum() == 0
+
+
+def test_case_05_uk_dates_are_read_or_refused_never_lost(tmp_path, capsys):
+    # the case: an app export with UK day-first dates (dd/mm/yyyy). Every day here is
+    # <= 12, so the order is ambiguous: refused up front naming file and column, nothing
+    # written; with --dayfirst every patrol is read (none quarantined)
+    rows = [
+        ",".join(f"{v[8:10]}/{v[5:7]}/{v[:4]}{v[10:]}" if i in (3, 4) else v
+                 for i, v in enumerate(r.split(",")))
+        for r in patrol_rows()
+    ]
+    logs = patrol_csv(tmp_path / "uk.csv", rows)
+    out = tmp_path / "out" / "dosage.parquet"
+    base = ["ingest", "patrols", str(logs), "--hotspots", str(hotspot_list(tmp_path / "h.csv")),
+            "--out", str(out)]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "uk.csv" in err and "column 'arrived_at'" in err and "ambiguous" in err
+    assert "--dayfirst" in err
+    assert not out.parent.exists()
+    assert main([*base, "--dayfirst"]) == 0
+    assert pd.read_parquet(out)["visits"].sum() == 20
 
 
 def test_case_05_limit_applies_to_pings_and_crimes(tmp_path):

@@ -573,6 +573,10 @@ def test_report_wording_of_the_hot_spot_area(tmp_path):
             hotspots = path
             allocation = None
 
+        @staticmethod
+        def hotspots_input():
+            return path
+
     s = Section(id="hotspots", title="Hot spots")
     _hotspots(s, ReportBuilder(kind="k", title="t", subtitle="s", source="x"), T)
     text = " ".join(str(p["text"]) for p in s.text)
