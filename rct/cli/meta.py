@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from rct.cli._options import ranged
+
 _HELP = """Pool trials: fixed-effect, DerSimonian-Laird or REML meta-analysis (as metafor::rma).
 
 INPUTS is one table (CSV or Parquet) with a row per trial, or two or more
@@ -111,9 +113,9 @@ def register(app: typer.Typer) -> None:
         inputs: list[Path] = typer.Argument(..., help="One table (CSV/Parquet), or 2+ results.json files."),
         method: str = typer.Option("REML", "--method", help="REML | DL | FE."),
         knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung t-based test and intervals (recommended for few trials)."),
-        alpha: float = typer.Option(0.05, "--alpha", help="Intervals are 1 - alpha."),
+        alpha: float = ranged(0.05, "--alpha", help="Intervals are 1 - alpha.", lo=0, hi=0.5, lo_open=True),
         scale: str = typer.Option("log_ratio", "--scale", help="log_ratio (yi are log rate ratios) | difference."),
-        correction: float = typer.Option(0.0, "--correction", help="Added to the counts of rows with a zero count (e.g. 0.5)."),
+        correction: float = ranged(0.0, "--correction", help="Added to the counts of rows with a zero count (e.g. 0.5).", lo=0, hi=10),
         outcome: str | None = typer.Option(None, "--outcome", help="results.json inputs: outcome to pool (default: each file's primary)."),
         estimator: str | None = typer.Option(None, "--estimator", help="results.json inputs: part of the method name to pick (e.g. Poisson)."),
         out: Path | None = typer.Option(None, "--out", help="Write the result as JSON."),

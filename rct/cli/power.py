@@ -217,7 +217,7 @@ def simulate(
     design: str = typer.Option("crossover", help="crossover | parallel"),
     hotspots: str = typer.Option(..., help="Hot spots (comma-separated for a grid)."),
     days: str = typer.Option(..., help="Trial days (comma-separated for a grid)."),
-    rate: float = typer.Option(None, help="Crimes per hot-spot-day without patrols."),
+    rate: float = ranged(None, "--rate", metavar="RATE", help="Crimes per hot-spot-day without patrols (or --history).", lo=0, hi=1_000, lo_open=True),
     reduction: str = typer.Option(..., help="True reduction(s), e.g. 0.15 or 0.1,0.15,0.2."),
     share: float = ranged(
         0.5, "--share", help="Share tasked per day (crossover) or treated (parallel).", lo=0, hi=1, lo_open=True),

@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from rct.cli._options import ranged
+
 app = typer.Typer(
     help="Self-contained HTML reports: design (pre-registration), monitoring, evaluation.\n\n"
     "Example: rct report evaluation trial.toml --out evaluation_report.html",
@@ -55,16 +57,16 @@ def design(
     trial: Path = _TRIAL,
     out: Path | None = _out_option("design"),
     force: bool = _FORCE,
-    rate: float | None = typer.Option(None, "--rate", help="Crimes per hot-spot-day for power; "
-                                      "overrides [power] rate (default: the plan's, else "
-                                      "calibrated on the baseline outcomes)."),
-    dispersion: float | None = typer.Option(None, "--dispersion", help="Day-level "
-                                            "overdispersion φ; overrides [power] dispersion."),
-    heterogeneity: float | None = typer.Option(None, "--heterogeneity", help="Between-hot-spot "
-                                               "heterogeneity τ²; overrides [power] "
-                                               "heterogeneity."),
-    power: float | None = typer.Option(None, "--power", help="Target power for the detectable "
-                                       "effect; overrides [power] power."),
+    rate: float | None = ranged(None, "--rate", metavar="RATE", help="Crimes per hot-spot-day for power; "
+                                "overrides [power] rate (default: the plan's, else "
+                                "calibrated on the baseline outcomes).", lo=0, hi=1000, lo_open=True),
+    dispersion: float | None = ranged(None, "--dispersion", help="Day-level "
+                                      "overdispersion φ; overrides [power] dispersion.", lo=0, hi=100),
+    heterogeneity: float | None = ranged(None, "--heterogeneity", help="Between-hot-spot "
+                                         "heterogeneity τ²; overrides [power] "
+                                         "heterogeneity.", lo=0, hi=100),
+    power: float | None = ranged(None, "--power", help="Target power for the detectable "
+                                 "effect; overrides [power] power.", lo=0, hi=0.999, lo_open=True),
 ) -> None:
     """Design report for pre-registration: plan SHA-256, map, allocation, balance, power.
 
@@ -78,15 +80,6 @@ def design(
     """
     from rct.reports.design import design_report
 
-    checks = (("--rate", rate, rate is None or 0 < rate <= 1000, "a positive rate up to 1000"),
-              ("--dispersion", dispersion, dispersion is None or 0 <= dispersion <= 100,
-               "from 0 to 100"),
-              ("--heterogeneity", heterogeneity, heterogeneity is None or
-               0 <= heterogeneity <= 100, "from 0 to 100"),
-              ("--power", power, power is None or 0 < power < 1, "between 0 and 1"))
-    for name, v, ok, valid in checks:
-        if not ok:
-            raise typer.BadParameter(f"{name} = {v!r} must be {valid}")
     target = _check(trial, out, "design", force)
     _done(design_report(trial, rate=rate, dispersion=dispersion, heterogeneity=heterogeneity,
                         power=power), target)
