@@ -138,17 +138,19 @@ def test_case_04_every_command_refuses_an_existing_output(tmp_path, command, cap
 # --------------------------------------------------------------------------- case 5
 
 
+def _patrols_with_times(tmp_path, name, rewrite):
+    """The patrol fixture with arrived_at/left_at rewritten; (out, command line)."""
+    rows = [",".join(rewrite(v) if i in (3, 4) else v for i, v in enumerate(r.split(",")))
+            for r in patrol_rows()]
+    logs = patrol_csv(tmp_path / name, rows)
+    out = tmp_path / "out" / "dosage.parquet"
+    return out, ["ingest", "patrols", str(logs), "--hotspots",
+                 str(hotspot_list(tmp_path / "h.csv")), "--out", str(out)]
+
+
 def test_case_05_a_run_that_loses_most_rows_stops_and_writes_nothing(tmp_path, capsys):
     # an export whose times no reader can parse (month names, no year): every patrol is lost
-    rows = [
-        ",".join(f"{v[8:10]} May{v[10:]}" if i in (3, 4) else v
-                 for i, v in enumerate(r.split(",")))
-        for r in patrol_rows()
-    ]
-    logs = patrol_csv(tmp_path / "bad.csv", rows)
-    out = tmp_path / "out" / "dosage.parquet"
-    base = ["ingest", "patrols", str(logs), "--hotspots", str(hotspot_list(tmp_path / "h.csv")),
-            "--out", str(out)]
+    out, base = _patrols_with_times(tmp_path, "bad.csv", lambda v: f"{v[8:10]} May{v[10:]}")
     assert main(base) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
@@ -163,15 +165,8 @@ def test_case_05_uk_dates_are_read_or_refused_never_lost(tmp_path, capsys):
     # the issue's case: an app export with UK day-first dates (dd/mm/yyyy). Every day here is
     # <= 12, so the order is ambiguous: refused up front naming file and column, nothing
     # written; with --dayfirst every patrol is read (none quarantined)
-    rows = [
-        ",".join(f"{v[8:10]}/{v[5:7]}/{v[:4]}{v[10:]}" if i in (3, 4) else v
-                 for i, v in enumerate(r.split(",")))
-        for r in patrol_rows()
-    ]
-    logs = patrol_csv(tmp_path / "uk.csv", rows)
-    out = tmp_path / "out" / "dosage.parquet"
-    base = ["ingest", "patrols", str(logs), "--hotspots", str(hotspot_list(tmp_path / "h.csv")),
-            "--out", str(out)]
+    out, base = _patrols_with_times(tmp_path, "uk.csv",
+                                    lambda v: f"{v[8:10]}/{v[5:7]}/{v[:4]}{v[10:]}")
     assert main(base) == 2
     err = capsys.readouterr().err
     assert "uk.csv" in err and "column 'arrived_at'" in err and "ambiguous" in err
