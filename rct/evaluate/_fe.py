@@ -16,6 +16,8 @@ import numpy as np
 
 __all__ = ["ppml_fe", "PPMLFit", "TwoWayFE", "ConditionalPoissonLogRR"]
 
+_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB), as rct.evaluate.ri_null
+
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
     import pandas as pd
@@ -263,9 +265,26 @@ class ConditionalPoissonLogRR:
         A = A if self.sorted else A[:, self.order]
         return np.add.reduceat(A, self.starts, axis=1)
 
+    def _chunked_sums(self, Z: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
+        """Per-unit sums of ``Z * v`` for each ``v`` and of ``Z``, in memory-bounded row chunks.
+
+        ``Z`` may be a compact (``int8``) 0/1 matrix: each chunk is converted
+        to float64 once, never the whole matrix.
+        """
+        B, n = Z.shape
+        out = [np.empty((B, self.nu)) for _ in range(len(vs) + 1)]
+        rows = max(1, _CHUNK_CELLS // max(n, 1))
+        for s in range(0, B, rows):  # chunking only; each chunk is one batch
+            Zc = np.asarray(Z[s:s + rows], dtype=np.float64)
+            for k, v in enumerate(vs):
+                out[k][s:s + rows] = self._unit_sums(Zc * v)
+            out[-1][s:s + rows] = self._unit_sums(Zc)
+        return out
+
     def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
         Y = np.bincount(self.u, y, self.nu)
-        return self._solve(self._unit_sums(Z * y), self._unit_sums(Z), Y)
+        Y1, T1 = self._chunked_sums(Z, np.asarray(y, dtype=np.float64))
+        return self._solve(Y1, T1, Y)
 
     def shift_family(self, Z: np.ndarray, y: np.ndarray, z_obs: np.ndarray) -> Any:
         """``tau -> T(Z, y exp(-tau z_obs))`` for many ``tau`` at the cost of one evaluation.
@@ -281,7 +300,7 @@ class ConditionalPoissonLogRR:
         z_obs = np.asarray(z_obs, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         y_un, y_tk = y * (1.0 - z_obs), y * z_obs
-        A, Bm, T1 = self._unit_sums(Z * y_un), self._unit_sums(Z * y_tk), self._unit_sums(Z)
+        A, Bm, T1 = self._chunked_sums(Z, y_un, y_tk)
         Y_un = np.bincount(self.u, y_un, self.nu)
         Y_tk = np.bincount(self.u, y_tk, self.nu)
 

@@ -277,7 +277,7 @@ def randomisation_test(
     linear = bool(getattr(stat, "linear", False)) and effect == "additive"
     # a multiplicative statistic that can score every hypothesised ratio from one pass
     family = None
-    if effect == "multiplicative" and hasattr(stat, "shift_family") and Zall.dtype == np.float64:
+    if effect == "multiplicative" and hasattr(stat, "shift_family"):
         fam_all, fam_obs = stat.shift_family(Zall, y, z_obs), stat.shift_family(Zobs, y, z_obs)
 
         def family(tau: float) -> tuple[np.ndarray, float]:
