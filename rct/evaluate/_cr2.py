@@ -101,6 +101,22 @@ def _inv_sqrt_psd(G: np.ndarray, null: np.ndarray) -> np.ndarray:
     return (U * f[..., None, :]) @ np.swapaxes(U, -1, -2) - P / np.sqrt(c)
 
 
+def _inv_sqrt_psd_apply(G: np.ndarray, null: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``G^{+1/2} V`` for a stack of symmetric PSD ``G`` (as :func:`_inv_sqrt_psd`) and
+    ``V`` ``(g, size, q)``, without forming the ``size x size`` result."""
+    c = np.maximum(np.einsum("gii->g", G) / G.shape[1], EIG_TOL)[:, None, None]
+    Gp = G + c * (null @ np.swapaxes(null, -1, -2))
+    lam, U = np.linalg.eigh(Gp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0)
+    out = U @ (f[..., None] * (np.swapaxes(U, -1, -2) @ V))
+    return out - null @ (np.swapaxes(null, -1, -2) @ V) / np.sqrt(c)
+
+
+#: clusters whose ``size x size`` matrices are held at once (bounded temporaries)
+_CLUSTER_CELLS = 2_000_000
+
+
 def cr2_twoway(
     X: np.ndarray,
     resid: np.ndarray,
@@ -195,33 +211,40 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
     sizes = np.bincount(cl, minlength=G)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for size in np.unique(sizes):  # clusters batched by size (one batch in a balanced panel)
-        gs = np.flatnonzero(sizes == size)
-        idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
-        u, t = ucol[idx], tcol[idx]
-        F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
-             + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
-        Xg = Xt[idx]  # (g, size, p)
-        F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
-        wg, sg = w[idx], s[idx]
-        ws = wg * sg
-        Gm = -ws[:, :, None] * ws[:, None, :] * F
-        Gm[:, np.arange(size), np.arange(size)] += wg**2
-        # exact null vectors: W_g^{-1/2} 1_u for each unit u nested in the cluster (its dummy
-        # lies in the column space, so W_g (I - H_g) W_g annihilates it)
-        ug_ = g1[idx]
-        nested = np.bincount(ug_.ravel(), minlength=n1) == np.bincount(g1, minlength=n1)
-        levels = [np.unique(r[nested[r]]) for r in ug_]
-        r_max = max((lv.size for lv in levels), default=0)
-        null = np.zeros((len(gs), size, r_max))
-        for i, lv in enumerate(levels):  # clusters of this size; usually one unit each
-            for k, u_ in enumerate(lv):
-                v = np.where(ug_[i] == u_, 1.0 / sg[i], 0.0)
-                null[i, :, k] = v / np.linalg.norm(v)
-        A = sg[:, :, None] * _inv_sqrt_psd(Gm, null) * sg[:, None, :]
-        Ae = np.einsum("gij,gj->gi", A, e[idx])
-        ug = np.einsum("gip,gi->gp", Xg, Ae)
-        meat += ug.T @ ug
-        V_rows[idx] = (A @ Xg) @ B
+        gs_all = np.flatnonzero(sizes == size)
+        step = max(1, _CLUSTER_CELLS // int(size) ** 2)
+        for c0 in range(0, len(gs_all), step):  # memory-bounded chunks of clusters
+            gs = gs_all[c0:c0 + step]
+            idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
+            u, t = ucol[idx], tcol[idx]
+            F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
+                 + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
+            Xg = Xt[idx]  # (g, size, p)
+            F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
+            wg, sg = w[idx], s[idx]
+            ws = wg * sg
+            Gm = -ws[:, :, None] * ws[:, None, :] * F
+            del F
+            Gm[:, np.arange(size), np.arange(size)] += wg**2
+            # exact null vectors: W_g^{-1/2} 1_u for each unit u nested in the cluster (its
+            # dummy lies in the column space, so W_g (I - H_g) W_g annihilates it)
+            ug_ = g1[idx]
+            nested = np.bincount(ug_.ravel(), minlength=n1) == np.bincount(g1, minlength=n1)
+            levels = [np.unique(r[nested[r]]) for r in ug_]
+            r_max = max((lv.size for lv in levels), default=0)
+            null = np.zeros((len(gs), size, r_max))
+            for i, lv in enumerate(levels):  # clusters of this chunk; usually one unit each
+                for k, u_ in enumerate(lv):
+                    v = np.where(ug_[i] == u_, 1.0 / sg[i], 0.0)
+                    null[i, :, k] = v / np.linalg.norm(v)
+            # A_g [e_g, X~_g] with A_g = S_g Gm^{+1/2} S_g, never formed
+            rhs = sg[:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
+            AV = sg[:, :, None] * _inv_sqrt_psd_apply(Gm, null, rhs)
+            del Gm
+            Ae, AX = AV[:, :, 0], AV[:, :, 1:]
+            ug = np.einsum("gip,gi->gp", Xg, Ae)
+            meat += ug.T @ ug
+            V_rows[idx] = AX @ B
     cov = B @ meat @ B
     # Satterthwaite: P = Z'WZ - (D'WZ)' K (D'WZ) - (X~'WZ)' B (X~'WZ), per coefficient
     df = np.empty(p)
