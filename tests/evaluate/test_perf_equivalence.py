@@ -163,3 +163,29 @@ def test_norm_key_equals_per_element_conversion():
         else:
             want = [x.isoformat() if hasattr(x, "isoformat") else str(x) for x in idx]
         assert list(_norm_key(v)) == want
+
+
+@pytest.mark.parametrize("n,blocks,hc", [(120, 0, "HC1"), (400, 3, "HC1"), (300, 2, "HC0")])
+def test_complier_first_stage_f_and_partial_r2_equal_linearmodels(n, blocks, hc):
+    from linearmodels.iv import IV2SLS
+
+    from rct.evaluate.complier import complier_effect
+
+    rng = np.random.default_rng(n)
+    z = rng.permutation(np.arange(n) % 2)
+    d = 3 * z + rng.normal(size=n) * np.exp(rng.normal(size=n))
+    data = pd.DataFrame({"arm": np.where(z == 1, "treatment", "control"), "dose": d,
+                         "y": 0.4 * d + rng.normal(size=n), "x": rng.normal(size=n),
+                         "blk": rng.integers(0, blocks + 1, n)})
+    est = complier_effect(data, outcome="y", dose="dose", covariates=("x",),
+                          blocks="blk" if blocks else None, robust=hc)
+    exog = {"const": np.ones(n), "x": data["x"].to_numpy()}
+    for b in range(1, blocks + 1):
+        exog[f"b{b}"] = (data["blk"].to_numpy() == b).astype(float)
+    res = IV2SLS(data["y"], pd.DataFrame(exog), data[["dose"]],
+                 pd.DataFrame({"a": z.astype(float)})).fit(cov_type="robust",
+                                                          debiased=hc == "HC1")
+    diag = res.first_stage.diagnostics.loc["dose"]
+    assert est.details["first_stage_f"] == pytest.approx(float(diag["f.stat"]), rel=1e-10)
+    assert est.details["partial_r2"] == pytest.approx(float(diag["partial.rsquared"]), rel=1e-10)
+    assert est.terms[0].estimate == pytest.approx(float(res.params["dose"]), rel=1e-10)
