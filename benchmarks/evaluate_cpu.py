@@ -28,7 +28,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -151,5 +150,4 @@ def _estimators(panel, n_hs: int, days: int, *, glm: bool) -> None:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
     main(sys.argv[1:])
