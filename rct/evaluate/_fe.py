@@ -213,21 +213,38 @@ class TwoWayFE:
         return W
 
     def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        if self.balanced:
-            # <MZ, y> = <Z, My> (M symmetric); <MZ, Z> from row / column sums of Z
-            My = self.within(np.asarray(y, dtype=float)[None, :])[0]
-            num = Z @ My
-            G = (Z if self.sorted else Z[:, self.order]).reshape(Z.shape[0], self.nu, self.nt)
-            rs, cs = G.sum(axis=2), G.sum(axis=1)
-            tot = rs.sum(axis=1)
-            den = (np.einsum("ij,ij->i", Z, Z) - (rs**2).sum(axis=1) / self.nt
-                   - (cs**2).sum(axis=1) / self.nu + tot**2 / (self.nu * self.nt))
+        return self.score_many(Z, [y])[0]
+
+    def score_many(self, Z: np.ndarray, ys: list[np.ndarray]) -> list[np.ndarray]:
+        """``[T(Z, y) for y in ys]`` with ``Z``'s conversion and ``<MZ, Z>`` computed once.
+
+        ``Z`` may be a compact integer (``int8``) 0/1 matrix: its sums are then
+        taken in exact integer arithmetic (the float sums of small integers are
+        exact too, so the numbers are the same).
+        """
+        if not self.balanced:
+            MZ = self.within(np.asarray(Z, dtype=np.float64))
+            den = np.einsum("ij,ij->i", MZ, np.asarray(Z, dtype=np.float64))
             with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(den > 1e-9 * Z.shape[1], num / den, np.nan)
-        MZ = self.within(Z)
-        den = np.einsum("ij,ij->i", MZ, Z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 1e-9 * Z.shape[1], (MZ @ y) / den, np.nan)
+                return [np.where(den > 1e-9 * Z.shape[1], (MZ @ np.asarray(y, dtype=float)) / den,
+                                 np.nan) for y in ys]
+        # <MZ, y> = <Z, My> (M symmetric); <MZ, Z> from row / column sums of Z
+        exact = Z.dtype.kind in "iub"
+        acc = {"dtype": np.int64} if exact else {}
+        G = (Z if self.sorted else Z[:, self.order]).reshape(Z.shape[0], self.nu, self.nt)
+        rs, cs = G.sum(axis=2, **acc), G.sum(axis=1, **acc)
+        tot = rs.sum(axis=1)
+        zz = np.einsum("ij,ij->i", Z, Z, dtype=np.int64) if exact else np.einsum("ij,ij->i", Z, Z)
+        rs, cs, tot, zz = (np.asarray(v, dtype=np.float64) for v in (rs, cs, tot, zz))
+        den = (zz - (rs**2).sum(axis=1) / self.nt
+               - (cs**2).sum(axis=1) / self.nu + tot**2 / (self.nu * self.nt))
+        Zf = np.asarray(Z, dtype=np.float64)
+        out = []
+        for y in ys:  # a couple of outcomes
+            num = Zf @ self.within(np.asarray(y, dtype=float)[None, :])[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out.append(np.where(den > 1e-9 * Z.shape[1], num / den, np.nan))
+        return out
 
 
 def _onehot(codes: np.ndarray, n: int) -> Any:

@@ -189,3 +189,26 @@ def test_complier_first_stage_f_and_partial_r2_equal_linearmodels(n, blocks, hc)
     assert est.details["first_stage_f"] == pytest.approx(float(diag["f.stat"]), rel=1e-10)
     assert est.details["partial_r2"] == pytest.approx(float(diag["partial.rsquared"]), rel=1e-10)
     assert est.terms[0].estimate == pytest.approx(float(res.params["dose"]), rel=1e-10)
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_two_way_fe_scores_many_outcomes_on_compact_draws_as_one_at_a_time(balanced):
+    from rct.evaluate._fe import TwoWayFE
+    from rct.evaluate.ri_null import _batched, _batched_many
+
+    rng = np.random.default_rng(11)
+    u, t, _ = _panel(9, 13, 1, rng, drop=0 if balanced else 6)
+    stat = TwoWayFE(u, t)
+    assert stat.balanced is balanced
+    Z = (rng.random((50, len(u))) < 0.4).astype(np.int8)
+    ys = [rng.poisson(1.0, len(u)).astype(float), rng.normal(size=len(u))]
+    many = _batched_many(stat, Z, ys)
+    for y, got in zip(ys, many, strict=True):
+        one = _batched(stat, Z, y)  # float64 chunks, one outcome per pass
+        np.testing.assert_allclose(got, one, rtol=1e-12, atol=1e-15)
+        # and against the definition: OLS slope of the two-way demeaned y on demeaned z
+        z0 = Z[0].astype(float)
+        D = np.column_stack([pd.get_dummies(u).to_numpy(float),
+                             pd.get_dummies(t).to_numpy(float)[:, 1:]])
+        M = np.eye(len(u)) - D @ np.linalg.pinv(D)
+        assert got[0] == pytest.approx((M @ z0) @ y / ((M @ z0) @ z0), rel=1e-10)
