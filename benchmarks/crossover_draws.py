@@ -1,5 +1,9 @@
 """Crossover sampler: schedules drawn per second (rct-randomise/2), against the v1 sampler.
 
+Also prints the ceiling for these exact draws: the rate at which PCG64 alone produces the
+raw words one draw reads (``raw_words_per_draw``), i.e. what no faster kernel could beat
+without changing the algorithm (and so the draws for a seed).
+
 The randomisation tests draw about 1,000 schedules per test from
 ``design.draw``; this times that call at 45 x 365 (22 a day) and 300 x 365
 (150 a day), for the default design (equal coverage, no run constraints),
@@ -44,6 +48,15 @@ def main(quick: bool = False) -> list[dict]:
             row[f"{key}_draws_per_s"] = round(wall, 1)
             row[f"{key}_draws_per_cpu_s"] = round(cpu, 1)
         row["ratio_v2_over_v1_cpu"] = round(row["v2_draws_per_cpu_s"] / row["v1_draws_per_cpu_s"], 2)
+        # ceiling of any implementation of these exact draws: generating their raw PCG64 words
+        d2 = crossover(ids, start="2025-01-06", days=days, per_day=k, seed=1)
+        words = d2._sampler().n_words
+        bg, groups = np.random.PCG64(1), max(1, n // 64)
+        cpu = time.process_time()
+        for _ in range(groups):  # the sampler reads words one group of 64 chains at a time
+            bg.random_raw(64 * words)
+        row["raw_words_per_draw"] = int(words)
+        row["raw_word_ceiling_draws_per_cpu_s"] = round(64 * groups / (time.process_time() - cpu), 1)
         print(json.dumps(row), flush=True)
         out.append(row)
     return out

@@ -14,6 +14,7 @@ into an ``n x (N + T)`` matrix: their projection enters through the
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -100,6 +101,22 @@ def _inv_sqrt_psd(G: np.ndarray, null: np.ndarray) -> np.ndarray:
     return (U * f[..., None, :]) @ np.swapaxes(U, -1, -2) - P / np.sqrt(c)
 
 
+def _inv_sqrt_psd_apply(G: np.ndarray, null: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``G^{+1/2} V`` for a stack of symmetric PSD ``G`` (as :func:`_inv_sqrt_psd`) and
+    ``V`` ``(g, size, q)``, without forming the ``size x size`` result."""
+    c = np.maximum(np.einsum("gii->g", G) / G.shape[1], EIG_TOL)[:, None, None]
+    Gp = G + c * (null @ np.swapaxes(null, -1, -2))
+    lam, U = np.linalg.eigh(Gp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0)
+    out = U @ (f[..., None] * (np.swapaxes(U, -1, -2) @ V))
+    return out - null @ (np.swapaxes(null, -1, -2) @ V) / np.sqrt(c)
+
+
+#: clusters whose ``size x size`` matrices are held at once (bounded temporaries)
+_CLUSTER_CELLS = 2_000_000
+
+
 def cr2_twoway(
     X: np.ndarray,
     resid: np.ndarray,
@@ -148,6 +165,22 @@ def cr2_twoway(
         return _cr2_twoway(X, resid, weights, unit, time, cluster)
 
 
+def _balanced_cells(g1: np.ndarray, n1: int, g2: np.ndarray, n2: int) -> np.ndarray | None:
+    """``(n1, n2)`` row index of each unit-day when every cell occurs exactly once, else ``None``."""
+    if len(g1) != n1 * n2:
+        return None
+    cells = g1 * n2 + g2
+    idx = np.full(n1 * n2, -1, dtype=np.int64)
+    idx[cells] = np.arange(len(cells))
+    return idx.reshape(n1, n2) if np.all(idx >= 0) else None
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two code vectors group the rows identically."""
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    return len(pairs) == np.unique(a).size == np.unique(b).size
+
+
 def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
     X = np.asarray(X, dtype=float).reshape(len(resid), -1)
     e = np.asarray(resid, dtype=float)
@@ -156,6 +189,11 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
     g2 = np.asarray(time, dtype=np.int64)
     n1, n2 = int(g1.max()) + 1, int(g2.max()) + 1
     cl = g1 if cluster is None else np.unique(np.asarray(cluster), return_inverse=True)[1].ravel()
+    if np.all(w == 1.0) and n1 > 1 and n2 > X.shape[1] + 1 and (
+            cluster is None or _same_partition(cl, g1)):
+        cells = _balanced_cells(g1, n1, g2, n2)
+        if cells is not None:
+            return _cr2_balanced_ols(X, e, cells)
     G = int(cl.max()) + 1
     n, p = X.shape
     m = n1 + n2 - 1
@@ -173,33 +211,40 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
     sizes = np.bincount(cl, minlength=G)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for size in np.unique(sizes):  # clusters batched by size (one batch in a balanced panel)
-        gs = np.flatnonzero(sizes == size)
-        idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
-        u, t = ucol[idx], tcol[idx]
-        F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
-             + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
-        Xg = Xt[idx]  # (g, size, p)
-        F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
-        wg, sg = w[idx], s[idx]
-        ws = wg * sg
-        Gm = -ws[:, :, None] * ws[:, None, :] * F
-        Gm[:, np.arange(size), np.arange(size)] += wg**2
-        # exact null vectors: W_g^{-1/2} 1_u for each unit u nested in the cluster (its dummy
-        # lies in the column space, so W_g (I - H_g) W_g annihilates it)
-        ug_ = g1[idx]
-        nested = np.bincount(ug_.ravel(), minlength=n1) == np.bincount(g1, minlength=n1)
-        levels = [np.unique(r[nested[r]]) for r in ug_]
-        r_max = max((lv.size for lv in levels), default=0)
-        null = np.zeros((len(gs), size, r_max))
-        for i, lv in enumerate(levels):  # clusters of this size; usually one unit each
-            for k, u_ in enumerate(lv):
-                v = np.where(ug_[i] == u_, 1.0 / sg[i], 0.0)
-                null[i, :, k] = v / np.linalg.norm(v)
-        A = sg[:, :, None] * _inv_sqrt_psd(Gm, null) * sg[:, None, :]
-        Ae = np.einsum("gij,gj->gi", A, e[idx])
-        ug = np.einsum("gip,gi->gp", Xg, Ae)
-        meat += ug.T @ ug
-        V_rows[idx] = (A @ Xg) @ B
+        gs_all = np.flatnonzero(sizes == size)
+        step = max(1, _CLUSTER_CELLS // int(size) ** 2)
+        for c0 in range(0, len(gs_all), step):  # memory-bounded chunks of clusters
+            gs = gs_all[c0:c0 + step]
+            idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
+            u, t = ucol[idx], tcol[idx]
+            F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
+                 + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
+            Xg = Xt[idx]  # (g, size, p)
+            F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
+            wg, sg = w[idx], s[idx]
+            ws = wg * sg
+            Gm = -ws[:, :, None] * ws[:, None, :] * F
+            del F
+            Gm[:, np.arange(size), np.arange(size)] += wg**2
+            # exact null vectors: W_g^{-1/2} 1_u for each unit u nested in the cluster (its
+            # dummy lies in the column space, so W_g (I - H_g) W_g annihilates it)
+            ug_ = g1[idx]
+            nested = np.bincount(ug_.ravel(), minlength=n1) == np.bincount(g1, minlength=n1)
+            levels = [np.unique(r[nested[r]]) for r in ug_]
+            r_max = max((lv.size for lv in levels), default=0)
+            null = np.zeros((len(gs), size, r_max))
+            for i, lv in enumerate(levels):  # clusters of this chunk; usually one unit each
+                for k, u_ in enumerate(lv):
+                    v = np.where(ug_[i] == u_, 1.0 / sg[i], 0.0)
+                    null[i, :, k] = v / np.linalg.norm(v)
+            # A_g [e_g, X~_g] with A_g = S_g Gm^{+1/2} S_g, never formed
+            rhs = sg[:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
+            AV = sg[:, :, None] * _inv_sqrt_psd_apply(Gm, null, rhs)
+            del Gm
+            Ae, AX = AV[:, :, 0], AV[:, :, 1:]
+            ug = np.einsum("gip,gi->gp", Xg, Ae)
+            meat += ug.T @ ug
+            V_rows[idx] = AX @ B
     cov = B @ meat @ B
     # Satterthwaite: P = Z'WZ - (D'WZ)' K (D'WZ) - (X~'WZ)' B (X~'WZ), per coefficient
     df = np.empty(p)
@@ -214,6 +259,54 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
         P = np.diag(zz) - DWZ.T @ K @ DWZ - XWZ.T @ B @ XWZ
         df[j] = np.trace(P) ** 2 / np.sum(P * P)
     return CR2Result(cov=cov, df=df, clusters=G)
+
+
+def _cr2_balanced_ols(X: np.ndarray, e: np.ndarray, cells: np.ndarray) -> CR2Result:
+    """:func:`cr2_twoway` for OLS on a balanced panel clustered by unit, in closed form.
+
+    With ``N`` units, ``T`` days and ``x~`` the two-way demeaned regressors,
+    the fixed-effects block of unit ``g``'s hat matrix is
+    ``I/N + (1 - 1/N) 11'/T``, so
+    ``I - H_gg = c Q - X~_g B X~_g'`` (``c = 1 - 1/N``, ``Q = I - 11'/T``,
+    ``X~_g`` inside ``Q``'s range).  With the thin SVD
+    ``X~_g L = U diag(s) V'`` (``B = L L'``) its generalised inverse square
+    root is ``A_g = c^{-1/2} (Q - UU') + U diag((c - s^2)^{-1/2}) U'`` (no
+    ``T x T`` matrix is formed), and for coefficient ``j``
+    (``v_g = A_g X~_g B_j``, summing to zero within the unit)
+    ``P = diag(|v_g|^2) - (1/N) [v_g'v_h] - (X~_g'v_g)' B (X~_h'v_h)``, as in
+    :func:`ols_twoway_batch` — the same numbers as the general path.
+    """
+    N, T = cells.shape
+    p = X.shape[1]
+    Xc = X[cells]  # (N, T, p)
+    Xg = Xc - Xc.mean(axis=1, keepdims=True) - Xc.mean(axis=0, keepdims=True) + Xc.mean(
+        axis=(0, 1), keepdims=True)
+    eg = e[cells]
+    eg = eg - eg.mean(axis=1, keepdims=True)  # Q e_g (A_g annihilates 1 anyway)
+    B = np.linalg.inv(np.einsum("gtp,gtq->pq", Xg, Xg))
+    L = np.linalg.cholesky(B)
+    U, sv, _ = np.linalg.svd(Xg @ L, full_matrices=False)  # (N, T, p), (N, p)
+    c = 1.0 - 1.0 / N
+    lam = c - sv**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0)
+    f = f - 1.0 / math.sqrt(c)
+
+    def apply_a(V: np.ndarray) -> np.ndarray:  # A_g V_g for (N, T, q) inside Q's range
+        return V / math.sqrt(c) + U @ (f[:, :, None] * (np.swapaxes(U, 1, 2) @ V))
+
+    Ae = apply_a(eg[:, :, None])[:, :, 0]
+    ug = np.einsum("gtp,gt->gp", Xg, Ae)
+    cov = B @ (ug.T @ ug) @ B
+    Vg = apply_a(Xg) @ B  # (N, T, p): v_g for every coefficient
+    df = np.empty(p)
+    for j in range(p):  # a handful of coefficients
+        v = Vg[:, :, j]
+        XV = np.einsum("gtp,gt->pg", Xg, v)
+        Pm = -(v @ v.T) / N - XV.T @ B @ XV
+        Pm[np.arange(N), np.arange(N)] += (v * v).sum(axis=1)
+        df[j] = np.trace(Pm) ** 2 / np.sum(Pm * Pm)
+    return CR2Result(cov=cov, df=df, clusters=N)
 
 
 # ---------------------------------------------------------------------------

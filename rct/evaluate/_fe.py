@@ -16,6 +16,8 @@ import numpy as np
 
 __all__ = ["ppml_fe", "PPMLFit", "TwoWayFE", "ConditionalPoissonLogRR"]
 
+_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB), as rct.evaluate.ri_null
+
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
     import pandas as pd
@@ -211,21 +213,38 @@ class TwoWayFE:
         return W
 
     def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        if self.balanced:
-            # <MZ, y> = <Z, My> (M symmetric); <MZ, Z> from row / column sums of Z
-            My = self.within(np.asarray(y, dtype=float)[None, :])[0]
-            num = Z @ My
-            G = (Z if self.sorted else Z[:, self.order]).reshape(Z.shape[0], self.nu, self.nt)
-            rs, cs = G.sum(axis=2), G.sum(axis=1)
-            tot = rs.sum(axis=1)
-            den = (np.einsum("ij,ij->i", Z, Z) - (rs**2).sum(axis=1) / self.nt
-                   - (cs**2).sum(axis=1) / self.nu + tot**2 / (self.nu * self.nt))
+        return self.score_many(Z, [y])[0]
+
+    def score_many(self, Z: np.ndarray, ys: list[np.ndarray]) -> list[np.ndarray]:
+        """``[T(Z, y) for y in ys]`` with ``Z``'s conversion and ``<MZ, Z>`` computed once.
+
+        ``Z`` may be a compact integer (``int8``) 0/1 matrix: its sums are then
+        taken in exact integer arithmetic (the float sums of small integers are
+        exact too, so the numbers are the same).
+        """
+        if not self.balanced:
+            MZ = self.within(np.asarray(Z, dtype=np.float64))
+            den = np.einsum("ij,ij->i", MZ, np.asarray(Z, dtype=np.float64))
             with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(den > 1e-9 * Z.shape[1], num / den, np.nan)
-        MZ = self.within(Z)
-        den = np.einsum("ij,ij->i", MZ, Z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 1e-9 * Z.shape[1], (MZ @ y) / den, np.nan)
+                return [np.where(den > 1e-9 * Z.shape[1], (MZ @ np.asarray(y, dtype=float)) / den,
+                                 np.nan) for y in ys]
+        # <MZ, y> = <Z, My> (M symmetric); <MZ, Z> from row / column sums of Z
+        exact = Z.dtype.kind in "iub"
+        acc = {"dtype": np.int64} if exact else {}
+        G = (Z if self.sorted else Z[:, self.order]).reshape(Z.shape[0], self.nu, self.nt)
+        rs, cs = G.sum(axis=2, **acc), G.sum(axis=1, **acc)
+        tot = rs.sum(axis=1)
+        zz = np.einsum("ij,ij->i", Z, Z, dtype=np.int64) if exact else np.einsum("ij,ij->i", Z, Z)
+        rs, cs, tot, zz = (np.asarray(v, dtype=np.float64) for v in (rs, cs, tot, zz))
+        den = (zz - (rs**2).sum(axis=1) / self.nt
+               - (cs**2).sum(axis=1) / self.nu + tot**2 / (self.nu * self.nt))
+        Zf = np.asarray(Z, dtype=np.float64)
+        out = []
+        for y in ys:  # a couple of outcomes
+            num = Zf @ self.within(np.asarray(y, dtype=float)[None, :])[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out.append(np.where(den > 1e-9 * Z.shape[1], num / den, np.nan))
+        return out
 
 
 def _onehot(codes: np.ndarray, n: int) -> Any:
@@ -263,9 +282,26 @@ class ConditionalPoissonLogRR:
         A = A if self.sorted else A[:, self.order]
         return np.add.reduceat(A, self.starts, axis=1)
 
+    def _chunked_sums(self, Z: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
+        """Per-unit sums of ``Z * v`` for each ``v`` and of ``Z``, in memory-bounded row chunks.
+
+        ``Z`` may be a compact (``int8``) 0/1 matrix: each chunk is converted
+        to float64 once, never the whole matrix.
+        """
+        B, n = Z.shape
+        out = [np.empty((B, self.nu)) for _ in range(len(vs) + 1)]
+        rows = max(1, _CHUNK_CELLS // max(n, 1))
+        for s in range(0, B, rows):  # chunking only; each chunk is one batch
+            Zc = np.asarray(Z[s:s + rows], dtype=np.float64)
+            for k, v in enumerate(vs):
+                out[k][s:s + rows] = self._unit_sums(Zc * v)
+            out[-1][s:s + rows] = self._unit_sums(Zc)
+        return out
+
     def __call__(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
         Y = np.bincount(self.u, y, self.nu)
-        return self._solve(self._unit_sums(Z * y), self._unit_sums(Z), Y)
+        Y1, T1 = self._chunked_sums(Z, np.asarray(y, dtype=np.float64))
+        return self._solve(Y1, T1, Y)
 
     def shift_family(self, Z: np.ndarray, y: np.ndarray, z_obs: np.ndarray) -> Any:
         """``tau -> T(Z, y exp(-tau z_obs))`` for many ``tau`` at the cost of one evaluation.
@@ -281,7 +317,7 @@ class ConditionalPoissonLogRR:
         z_obs = np.asarray(z_obs, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         y_un, y_tk = y * (1.0 - z_obs), y * z_obs
-        A, Bm, T1 = self._unit_sums(Z * y_un), self._unit_sums(Z * y_tk), self._unit_sums(Z)
+        A, Bm, T1 = self._chunked_sums(Z, y_un, y_tk)
         Y_un = np.bincount(self.u, y_un, self.nu)
         Y_tk = np.bincount(self.u, y_tk, self.nu)
 

@@ -118,8 +118,6 @@ def complier_effect(
     se = float(res.std_errors[dose])
     df = float(n - p)
     stat, pval, lo, hi = t_inference(b, se, df, alpha)
-    diag = res.first_stage.diagnostics.loc[dose]
-    f = float(diag["f.stat"])
     # first stage: dose on assignment + exogenous terms, same robust covariance
     fs_x = np.column_stack([exog_df.to_numpy(), z.astype(float)])
     xtx_inv = np.linalg.inv(fs_x.T @ fs_x)
@@ -131,6 +129,13 @@ def complier_effect(
     fs_b, fs_se = float(coef[-1]), float(math.sqrt(vc[-1, -1]))
     fs_df = float(n - fs_x.shape[1])
     fs_stat, fs_p, fs_lo, fs_hi = t_inference(fs_b, fs_se, fs_df, alpha)
+    # robust Wald F of the one excluded instrument and its partial R^2 -- the numbers of
+    # linearmodels' first_stage.diagnostics (f.stat, partial.rsquared), without refitting
+    f = fs_b**2 / vc[-1, -1]
+    ex = exog_df.to_numpy()
+    d_t = d - ex @ np.linalg.lstsq(ex, d, rcond=None)[0]
+    z_t = z.astype(float) - ex @ np.linalg.lstsq(ex, z.astype(float), rcond=None)[0]
+    partial_r2 = (d_t @ z_t) ** 2 / ((d_t @ d_t) * (z_t @ z_t))
     weak = not (f >= WEAK_INSTRUMENT_F)
     if weak:
         warnings.warn(
@@ -150,8 +155,8 @@ def complier_effect(
         alpha=alpha,
         details={
             "dose": dose,
-            "first_stage_f": f,
-            "partial_r2": float(diag["partial.rsquared"]),
+            "first_stage_f": float(f),
+            "partial_r2": float(partial_r2),
             "weak_instrument": weak,
             "df": df,
             "covariates": list(exog_df.columns[1:]),

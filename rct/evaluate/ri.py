@@ -49,6 +49,7 @@ from rct.evaluate.ri_null import _CHUNK_CELLS as _CHUNK_CELLS
 from rct.evaluate.ri_null import HISTOGRAM_BINS as HISTOGRAM_BINS
 from rct.evaluate.ri_null import (
     _batched,
+    _batched_many,
     _exceed,
     _invert,
     _p,
@@ -277,18 +278,22 @@ def randomisation_test(
     linear = bool(getattr(stat, "linear", False)) and effect == "additive"
     # a multiplicative statistic that can score every hypothesised ratio from one pass
     family = None
-    if effect == "multiplicative" and hasattr(stat, "shift_family") and Zall.dtype == np.float64:
+    if effect == "multiplicative" and hasattr(stat, "shift_family"):
         fam_all, fam_obs = stat.shift_family(Zall, y, z_obs), stat.shift_family(Zobs, y, z_obs)
 
         def family(tau: float) -> tuple[np.ndarray, float]:
             return fam_all(tau), float(fam_obs(tau)[0])
 
-    a = family(0.0)[0] if family is not None else _batched(stat, Zall, y)
+    if family is not None:
+        a = family(0.0)[0]
+    elif linear and (ci or tau0 != 0):  # T(Z, y) and T(Z, z_obs) in one pass over the draws
+        a, c = _batched_many(stat, Zall, [y, z_obs])
+    else:
+        a = _batched(stat, Zall, y)
     a_obs = float(stat(Zobs, y)[0])
     if family is not None:
         T0, t0 = family(tau0)
     elif linear and (ci or tau0 != 0):
-        c = _batched(stat, Zall, z_obs)
         c_obs = float(stat(Zobs, z_obs)[0])
         T0 = a - tau0 * c
         t0 = a_obs - tau0 * c_obs
@@ -436,7 +441,7 @@ def adjusted_randomisation_test(
                                                      exact_limit=exact_limit, treated=treated,
                                                      n_units=y.size)
     Zobs = z_obs[None, :]
-    a, c = _batched(stat, Zall, y), _batched(stat, Zall, x)
+    a, c = _batched_many(stat, Zall, [y, x])
     a_obs, c_obs = float(stat(Zobs, y)[0]), float(stat(Zobs, x)[0])
     est = a_obs / c_obs if c_obs != 0 else math.nan
     T0, t0 = a - null * c, a_obs - null * c_obs

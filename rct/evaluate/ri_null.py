@@ -39,6 +39,21 @@ def _batched(stat: Callable, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def _batched_many(stat: Callable, Z: np.ndarray, ys: list[np.ndarray]) -> list[np.ndarray]:
+    """``[_batched(stat, Z, y) for y in ys]``, in one pass over ``Z`` when ``stat`` has
+    ``score_many`` (each chunk converted once; a compact ``int8`` chunk is passed as is)."""
+    many = getattr(stat, "score_many", None)
+    if many is None:
+        return [_batched(stat, Z, y) for y in ys]
+    n = Z.shape[1]
+    rows = max(1, _CHUNK_CELLS // max(n, 1))
+    out = [np.empty(Z.shape[0], dtype=np.float64) for _ in ys]
+    for start in range(0, Z.shape[0], rows):  # chunking only; each chunk is one batch
+        for o, v in zip(out, many(Z[start : start + rows], ys), strict=True):
+            o[start : start + rows] = v
+    return out
+
+
 def _exceed(T: np.ndarray, t: float, alternative: str) -> np.ndarray:
     tol = 1e-9 * max(1.0, abs(t)) if np.isfinite(t) else 0.0
     if alternative == "two-sided":

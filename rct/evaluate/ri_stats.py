@@ -143,4 +143,8 @@ def _norm_key(values: Any) -> Any:
     v = pd.Index(values)
     if pd.api.types.is_datetime64_any_dtype(v.dtype):
         return pd.Index(v.strftime("%Y-%m-%d"))
-    return pd.Index([x.isoformat() if hasattr(x, "isoformat") else str(x) for x in v])
+    # convert each distinct key once (a panel repeats every hot spot and date many times)
+    codes, uniques = pd.factorize(v, use_na_sentinel=False)
+    keys = np.array([x.isoformat() if hasattr(x, "isoformat") else str(x) for x in uniques],
+                    dtype=object)
+    return pd.Index(keys[codes] if len(keys) else keys)

@@ -225,10 +225,11 @@ def _trade_rounds(X: np.ndarray, words: WordReader,
         else:
             diff = popcount(R & A[:, None]).astype(np.int16) - popcount(R & Bm[:, None])
             ok = diff.sum(axis=-1) == 0
-        sel = np.zeros_like(P)
-        for i in range(attempts - 1, -1, -1):  # the first accepted mask wins
-            m_i = _mask(ok[:, i])
-            sel ^= (R[:, i] ^ sel) & (m_i if w == 1 or split else m_i[..., None])
+        if w > 1 and not split:
+            ok = ok[..., None]
+        sel = np.where(ok[:, attempts - 1], R[:, attempts - 1], _U64(0))
+        for i in range(attempts - 2, -1, -1):  # the first accepted mask wins (none: no change)
+            sel = np.where(ok[:, i], R[:, i], sel)
         sel &= P
         Xv[:, pa] = r1 ^ sel
         Xv[:, pb] = r2 ^ sel
@@ -237,12 +238,11 @@ def _trade_rounds(X: np.ndarray, words: WordReader,
 def _bits_by_hotspot(X: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """``(b, n, D)`` int8: output hot spot ``i`` is bit ``sigma[:, i]`` of rows ``X`` ``(b, D, W)``."""
     b, d, w = X.shape
-    shift = (sigma % 64).astype(_U64)[:, :, None]
     if w == 1:
-        rows = X[:, :, 0][:, None, :]  # (b, 1, D)
-    else:
-        rows = np.take_along_axis(X.transpose(0, 2, 1), (sigma // 64)[:, :, None], axis=1)
-    return ((rows >> shift) & _U64(1)).astype(np.int8)
+        shift = (sigma % 64).astype(_U64)[:, :, None]
+        return ((X[:, :, 0][:, None, :] >> shift) & _U64(1)).astype(np.int8)
+    bits = unpack_bits(X, 64 * w).view(np.int8)  # (b, D, 64 W): bit j of each day's words
+    return np.take_along_axis(bits, sigma[:, None, :], axis=2).transpose(0, 2, 1)
 
 
 def _permutation_keys(words: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
