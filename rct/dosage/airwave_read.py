@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from rct.dosage.airwave_kernels import (  # noqa: F401 - re-exported
-    _can_cache,
-    _check_rows,
+    check_rows,
     mix_keys,
     partition_good,
     partition_keys,
@@ -498,7 +497,7 @@ def map_chunk(
     box = GB_LONLAT if lonlat else GB_BNG
     has_t = np.ones(n, dtype=bool) if t_reason is None else (t_reason == None)  # noqa: E711
     x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
-    good, keys = _check_rows(
+    good, keys = check_rows(
         ridx, rcode, t, x, y, has_t, box[0], box[1], box[2], box[3], T_MIN, T_MAX
     )
     first = index._first_where(x, y, good)  # point in polygon for the good rows
