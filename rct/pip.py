@@ -294,11 +294,43 @@ def _run(fn: Any, parts: list[tuple[int, int]]) -> list[Any]:
         return list(pool.map(lambda r: fn(*r), parts))
 
 
+def _signature() -> tuple:
+    """The one signature :func:`_scan` is compiled for: inputs read-only (a writable array
+    converts to it; a read-only one, e.g. a zero-copy pyarrow column, would otherwise
+    compile a second time), outputs writable."""
+    from numba import types as nt
+
+    def ro(d: Any) -> Any:
+        return nt.Array(d, 1, "C", readonly=True)
+
+    def rw(d: Any) -> Any:
+        return nt.Array(d, 1, "C")
+
+    f8, i4, i8, b1 = nt.float64, nt.int32, nt.int64, nt.boolean
+    a = nt.Tuple([ro(f8), ro(i4), ro(i4), ro(i8), ro(i4), ro(b1), ro(i8), ro(i8), ro(i8),
+                  ro(i8), ro(i8), ro(f8), ro(f8), ro(f8), ro(f8)])
+    return (ro(f8), ro(f8), ro(b1), a, i8, rw(i4), ro(i8), rw(i8), rw(i4), i8, i8)
+
+
+_compiled: list[Any] = []
+
+
+def _kernel() -> Any:
+    """:func:`_scan`, compiled (or loaded from numba's cache) for :func:`_signature` on first
+    use, then closed to further compilation: one compile per install, whatever the inputs."""
+    if not _compiled:
+        _scan.compile(_signature())
+        _scan.disable_compile()
+        _compiled.append(_scan)
+    return _compiled[0]
+
+
 def _locate(xs: np.ndarray, ys: np.ndarray, where: np.ndarray, a: tuple, multi: bool
             ) -> np.ndarray:
     out = np.empty(len(xs), dtype=np.int32)
     mode = _FIRST_MULTI if multi else _FIRST
-    _run(lambda lo, hi: _scan(xs, ys, where, a, mode, out, _NO_OFFSETS, _NO_PT, _NO_PG, lo, hi),
+    scan = _kernel()
+    _run(lambda lo, hi: scan(xs, ys, where, a, mode, out, _NO_OFFSETS, _NO_PT, _NO_PG, lo, hi),
          _split(len(xs)))
     return out
 
@@ -309,13 +341,14 @@ def _pairs_of(xs: np.ndarray, ys: np.ndarray, a: tuple
     n = len(xs)
     counts = np.empty(n, dtype=np.int32)
     parts = _split(n)
-    _run(lambda lo, hi: _scan(xs, ys, _ALL, a, _COUNT, counts, _NO_OFFSETS, _NO_PT, _NO_PG,
+    scan = _kernel()
+    _run(lambda lo, hi: scan(xs, ys, _ALL, a, _COUNT, counts, _NO_OFFSETS, _NO_PT, _NO_PG,
                               lo, hi), parts)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.maximum(counts, 0), out=offsets[1:])
     pt = np.empty(offsets[-1], dtype=np.int64)
     pg = np.empty(offsets[-1], dtype=np.int32)
-    _run(lambda lo, hi: _scan(xs, ys, _ALL, a, _FILL, counts, offsets, pt, pg, lo, hi), parts)
+    _run(lambda lo, hi: scan(xs, ys, _ALL, a, _FILL, counts, offsets, pt, pg, lo, hi), parts)
     return counts, pt, pg
 
 
