@@ -304,11 +304,27 @@ def iter_chunks(
             columns=wanted_columns(cols),
             chunk_rows=chunk_rows,
             keep_text=keep_text,
-            # coordinates parsed as numbers while reading; text (and exact checks) only if a
-            # value is not a number
-            prefer={cols[k]: pa.float64() for k in xy},
+            prefer=_prefer(cols, xy, unit, keep_text),
         ):
             yield _iso_times(c.table, cols, unit), c.rows, cols, c.bad
+
+
+def _prefer(cols: dict[str, str], xy: tuple[str, str], unit: Unit, keep_text: bool
+            ) -> dict[str, Any]:
+    """Types pyarrow converts to while reading a ping CSV, column by column as long as every
+    value converts (else that column is read as text and converted exactly by the map step).
+
+    Coordinates as numbers.  Timestamps as UTC instants when they carry a zone (``Z``,
+    ``+01:00``): pyarrow refuses a value without one, so local (naive) times, dates alone
+    and slash dates are read as text, as before.  Not with ``keep_text``
+    (``--quarantine-raw``): quarantined rows then keep the timestamp exactly as written.
+    """
+    import pyarrow as pa
+
+    out: dict[str, Any] = {cols[k]: pa.float64() for k in xy}
+    if unit.dayfirst is None and not keep_text:
+        out[cols["timestamp"]] = pa.timestamp("ns", tz="UTC")
+    return out
 
 
 def _iso_times(table: Any, cols: dict[str, str], unit: Unit) -> Any:
