@@ -59,14 +59,15 @@ def partition_good(keys: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, np.n
 def partition_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keys grouped by their top 8 bits: (keys grouped by bucket, 257 offsets).
 
-    A stable sort of the one-byte bucket numbers (numpy radix-sorts 8-bit
-    integers: two linear passes).
+    The keys sorted (numpy's SIMD sort: faster than a stable sort of the
+    bucket numbers and the gather after it), and the bucket edges searched.
     """
-    keys = np.asarray(keys, dtype=np.uint64)
-    top = (keys >> np.uint64(56)).astype(np.uint8)
-    offsets = np.zeros(257, dtype=np.int64)
-    np.cumsum(np.bincount(top, minlength=256), out=offsets[1:])
-    return keys[np.argsort(top, kind="stable")], offsets
+    out = np.sort(np.asarray(keys, dtype=np.uint64))
+    edges = np.arange(256, dtype=np.uint64) << np.uint64(56)
+    offsets = np.empty(257, dtype=np.int64)
+    offsets[:256] = np.searchsorted(out, edges)
+    offsets[256] = len(out)
+    return out, offsets
 
 
 def mix_keys(radio: np.ndarray, t: np.ndarray) -> np.ndarray:
