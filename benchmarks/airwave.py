@@ -265,6 +265,17 @@ def main() -> dict:
             "rct_parquet_seconds": round(pq_w, 3), "parquet_read_seconds": round(pread_w, 3),
         }
         emit(step="summary", n_pings=N, **summary)
+        m = f"{N / 1e6:g} M pings"
+        for row in (
+            {"benchmark": f"airwave CSV, {m}", "rct_s": csv_w,
+             "peer": "pyarrow read_csv typed (read only)", "peer_s": read_w},
+            {"benchmark": f"airwave CSV, {m} (CPU)", "rct_s": csv_c,
+             "peer": "geopandas sjoin + pandas (CPU)", "peer_s": gp_c,
+             "note": "identical table" if same else "TABLES DIFFER"},
+            {"benchmark": f"airwave Parquet, {m}", "rct_s": pq_w,
+             "peer": "pyarrow read_table (read only)", "peer_s": pread_w},
+        ):
+            print(json.dumps({"row": row}), flush=True)
         return summary
 
 

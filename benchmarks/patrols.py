@@ -150,6 +150,13 @@ def main() -> None:
             }
         )
     )
+    print(json.dumps({"row": {
+        "benchmark": f"patrols union, {len(sub):,} patrols (CPU)", "rct_s": t_ours,
+        "peer": "vectorised pandas cummax (CPU)", "peer_s": t_peer,
+        "note": "identical" if agree else "RESULTS DIFFER"}}))
+    print(json.dumps({"row": {
+        "benchmark": f"patrols ingest, {args.patrols:,} patrols (CPU)", "rct_s": took_cpu,
+        "peer": "-", "peer_s": None}}))
     return {"ingest_cpu": took_cpu, "union_cpu": t_ours, "peer_cpu": t_peer, "agree": agree}
 
 
