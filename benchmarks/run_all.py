@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 # name -> (quick arguments, full arguments)
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "airwave": (["300000", "--repeats", "1"], ["10000000", "--repeats", "2"]),
+    "airwave": (["2000000", "--repeats", "1"], ["10000000", "--repeats", "2"]),
     "patrols": (["--patrols", "100000"], ["--patrols", "1000000"]),
     "ingest_memory": (["--pings", "500000", "--patrols", "100000"], []),
     "crossover_draws": (["--quick"], []),
@@ -104,10 +104,10 @@ def adapt_report_render(lines: list[dict]) -> list[dict]:
 
 def adapt_simulate_memory(lines: list[dict]) -> list[dict]:
     d = _find(lines, benchmark="simulate_memory")
-    sec = d.get("cpu_seconds", d.get("seconds"))
-    peak = d.get("peak_mib", d.get("peak_rss_mib"))
-    return [_row(f"simulate {d.get('hotspots')}x{d.get('days')}", sec, "-", None,
-                 f"peak {peak} MiB" if peak is not None else "")]
+    sec = d.get("cpu_s", d.get("cpu_seconds", d.get("seconds")))
+    peak = d.get("peak_rss_gb")
+    return [_row(f"simulate {d.get('hotspots')}x{d.get('days')} (CPU)", sec, "-", None,
+                 f"peak {peak} GB" if peak is not None else "")]
 
 
 def adapt_cli_help(lines: list[dict]) -> list[dict]:

@@ -2,9 +2,9 @@
 
 Split from :mod:`rct.dosage.airwave_read` to keep modules short.  Plain
 numpy: these passes were numba kernels, but a numba kernel compiles for
-about a second on first use, and in the same benchmark numpy costs about
-15 ms more per million pings (``benchmarks/numba_vs_numpy.py``), so a run
-would need hundreds of millions of pings to win the compile time back.
+0.3-1.1 CPU seconds on first use, and in the same benchmark numpy costs
+1-5 ms more per million pings (``benchmarks/numba_vs_numpy.py``): a run
+needs 100-500 million pings to win the compile time back.
 """
 
 from __future__ import annotations
