@@ -167,7 +167,7 @@ def _fmt(v: float | None) -> str:
 def table(rows: list[dict]) -> str:
     head = ["benchmark", "rct (s)", "peer", "peer (s)", "ratio", "note"]
     body = [[r["benchmark"], _fmt(r["rct_s"]), r["peer"], _fmt(r["peer_s"]),
-             "-" if r["ratio"] is None else f"{r['ratio']:.2f}", r.get("note", "")] for r in rows]
+             "-" if r["ratio"] is None else f"{r['ratio']:.3g}", r.get("note", "")] for r in rows]
     width = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, width, strict=True))  # noqa: E731
     return "\n".join([line(head), line(["-" * w for w in width]), *map(line, body)])
