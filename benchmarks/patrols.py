@@ -1,4 +1,4 @@
-"""Patrol logs -> per-hot-spot-day dosage: how fast, against the obvious pandas way.
+"""Patrol logs -> per-hot-spot-day dosage: how fast, against the strongest pandas way.
 
 A force-wide year: 300 hot spots x 365 trial days, ``--patrols`` patrol rows
 (default 1,000,000) of 1-60 minutes, many overlapping (two officers
@@ -11,14 +11,17 @@ Figures (one JSON line each):
   :func:`rct.dosage.patrols.ingest_patrols` does, without writing).
   Goal: 1 million patrols in under 20 s on this machine.
 * ``union``: the presence (union of intervals) per hot-spot-day only,
-  :func:`rct.dosage.intervals.interval_union` against the peer, the obvious
-  ``groupby(...).apply`` merging each hot-spot-day's sorted intervals in a
-  Python loop, on the same data.  Goal: at least 20x faster; both must agree
-  exactly.
+  :func:`rct.dosage.intervals.interval_union` against the peer a competent
+  analyst would write: vectorised pandas (sort by group and start, ``cummax``
+  of the ends per group, new-block flags, new coverage summed), on the same
+  pieces, CPU seconds best of 3 each in the same run.  Both must agree
+  exactly.  (An earlier version compared against ``groupby.apply`` with a
+  Python loop and reported 60x; against this peer the honest figure is about
+  1x: it is the same algorithm.)
 
 The machine has 2 cores shared with other work: times are noisy.
 
-    .venv/bin/python benchmarks/patrols.py [--patrols 1000000] [--peer-patrols 200000]
+    .venv/bin/python benchmarks/patrols.py [--patrols 1000000] [--peer-patrols N]
 """
 
 from __future__ import annotations
@@ -67,26 +70,22 @@ def make_logs(n: int, seed: int = 1) -> pd.DataFrame:
 
 
 def peer_union(pieces: pd.DataFrame) -> pd.Series:
-    """The obvious way: per group, sort and merge in a Python loop."""
-
-    def merge(df: pd.DataFrame) -> float:
-        total, cur_s, cur_e = 0, None, None
-        for s, e in zip(df["s"].to_numpy(), df["e"].to_numpy(), strict=True):
-            if cur_e is None or s > cur_e:
-                if cur_e is not None:
-                    total += cur_e - cur_s
-                cur_s, cur_e = s, e
-            else:
-                cur_e = max(cur_e, e)
-        return float(total + (cur_e - cur_s)) if cur_e is not None else 0.0
-
-    return pieces.sort_values("s").groupby("g")[["s", "e"]].apply(merge)
+    """The strongest plain-pandas way: sort by (group, start), running maximum of the ends
+    within each group (``cummax``), a new block where a start passes it, and each
+    interval's new coverage ``max(0, e - max(s, previous reach))`` summed per group."""
+    d = pieces.sort_values(["g", "s"], kind="stable")
+    reach = d.groupby("g", sort=False)["e"].cummax()
+    prev = reach.groupby(d["g"], sort=False).shift()  # reach before this interval (NaN: first)
+    low = np.maximum(d["s"].to_numpy(), prev.fillna(d["s"]).to_numpy().astype(np.int64))
+    cover = np.maximum(d["e"].to_numpy() - low, 0)
+    return pd.Series(cover, index=d.index).groupby(d["g"].to_numpy()).sum()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--patrols", type=int, default=1_000_000)
-    ap.add_argument("--peer-patrols", type=int, default=200_000)
+    ap.add_argument("--peer-patrols", type=int, default=None,
+                    help="patrols in the union comparison (default: all)")
     args = ap.parse_args()
 
     logs = make_logs(args.patrols)
@@ -113,7 +112,7 @@ def main() -> None:
     )
 
     # the union kernel against the peer, on the same pieces
-    sub = logs.iloc[: args.peer_patrols]
+    sub = logs.iloc[: args.peer_patrols or args.patrols]
     s, e = (
         pd.to_datetime(sub[c], utc=True)
         .dt.tz_localize(None)
@@ -124,12 +123,15 @@ def main() -> None:
     )
     day = (s - 6 * 3600) // 86400  # UTC-day proxy: the kernel cost does not depend on it
     g = pd.factorize(pd.Series(sub["hotspot_id"].to_numpy()) + "|" + pd.Series(day).astype(str))[0]
-    t = time.perf_counter()
-    ours = interval_union(g, s, e).length
-    t_ours = time.perf_counter() - t
-    t = time.perf_counter()
-    theirs = peer_union(pd.DataFrame({"g": g, "s": s, "e": e}))
-    t_peer = time.perf_counter() - t
+    ours_runs, peer_runs = [], []
+    for _ in range(3):  # best of 3 each, interleaved (the machine is shared)
+        t = time.process_time()
+        ours = interval_union(g, s, e).length
+        ours_runs.append(time.process_time() - t)
+        t = time.process_time()
+        theirs = peer_union(pd.DataFrame({"g": g, "s": s, "e": e}))
+        peer_runs.append(time.process_time() - t)
+    t_ours, t_peer = min(ours_runs), min(peer_runs)
     agree = bool(np.array_equal(ours[theirs.index.to_numpy()], theirs.to_numpy()))
     print(
         json.dumps(
@@ -137,16 +139,25 @@ def main() -> None:
                 "benchmark": "patrols.union",
                 "patrols": len(sub),
                 "groups": int(g.max()) + 1,
-                "seconds": round(t_ours, 4),
-                "peer": "pandas groupby.apply + Python merge loop",
-                "peer_seconds": round(t_peer, 3),
-                "speedup": round(t_peer / t_ours, 1),
+                "cpu_seconds": round(t_ours, 4),
+                "peer": "vectorised pandas: sort, groupby cummax, new-block flags",
+                "peer_cpu_seconds": round(t_peer, 4),
+                "ratio": round(t_ours / t_peer, 2),
                 "agree": agree,
-                "goal": ">= 20x faster than the peer, identical results",
-                "met": bool(agree and t_peer / t_ours >= 20),
+                "note": "ratio = rct CPU / peer CPU, best of 3 each in the same run; "
+                "rct's union is the same algorithm (it exists to be exact in int64 and "
+                "shared by every dosage source), so about 1x is the honest result",
             }
         )
     )
+    print(json.dumps({"row": {
+        "benchmark": f"patrols union, {len(sub):,} patrols (CPU)", "rct_s": t_ours,
+        "peer": "vectorised pandas cummax (CPU)", "peer_s": t_peer,
+        "note": "identical" if agree else "RESULTS DIFFER"}}))
+    print(json.dumps({"row": {
+        "benchmark": f"patrols ingest, {args.patrols:,} patrols (CPU)", "rct_s": took_cpu,
+        "peer": "-", "peer_s": None}}))
+    return {"ingest_cpu": took_cpu, "union_cpu": t_ours, "peer_cpu": t_peer, "agree": agree}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 _FINE = 8  # fine cells per coarse cell side
@@ -30,20 +29,6 @@ _KEYS = (
     "ex1",
     "ey1",
 )
-
-
-def _can_cache() -> bool:
-    try:
-        from numba.core.caching import CompileResultCacheImpl
-
-        CompileResultCacheImpl(_probe)
-        return True
-    except Exception:  # no writable __pycache__ nor user cache dir
-        return False
-
-
-def _probe() -> None:  # pragma: no cover - only inspected
-    return None
 
 
 def _empty(n: int) -> dict[str, np.ndarray]:
@@ -82,7 +67,14 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
     return a[keep, 0], a[keep, 1], b[keep, 0], b[keep, 1], poly[keep].astype(np.int64)
 
 
-@numba.njit(cache=_can_cache(), nogil=True)
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, value): every integer of ``lo[i]..hi[i]`` (none when ``hi < lo``), with ``i``."""
+    cnt = np.maximum(hi - lo + 1, 0)
+    owner = np.repeat(np.arange(len(lo)), cnt)
+    value = lo[owner] + (np.arange(len(owner)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    return owner, value
+
+
 def _classify_cells(
     c_lo,
     r_lo,
@@ -92,8 +84,7 @@ def _classify_cells(
     y0,
     fcs,
     margin,
-    eptr,
-    eorder,
+    epoly,
     ex0,
     ey0,
     ex1,
@@ -101,8 +92,7 @@ def _classify_cells(
     band_base,
     band_ptr,
     band_edges,
-    total,
-):  # pragma: no cover
+):
     """Fine cells of each polygon's bounding range that are boundary or fully inside.
 
     *Boundary*: some edge of the polygon may meet the cell grown by the margin.
@@ -112,82 +102,68 @@ def _classify_cells(
     inside*: not boundary, and the centre inside by the crossing number of a
     horizontal ray over the edges in the centre's row band; every edge is then
     more than half a cell from the centre, so the float test is exact.
-    Returns (polygon, column, row, full) per kept cell.
+    Returns (polygon, column, row, full) per kept cell, in (polygon, row,
+    column) order.  Vectorised over (edge, row), (edge, row, column) and
+    (cell, crossing) pairs.
     """
-    n = c_lo.shape[0]
-    cp = np.empty(total, np.int64)
-    gx = np.empty(total, np.int64)
-    gy = np.empty(total, np.int64)
-    full = np.empty(total, np.bool_)
+    n = len(c_lo)
+    size = ncol * nrow
+    base = np.zeros(n + 1, np.int64)
+    np.cumsum(size, out=base[1:])
+    total = int(base[-1])
     m2 = 2.0 * margin
-    k = 0
-    for p in range(n):
-        nc = ncol[p]
-        nr = nrow[p]
-        if nc <= 0 or nr <= 0:
-            continue
-        bnd = np.zeros(nr * nc, np.bool_)
-        for q in range(eptr[p], eptr[p + 1]):
-            e = eorder[q]
-            ax = ex0[e]
-            ay = ey0[e]
-            bx = ex1[e]
-            by = ey1[e]
-            rlo = max(int(np.floor((min(ay, by) - m2 - y0) / fcs)) - r_lo[p], 0)
-            rhi = min(int(np.floor((max(ay, by) + m2 - y0) / fcs)) - r_lo[p], nr - 1)
-            for rr in range(rlo, rhi + 1):
-                blo = y0 + (r_lo[p] + rr) * fcs - m2
-                bhi = y0 + (r_lo[p] + rr + 1) * fcs + m2
-                if ay == by:
-                    xa = min(ax, bx)
-                    xb = max(ax, bx)
-                else:
-                    t0 = (blo - ay) / (by - ay)
-                    t1 = (bhi - ay) / (by - ay)
-                    if t0 > t1:
-                        t0, t1 = t1, t0
-                    t0 = max(t0, 0.0)
-                    t1 = min(t1, 1.0)
-                    if t0 > t1:
-                        continue
-                    xa = ax + t0 * (bx - ax)
-                    xb = ax + t1 * (bx - ax)
-                    if xa > xb:
-                        xa, xb = xb, xa
-                clo = max(int(np.floor((xa - m2 - x0) / fcs)) - c_lo[p], 0)
-                chi = min(int(np.floor((xb + m2 - x0) / fcs)) - c_lo[p], nc - 1)
-                for cc in range(clo, chi + 1):
-                    bnd[rr * nc + cc] = True
-        for rr in range(nr):
-            row = r_lo[p] + rr
-            cy = y0 + row * fcs + fcs / 2
-            b = band_base[p] + rr
-            for cc in range(nc):
-                col = c_lo[p] + cc
-                if bnd[rr * nc + cc]:
-                    inside = False
-                    is_full = False
-                else:
-                    cx = x0 + col * fcs + fcs / 2
-                    inside = False
-                    for j in range(band_ptr[b], band_ptr[b + 1]):
-                        e = band_edges[j]
-                        ay = ey0[e]
-                        by = ey1[e]
-                        if (ay > cy) != (by > cy):
-                            ax = ex0[e]
-                            xint = ax + (cy - ay) * (ex1[e] - ax) / (by - ay)
-                            if xint > cx:
-                                inside = not inside
-                    if not inside:
-                        continue
-                    is_full = True
-                cp[k] = p
-                gx[k] = col
-                gy[k] = row
-                full[k] = is_full
-                k += 1
-    return cp[:k], gx[:k], gy[:k], full[:k]
+    bnd = np.zeros(total, np.bool_)
+    # boundary: each edge's rows, then each (edge, row)'s columns
+    p = epoly
+    ax, ay, bx, by = ex0, ey0, ex1, ey1
+    rlo = np.maximum(np.floor((np.minimum(ay, by) - m2 - y0) / fcs).astype(np.int64) - r_lo[p], 0)
+    rhi = np.minimum(np.floor((np.maximum(ay, by) + m2 - y0) / fcs).astype(np.int64) - r_lo[p],
+                     nrow[p] - 1)
+    e, rr = _ranges(rlo, rhi)
+    pe = p[e]
+    ax, ay, bx, by = ax[e], ay[e], bx[e], by[e]
+    blo = y0 + (r_lo[pe] + rr) * fcs - m2
+    bhi = y0 + (r_lo[pe] + rr + 1) * fcs + m2
+    flat = ay == by
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (blo - ay) / (by - ay)
+        t1 = (bhi - ay) / (by - ay)
+    t0, t1 = np.minimum(t0, t1), np.maximum(t0, t1)
+    t0 = np.maximum(t0, 0.0)
+    t1 = np.minimum(t1, 1.0)
+    keep = flat | (t0 <= t1)
+    xa = np.where(flat, np.minimum(ax, bx), ax + t0 * (bx - ax))
+    xb = np.where(flat, np.maximum(ax, bx), ax + t1 * (bx - ax))
+    xa, xb = np.minimum(xa, xb), np.maximum(xa, xb)
+    pe, rr, xa, xb = pe[keep], rr[keep], xa[keep], xb[keep]
+    clo = np.maximum(np.floor((xa - m2 - x0) / fcs).astype(np.int64) - c_lo[pe], 0)
+    chi = np.minimum(np.floor((xb + m2 - x0) / fcs).astype(np.int64) - c_lo[pe], ncol[pe] - 1)
+    k, cc = _ranges(clo, chi)
+    bnd[base[pe[k]] + rr[k] * ncol[pe[k]] + cc] = True
+    # every cell of every polygon's range, in (polygon, row, column) order
+    cp = np.repeat(np.arange(n), size)
+    local = np.arange(total) - base[cp]
+    rr = local // np.maximum(ncol[cp], 1)
+    col = c_lo[cp] + local % np.maximum(ncol[cp], 1)
+    row = r_lo[cp] + rr
+    # fully inside: crossings of the centre's row by the edges of its band, right of the centre
+    inner = np.flatnonzero(~bnd)
+    band = band_base[cp[inner]] + rr[inner]
+    cy_band = y0 + (r_lo[cp[inner]] + rr[inner]) * fcs + fcs / 2
+    cx = x0 + col[inner] * fcs + fcs / 2
+    q, j = _ranges(band_ptr[band], band_ptr[band + 1] - 1)
+    ed = band_edges[j]
+    cyq = cy_band[q]
+    ay, by = ey0[ed], ey1[ed]
+    cross = (ay > cyq) != (by > cyq)
+    q, ed, cyq, ay, by = q[cross], ed[cross], cyq[cross], ay[cross], by[cross]
+    ax = ex0[ed]
+    xint = ax + (cyq - ay) * (ex1[ed] - ax) / (by - ay)
+    odd = np.bincount(q[xint > cx[q]], minlength=len(inner)) % 2 == 1
+    inside = np.zeros(total, np.bool_)
+    inside[inner[odd]] = True
+    kept = bnd | inside
+    return cp[kept], col[kept], row[kept], inside[kept]
 
 
 def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
@@ -242,9 +218,6 @@ def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
     np.cumsum(np.bincount(band, minlength=int(nrows.sum())), out=band_ptr[1:])
     # classify each polygon's fine cells: boundary (an edge may pass within the margin),
     # fully inside (no edge near, centre inside) or outside (dropped)
-    eorder = np.argsort(epoly, kind="stable")
-    eptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(epoly, minlength=n), out=eptr[1:])
     ex0, ey0, ex1, ey1 = (np.ascontiguousarray(v, dtype=np.float64) for v in (ex0, ey0, ex1, ey1))
     cp, gx, gy, full = _classify_cells(
         c_lo.astype(np.int64),
@@ -255,8 +228,7 @@ def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
         float(y0),
         float(fcs),
         float(margin),
-        eptr,
-        eorder.astype(np.int64),
+        epoly,
         ex0,
         ey0,
         ex1,
@@ -264,7 +236,6 @@ def build_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
         band_base,
         band_ptr,
         band_edges,
-        int((ncol * nrow).sum()),
     )
     cell = gy * nfx + gx
     order = np.lexsort((cp, cell))

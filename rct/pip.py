@@ -4,7 +4,9 @@ A few hundred hot-spot polygons against tens of millions of points (Airwave
 pings, crimes).  :class:`PolygonIndex` is built once from the polygons and
 then answers :meth:`~PolygonIndex.locate` (one polygon per point) and
 :meth:`~PolygonIndex.locate_all` (every (point, polygon) pair, for
-overlapping buffered polygons) with a parallel numba kernel.
+overlapping buffered polygons) with one numba kernel (:func:`_scan`,
+compiled once per install for one signature and cached; serial by default,
+see :func:`_split`).
 
 Semantics
 ---------
@@ -59,6 +61,7 @@ robust geometric predicates, *Discrete & Computational Geometry* 18, 305-363.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,10 +134,9 @@ def _orient(ax, ay, bx, by, px, py):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=_CACHE, inline="always")
-def _in_poly(p, gy, px, py, a):  # pragma: no cover
-    """0 outside, 1 inside or on the boundary, 2 uncertain (``a``: the index arrays)."""
-    row0, nrows, band_base, band_ptr, band_edges = a[6], a[7], a[8], a[9], a[10]
-    ex0, ey0, ex1, ey1 = a[11], a[12], a[13], a[14]
+def _in_poly(p, gy, px, py, row0, nrows, band_base, band_ptr, band_edges, ex0, ey0, ex1, ey1
+             ):  # pragma: no cover
+    """0 outside, 1 inside or on the boundary, 2 uncertain (the index arrays passed unpacked)."""
     r = gy - row0[p]
     if r < 0 or r >= nrows[p]:
         return 0
@@ -187,185 +189,180 @@ def _cell_code(px, py, g, coarse, fine):  # pragma: no cover
     return fine[np.int64(blk) * (_FINE * _FINE) + np.int64(sub)], np.int64(gy)
 
 
-@numba.njit(cache=_CACHE, inline="always")
-def _first_polygon(px, py, g, coarse, fine, cl_ptr, cl_poly, cl_full, a, multi):  # pragma: no cover
-    """Lowest polygon containing the point; -1 none, -2 uncertain, -3 (multi) several.
+_FIRST, _FIRST_MULTI, _COUNT, _FILL = 0, 1, 2, 3  # what :func:`_scan` computes
 
-    The arrays are passed unpacked (``a`` whole as well, for :func:`_in_poly`):
-    unpacking the tuple per point costs more than the test of most points.
+
+# _nrt=False: no reference counting in the kernel (it allocates nothing).  With it, every
+# array handed to the inlined helpers costs an atomic increment and decrement per point:
+# twice the CPU time of the whole test on this benchmark.
+@numba.njit(cache=_CACHE, nogil=True, _nrt=False)
+def _scan(xs, ys, where, a, mode, out, offsets, pt, pg, lo, hi):  # pragma: no cover
+    """The one point kernel, for points ``lo`` to ``hi`` (only those with ``where`` when it is
+    non-empty; ``out`` is -1 elsewhere).
+
+    ``mode``: ``_FIRST`` writes ``out[i]`` = the lowest polygon containing the point, -1
+    none, -2 uncertain; ``_FIRST_MULTI`` the same, or -3 when several contain it;
+    ``_COUNT`` the number of polygons containing it (-1 uncertain); ``_FILL`` writes the
+    point's pairs to ``pt``/``pg`` from ``offsets[i]`` to ``offsets[i + 1]`` (nothing when
+    they are equal).  One kernel for all four so that numba compiles (and caches) the
+    crossing test once.  The arrays of ``a`` are unpacked once, outside the loop: taking
+    them from the tuple per point (a reference count each) costs more than the test.
     """
-    code, gy = _cell_code(px, py, g, coarse, fine)
-    if code >= -1:
-        return code
-    j = -code - 2
-    res = -1
-    hits = 0
-    unc = False
-    for k in range(cl_ptr[j], cl_ptr[j + 1]):
-        p = cl_poly[k]
-        if cl_full[k]:
-            t = 1
-        else:
-            t = _in_poly(p, gy, px, py, a)
-        if t == 1:
-            if hits == 0:
-                res = p
-            hits += 1
-            if not multi or hits > 1:
-                break
-        elif t == 2:
-            unc = True
-    if unc:
-        return -2
-    if hits > 1:
-        return -3
-    return res
-
-
-@numba.njit(parallel=True, cache=_CACHE, nogil=True)
-def _locate_kernel(xs, ys, a, multi):  # pragma: no cover
-    """Lowest polygon containing each point; -1 none, -2 uncertain, -3 (multi) several."""
     g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
-    n = xs.shape[0]
-    out = np.empty(n, dtype=np.int32)
-    for i in numba.prange(n):
-        out[i] = _first_polygon(xs[i], ys[i], g, coarse, fine, cl_ptr, cl_poly, cl_full, a, multi)
-    return out
-
-
-@numba.njit(parallel=True, cache=_CACHE, nogil=True)
-def _locate_where(xs, ys, where, a):  # pragma: no cover
-    """:func:`_locate_kernel` (``multi=True``) for the points with ``where``; -1 elsewhere."""
-    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
-    n = xs.shape[0]
-    out = np.empty(n, dtype=np.int32)
-    for i in numba.prange(n):
-        if where[i]:
-            out[i] = _first_polygon(
-                xs[i], ys[i], g, coarse, fine, cl_ptr, cl_poly, cl_full, a, True
-            )
-        else:
+    row0, nrows, band_base, band_ptr, band_edges = a[6], a[7], a[8], a[9], a[10]
+    ex0, ey0, ex1, ey1 = a[11], a[12], a[13], a[14]
+    every = where.shape[0] == 0
+    fill = mode == _FILL
+    for i in range(lo, hi):
+        if not (every or where[i]):
             out[i] = -1
-    return out
-
-
-@numba.njit(cache=_CACHE, inline="always")
-def _count_point(px, py, a):  # pragma: no cover
-    """Number of polygons containing the point; -1 uncertain."""
-    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
-    code, gy = _cell_code(px, py, g, coarse, fine)
-    if code == -1:
-        return 0
-    if code >= 0:
-        return 1
-    j = -code - 2
-    c = 0
-    unc = False
-    for k in range(cl_ptr[j], cl_ptr[j + 1]):
-        p = cl_poly[k]
-        if cl_full[k]:
-            c += 1
             continue
-        t = _in_poly(p, gy, px, py, a)
-        if t == 1:
-            c += 1
-        elif t == 2:
-            unc = True
-    return -1 if unc else c
+        if fill and offsets[i + 1] == offsets[i]:
+            continue
+        px = xs[i]
+        py = ys[i]
+        code, gy = _cell_code(px, py, g, coarse, fine)
+        if code >= -1:  # empty cell (-1) or one polygon's fully-inside cell
+            if fill:
+                pt[offsets[i]] = i
+                pg[offsets[i]] = code
+            elif mode == _COUNT:
+                out[i] = 0 if code == -1 else 1
+            else:
+                out[i] = code
+            continue
+        j = -code - 2
+        res = -1
+        hits = 0
+        unc = False
+        o = offsets[i] if fill else 0
+        for k in range(cl_ptr[j], cl_ptr[j + 1]):
+            p = cl_poly[k]
+            t = 1 if cl_full[k] else _in_poly(p, gy, px, py, row0, nrows, band_base, band_ptr,
+                                              band_edges, ex0, ey0, ex1, ey1)
+            if t == 1:
+                if hits == 0:
+                    res = p
+                hits += 1
+                if fill:
+                    pt[o] = i
+                    pg[o] = p
+                    o += 1
+                elif (mode == _FIRST) or (mode == _FIRST_MULTI and hits > 1):
+                    break
+            elif t == 2:
+                unc = True
+        if mode == _COUNT:
+            out[i] = -1 if unc else hits
+        elif not fill:
+            out[i] = -2 if unc else (-3 if hits > 1 else res)
 
 
-@numba.njit(cache=_CACHE, inline="always")
-def _fill_point(i, px, py, o, a, pt, pg):  # pragma: no cover
-    """Write point ``i``'s (point, polygon) pairs from slot ``o`` on."""
-    g, coarse, fine, cl_ptr, cl_poly, cl_full = a[0], a[1], a[2], a[3], a[4], a[5]
-    code, gy = _cell_code(px, py, g, coarse, fine)
-    if code >= 0:
-        pt[o] = i
-        pg[o] = code
-        return
-    j = -code - 2
-    for k in range(cl_ptr[j], cl_ptr[j + 1]):
-        p = cl_poly[k]
-        hit = cl_full[k]
-        if not hit:
-            hit = _in_poly(p, gy, px, py, a) == 1
-        if hit:
-            pt[o] = i
-            pg[o] = p
-            o += 1
+_ALL = np.zeros(0, dtype=np.bool_)  # ``where`` of :func:`_scan`: every point
+_NO_OFFSETS = np.zeros(0, dtype=np.int64)
+_NO_PT = np.zeros(0, dtype=np.int64)
+_NO_PG = np.zeros(0, dtype=np.int32)
 
 
-@numba.njit(parallel=True, cache=_CACHE, nogil=True)
-def _count_kernel(xs, ys, a):  # pragma: no cover
-    n = xs.shape[0]
-    out = np.empty(n, dtype=np.int32)
-    for i in numba.prange(n):
-        out[i] = _count_point(xs[i], ys[i], a)
+def _threads() -> int:
+    """Threads for the point kernels: ``RCT_NUM_THREADS`` (default 1; see :func:`_split`)."""
+    try:
+        return max(1, int(os.environ.get("RCT_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+_MIN_PER_THREAD = 200_000  # points: fewer run in the calling thread
+
+
+def _split(n: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of ``range(n)``, one per thread.
+
+    The kernel is serial and releases the GIL, so ranges run in Python
+    threads.  Default one thread (issue 16, goal 5: two threads must give at
+    least 1.6x, else serial): on this 2-core machine the old parallel kernel
+    gave 1.46x with two threads at a quiet moment and was slower than one
+    under load; this kernel, 1.1x under load (``locate_all`` of 10 M points,
+    0.64 s vs 0.58 s); and point in polygon is under a twentieth of the CPU
+    time of an Airwave run.  ``RCT_NUM_THREADS=2`` for a machine with idle
+    cores.
+    """
+    k = min(_threads(), max(1, n // _MIN_PER_THREAD))
+    cuts = np.linspace(0, n, k + 1).astype(np.int64)
+    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(k)]
+
+
+def _run(fn: Any, parts: list[tuple[int, int]]) -> list[Any]:
+    if len(parts) == 1:
+        return [fn(*parts[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        return list(pool.map(lambda r: fn(*r), parts))
+
+
+def _signature() -> tuple:
+    """The one signature :func:`_scan` is compiled for: inputs read-only (a writable array
+    converts to it; a read-only one, e.g. a zero-copy pyarrow column, would otherwise
+    compile a second time), outputs writable."""
+    from numba import types as nt
+
+    def ro(d: Any) -> Any:
+        return nt.Array(d, 1, "C", readonly=True)
+
+    def rw(d: Any) -> Any:
+        return nt.Array(d, 1, "C")
+
+    f8, i4, i8, b1 = nt.float64, nt.int32, nt.int64, nt.boolean
+    a = nt.Tuple([ro(f8), ro(i4), ro(i4), ro(i8), ro(i4), ro(b1), ro(i8), ro(i8), ro(i8),
+                  ro(i8), ro(i8), ro(f8), ro(f8), ro(f8), ro(f8)])
+    return (ro(f8), ro(f8), ro(b1), a, i8, rw(i4), ro(i8), rw(i8), rw(i4), i8, i8)
+
+
+_compiled: list[Any] = []
+
+
+def _kernel() -> Any:
+    """:func:`_scan`, compiled (or loaded from numba's cache) for :func:`_signature` on first
+    use, then closed to further compilation: one compile per install, whatever the inputs."""
+    if not _compiled:
+        _scan.compile(_signature())
+        _scan.disable_compile()
+        _compiled.append(_scan)
+    return _compiled[0]
+
+
+def _locate(xs: np.ndarray, ys: np.ndarray, where: np.ndarray, a: tuple, multi: bool
+            ) -> np.ndarray:
+    out = np.empty(len(xs), dtype=np.int32)
+    mode = _FIRST_MULTI if multi else _FIRST
+    scan = _kernel()
+    _run(lambda lo, hi: scan(xs, ys, where, a, mode, out, _NO_OFFSETS, _NO_PT, _NO_PG, lo, hi),
+         _split(len(xs)))
     return out
 
 
-@numba.njit(cache=_CACHE, nogil=True)
-def _count_serial(xs, ys, a):  # pragma: no cover
-    """:func:`_count_kernel` in one thread, for a few points (no thread start-up)."""
-    n = xs.shape[0]
-    out = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        out[i] = _count_point(xs[i], ys[i], a)
-    return out
+def _pairs_of(xs: np.ndarray, ys: np.ndarray, a: tuple
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: its count of polygons (-1 uncertain), and every (point, polygon) pair."""
+    n = len(xs)
+    counts = np.empty(n, dtype=np.int32)
+    parts = _split(n)
+    scan = _kernel()
+    _run(lambda lo, hi: scan(xs, ys, _ALL, a, _COUNT, counts, _NO_OFFSETS, _NO_PT, _NO_PG,
+                              lo, hi), parts)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=offsets[1:])
+    pt = np.empty(offsets[-1], dtype=np.int64)
+    pg = np.empty(offsets[-1], dtype=np.int32)
+    _run(lambda lo, hi: scan(xs, ys, _ALL, a, _FILL, counts, offsets, pt, pg, lo, hi), parts)
+    return counts, pt, pg
 
 
-@numba.njit(parallel=True, cache=_CACHE, nogil=True)
-def _fill_kernel(xs, ys, counts, offsets, a):  # pragma: no cover
-    total = offsets[-1]
-    pt = np.empty(total, dtype=np.int64)
-    pg = np.empty(total, dtype=np.int32)
-    for i in numba.prange(xs.shape[0]):
-        if counts[i] > 0:
-            _fill_point(i, xs[i], ys[i], offsets[i], a, pt, pg)
-    return pt, pg
-
-
-@numba.njit(cache=_CACHE, nogil=True)
-def _fill_serial(xs, ys, counts, offsets, a):  # pragma: no cover
-    """:func:`_fill_kernel` in one thread, for a few points."""
-    total = offsets[-1]
-    pt = np.empty(total, dtype=np.int64)
-    pg = np.empty(total, dtype=np.int32)
-    for i in range(xs.shape[0]):
-        if counts[i] > 0:
-            _fill_point(i, xs[i], ys[i], offsets[i], a, pt, pg)
-    return pt, pg
-
-
-_SERIAL_BELOW = 20_000  # points: fewer run in one thread
-
-
-@numba.njit(cache=_CACHE, nogil=True)
-def _compact(first):  # pragma: no cover
+def _compact(first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of single hits (with their polygon) and of special points (< -1)."""
-    n = first.shape[0]
-    ns = 0
-    nx = 0
-    for i in range(n):
-        if first[i] >= 0:
-            ns += 1
-        elif first[i] < -1:
-            nx += 1
-    single = np.empty(ns, dtype=np.int64)
-    poly = np.empty(ns, dtype=np.int32)
-    special = np.empty(nx, dtype=np.int64)
-    a = 0
-    b = 0
-    for i in range(n):
-        f = first[i]
-        if f >= 0:
-            single[a] = i
-            poly[a] = f
-            a += 1
-        elif f < -1:
-            special[b] = i
-            b += 1
-    return single, poly, special
+    single = np.flatnonzero(first >= 0)
+    return single, first[single], np.flatnonzero(first < -1)
 
 
 # --------------------------------------------------------------------------- index
@@ -465,7 +462,7 @@ class PolygonIndex:
         xs, ys = _xy(x, y)
         if self.n == 0 or len(xs) == 0:
             return np.full(len(xs), -1, dtype=np.int32)
-        out = _locate_kernel(xs, ys, self._kargs(), False)
+        out = _locate(xs, ys, _ALL, self._kargs(), False)
         unc = np.flatnonzero(out == -2)
         if len(unc):
             pi, gi = self._exact_pairs(xs[unc], ys[unc])
@@ -486,7 +483,7 @@ class PolygonIndex:
         xs, ys = _xy(x, y)
         if self.n == 0 or len(xs) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
-        first = _locate_kernel(xs, ys, self._kargs(), True)
+        first = _locate(xs, ys, _ALL, self._kargs(), True)
         return self._pairs(xs, ys, *_compact(first))
 
     def _first_where(self, xs: np.ndarray, ys: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -495,7 +492,7 @@ class PolygonIndex:
         numba functions: numba's cache would not see a change to this module.)"""
         if self.n == 0:
             return np.full(len(xs), -1, dtype=np.int32)
-        return _locate_where(xs, ys, where, self._kargs())
+        return _locate(xs, ys, np.ascontiguousarray(where, dtype=np.bool_), self._kargs(), True)
 
     def _pairs(
         self,
@@ -512,11 +509,7 @@ class PolygonIndex:
             return single, single_poly
         # the few special points: count and fill every pair, then GEOS for uncertain ones
         sx, sy = xs[special], ys[special]
-        few = len(sx) < _SERIAL_BELOW
-        counts = (_count_serial if few else _count_kernel)(sx, sy, self._kargs())
-        offsets = np.zeros(len(sx) + 1, dtype=np.int64)
-        np.cumsum(np.maximum(counts, 0), out=offsets[1:])
-        spt, spg = (_fill_serial if few else _fill_kernel)(sx, sy, counts, offsets, self._kargs())
+        counts, spt, spg = _pairs_of(sx, sy, self._kargs())
         unc = np.flatnonzero(counts < 0)
         if len(unc):
             pi, gi = self._exact_pairs(sx[unc], sy[unc])

@@ -4,14 +4,14 @@ Pipeline (any number of CSV/Parquet files, any size):
 
 1. **map**, per chunk (a CSV chunk or a Parquet row-group batch; with
    ``engine="dask"`` per partition on the cluster): row-level checks and a
-   64-bit key per valid ping (one parallel numba pass over the raw columns:
-   radio dictionary indices, int64 nanoseconds, float coordinates -- no
-   pandas), point in (buffered) hot-spot polygon for the valid pings with
-   :mod:`rct.pip`, the keys bucketed on their top 8 bits;
+   64-bit key per valid ping (numpy over the raw columns: radio dictionary
+   indices, int64 nanoseconds, float coordinates -- no pandas), point in
+   (buffered) hot-spot polygon for the valid pings with :mod:`rct.pip` (the
+   one numba kernel), the keys sorted and bucketed on their top 8 bits;
 2. **reduce**, once: duplicate keys -> re-read just those rows and classify
    them (duplicate ping / radio in two places at once); sessionise each
    radio's pings per hot spot into visits; split at trial-day boundaries;
-   aggregate per hot spot and trial day (numba passes in
+   aggregate per hot spot and trial day (vectorised numpy in
    :mod:`rct.dosage.airwave_sessions`).
 
 The reduce step sees the concatenation of the map results, in global row

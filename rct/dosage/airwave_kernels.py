@@ -1,141 +1,93 @@
-"""Numba kernels of the Airwave map step, and the duplicate-key search of the reduce step.
+"""Row checks and keys of the Airwave map step, and the duplicate-key search of the reduce step.
 
-Split from :mod:`rct.dosage.airwave_read` to keep modules short.  Every
-kernel here is self-contained (calls nothing in another module): numba's
-on-disk cache does not notice changes to functions called from another file.
+Split from :mod:`rct.dosage.airwave_read` to keep modules short.  Plain
+numpy: these passes were numba kernels, but a numba kernel compiles for
+0.3-1.1 CPU seconds on first use, and in the same benchmark numpy costs
+1-5 ms more per million pings (``benchmarks/numba_vs_numpy.py``): a run
+needs 100-500 million pings to win the compile time back.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-__all__ = ["partition_good", "partition_keys", "mix_keys", "duplicate_candidates"]
+__all__ = ["check_rows", "partition_good", "partition_keys", "mix_keys", "duplicate_candidates"]
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
 
 
-def _can_cache() -> bool:
-    try:
-        from numba.core.caching import CompileResultCacheImpl
-
-        CompileResultCacheImpl(_probe)
-        return True
-    except Exception:  # read-only package and no writable user cache: compile each run
-        return False
-
-
-def _probe() -> None:  # pragma: no cover - only inspected
-    return None
-
-
-@numba.njit(parallel=True, cache=_can_cache(), nogil=True)
-def _check_rows(ridx, rcode, t, x, y, has_t, x0, y0, x1, y1, tmin, tmax):  # pragma: no cover
+def check_rows(
+    ridx: np.ndarray,
+    rcode: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    has_t: np.ndarray,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    tmin: int,
+    tmax: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row: good (radio, time, plausible, in the box) and the 64-bit key.
 
     The radio of row ``i`` is ``rcode[ridx[i]]`` (missing when ``ridx[i] < 0`` or
-    the code is negative).
+    the code is negative).  The key of a row is :func:`mix_keys` of its radio
+    (-1 when missing) and time; only the keys of good rows are used.
     """
-    n = t.shape[0]
-    good = np.empty(n, dtype=np.bool_)
-    keys = np.empty(n, dtype=np.uint64)
-    for i in numba.prange(n):
-        ri = ridx[i]
-        r = rcode[ri] if ri >= 0 else -1
-        xi = x[i]
-        yi = y[i]
-        ti = t[i]
-        ok = (
-            r >= 0
-            and has_t[i]
-            and ti >= tmin
-            and ti < tmax
-            and xi >= x0
-            and xi <= x1
-            and yi >= y0
-            and yi <= y1
-        )
-        good[i] = ok
-        z = np.uint64(r) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(ti)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        keys[i] = z ^ (z >> np.uint64(31))
-    return good, keys
+    r = rcode[np.maximum(ridx, 0)]
+    r[ridx < 0] = -1
+    good = r >= 0
+    good &= has_t
+    good &= t >= tmin
+    good &= t < tmax
+    good &= x >= x0  # NaN compares False: a missing coordinate is not good
+    good &= x <= x1
+    good &= y >= y0
+    good &= y <= y1
+    return good, mix_keys(r, t)
 
 
-_N_BLOCKS = 16  # row blocks of the parallel counting sort
+def partition_good(keys: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``good`` keys grouped by their top 8 bits, with the 257 bucket offsets."""
+    return partition_keys(keys[good])
 
 
-@numba.njit(cache=_can_cache(), nogil=True)
-def _count_block(keys, good, lo, hi, counts):  # pragma: no cover
-    for i in range(lo, hi):
-        if good[i]:
-            counts[np.int64(keys[i] >> np.uint64(56))] += 1
+def partition_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys grouped by their top 8 bits: (keys grouped by bucket, 257 offsets).
 
-
-@numba.njit(cache=_can_cache(), nogil=True)
-def _scatter_block(keys, good, lo, hi, pos, out):  # pragma: no cover
-    for i in range(lo, hi):
-        if good[i]:
-            z = keys[i]
-            k = np.int64(z >> np.uint64(56))
-            out[pos[k]] = z
-            pos[k] += 1
-
-
-@numba.njit(parallel=True, cache=_can_cache(), nogil=True)
-def partition_good(keys, good):  # pragma: no cover
-    """The ``good`` keys grouped by their top 8 bits, with the 257 bucket offsets.
-
-    A counting sort over row blocks in parallel: per-block bucket counts, then
-    each block scatters its keys to its own slots.  (The per-block loops are
-    helper functions: written inline in the ``prange`` body, numba compiled
-    them several times slower.)
+    The keys sorted (numpy's SIMD sort: faster than a stable sort of the
+    bucket numbers and the gather after it), and the bucket edges searched.
     """
-    n = keys.shape[0]
-    nb = _N_BLOCKS
-    step = max((n + nb - 1) // nb, 1)
-    counts = np.zeros(nb * 256, dtype=np.int64)
-    for b in numba.prange(nb):
-        lo = min(n, b * step)
-        _count_block(keys, good, lo, min(n, lo + step), counts[b * 256 : (b + 1) * 256])
-    pos = np.empty(nb * 256, dtype=np.int64)
-    offsets = np.zeros(257, dtype=np.int64)
-    acc = 0
-    for k in range(256):
-        offsets[k] = acc
-        for b in range(nb):
-            pos[b * 256 + k] = acc
-            acc += counts[b * 256 + k]
-    offsets[256] = acc
-    out = np.empty(acc, dtype=np.uint64)
-    for b in numba.prange(nb):
-        lo = min(n, b * step)
-        _scatter_block(keys, good, lo, min(n, lo + step), pos[b * 256 : (b + 1) * 256], out)
-    return out, offsets
-
-
-@numba.njit(cache=_can_cache(), nogil=True)
-def partition_keys(keys):  # pragma: no cover
-    """Counting sort of keys by their top 8 bits: (keys grouped by bucket, 257 offsets)."""
-    counts = np.zeros(257, dtype=np.int64)
-    for k in keys:
-        counts[(k >> np.uint64(56)) + 1] += 1
-    offsets = np.cumsum(counts)
-    pos = offsets[:-1].copy()
-    out = np.empty_like(keys)
-    for k in keys:
-        b = k >> np.uint64(56)
-        out[pos[b]] = k
-        pos[b] += 1
+    out = np.sort(np.asarray(keys, dtype=np.uint64))
+    edges = np.arange(256, dtype=np.uint64) << np.uint64(56)
+    offsets = np.empty(257, dtype=np.int64)
+    offsets[:256] = np.searchsorted(out, edges)
+    offsets[256] = len(out)
     return out, offsets
 
 
 def mix_keys(radio: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """64-bit hash of (radio, timestamp): equal pings give equal keys (collisions are re-checked)."""
+    """64-bit hash of (radio, timestamp): equal pings give equal keys (collisions are re-checked).
+
+    SplitMix64's finaliser of ``radio * golden ^ t`` (in place: one temporary).
+    """
     with np.errstate(over="ignore"):
-        z = radio.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ t.astype(np.uint64)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+        z = np.asarray(radio).astype(np.uint64)
+        z *= _M1
+        z ^= np.asarray(t).astype(np.uint64, copy=False)
+        tmp = z >> np.uint64(30)
+        z ^= tmp
+        z *= _M2
+        np.right_shift(z, np.uint64(27), out=tmp)
+        z ^= tmp
+        z *= _M3
+        np.right_shift(z, np.uint64(31), out=tmp)
+        z ^= tmp
+        return z
 
 
 def duplicate_candidates(runs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

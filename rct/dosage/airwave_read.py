@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from rct.dosage.airwave_kernels import (  # noqa: F401 - re-exported
-    _can_cache,
-    _check_rows,
+    check_rows,
     mix_keys,
     partition_good,
     partition_keys,
@@ -305,11 +304,27 @@ def iter_chunks(
             columns=wanted_columns(cols),
             chunk_rows=chunk_rows,
             keep_text=keep_text,
-            # coordinates parsed as numbers while reading; text (and exact checks) only if a
-            # value is not a number
-            prefer={cols[k]: pa.float64() for k in xy},
+            prefer=_prefer(cols, xy, unit, keep_text),
         ):
             yield _iso_times(c.table, cols, unit), c.rows, cols, c.bad
+
+
+def _prefer(cols: dict[str, str], xy: tuple[str, str], unit: Unit, keep_text: bool
+            ) -> dict[str, Any]:
+    """Types pyarrow converts to while reading a ping CSV, column by column as long as every
+    value converts (else that column is read as text and converted exactly by the map step).
+
+    Coordinates as numbers.  Timestamps as UTC instants when they carry a zone (``Z``,
+    ``+01:00``): pyarrow refuses a value without one, so local (naive) times, dates alone
+    and slash dates are read as text, as before.  Not with ``keep_text``
+    (``--quarantine-raw``): quarantined rows then keep the timestamp exactly as written.
+    """
+    import pyarrow as pa
+
+    out: dict[str, Any] = {cols[k]: pa.float64() for k in xy}
+    if unit.dayfirst is None and not keep_text:
+        out[cols["timestamp"]] = pa.timestamp("ns", tz="UTC")
+    return out
 
 
 def _iso_times(table: Any, cols: dict[str, str], unit: Unit) -> Any:
@@ -498,7 +513,7 @@ def map_chunk(
     box = GB_LONLAT if lonlat else GB_BNG
     has_t = np.ones(n, dtype=bool) if t_reason is None else (t_reason == None)  # noqa: E711
     x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
-    good, keys = _check_rows(
+    good, keys = check_rows(
         ridx, rcode, t, x, y, has_t, box[0], box[1], box[2], box[3], T_MIN, T_MAX
     )
     first = index._first_where(x, y, good)  # point in polygon for the good rows

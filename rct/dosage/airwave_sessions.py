@@ -3,10 +3,10 @@
 Arrays of (hot spot, radio, time) in, the per-hot-spot-day table out; see the
 Notes of :func:`rct.dosage.airwave.airwave_presence` for the definitions.
 :func:`presence_table` orders the pings by (hot spot, radio, time) with a
-counting sort on the (hot spot, radio) group and a per-group check that the
+stable sort on the (hot spot, radio) group and a check that each group's
 times are in order (they usually are: files are written in time
 order), then cuts visits, splits them at day boundaries and aggregates in
-two linear numba passes; only the visit pieces (far fewer than pings) are
+linear vectorised numpy passes; only the visit pieces (far fewer than pings) are
 sorted, for the union of intervals.  Everything is integer nanoseconds, so
 the results are exact.
 """
@@ -16,10 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numba
 import numpy as np
-
-from rct.dosage.airwave_kernels import _can_cache
 
 __all__ = ["sessionise", "presence_table", "day_boundaries"]
 
@@ -93,208 +90,92 @@ def _ns(s: Any) -> np.ndarray:
     )
 
 
-_CACHE = _can_cache()
-
-
-@numba.njit(cache=_CACHE, nogil=True)
-def _group_sort(hot, rd, t, n_radio, group, n_groups):  # pragma: no cover
+def _group_sort(
+    hot: np.ndarray, rd: np.ndarray, t: np.ndarray, n_radio: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(hot spot * 2**32 + radio, time) ordered by (hot spot, radio, time).
 
-    A counting sort on the group ``hot * n_radio + rd`` (or on ``group`` when
-    given, non-empty), then each group's times sorted (usually they are
-    already: files come in time order).  Group numbers are made on the fly, so
-    the only arrays as long as the input are the two returned.
+    A stable sort on the group ``hot * n_radio + rd`` keeps each group's pings
+    in input order; only when some group's times are then out of order (files
+    usually come in time order) are they sorted by (group, time).
     """
-    n = t.shape[0]
-    dense = group.shape[0] == 0
-    ptr = np.zeros(n_groups + 1, dtype=np.int64)
-    for i in range(n):
-        g = np.int64(hot[i]) * n_radio + rd[i] if dense else group[i]
-        ptr[g + 1] += 1
-    for g in range(n_groups):
-        ptr[g + 1] += ptr[g]
-    pos = ptr[:-1].copy()
-    ks = np.empty(n, dtype=np.int64)
-    ts = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        g = np.int64(hot[i]) * n_radio + rd[i] if dense else group[i]
-        ks[pos[g]] = (np.int64(hot[i]) << 32) + rd[i]
-        ts[pos[g]] = t[i]
-        pos[g] += 1
-    for g in range(n_groups):
-        lo = ptr[g]
-        hi = ptr[g + 1]
-        for k in range(lo + 1, hi):
-            if ts[k] < ts[k - 1]:
-                ts[lo:hi].sort()
-                break
+    g = hot.astype(np.int64) * n_radio + rd
+    order = np.argsort(g, kind="stable")
+    ts = t[order]
+    if len(ts) > 1:
+        gs = g[order]
+        if np.any((ts[1:] < ts[:-1]) & (gs[1:] == gs[:-1])):
+            order = np.lexsort((t, g))
+            ts = t[order]
+    ks = (hot[order].astype(np.int64) << 32) + rd[order]
     return ks, ts
 
 
-@numba.njit(cache=_CACHE, inline="always")
-def _day(bounds, x):  # pragma: no cover
-    """``searchsorted(bounds, x, side="right") - 1``."""
-    return np.searchsorted(bounds, x, side="right") - 1
-
-
-@numba.njit(cache=_CACHE, nogil=True)
-def _visit_pieces(g, ts, n_hot, gap, tail, bounds, nd):  # pragma: no cover
+def _visit_pieces(
+    g: np.ndarray, ts: np.ndarray, n_hot: int, gap: int, tail: int, bounds: np.ndarray, nd: int
+) -> tuple[np.ndarray, ...]:
     """Cut visits and split them at day boundaries.
 
     ``g`` (hot spot * 2**32 + radio) and ``ts`` are in (hot spot, radio, time)
     order.  Returns per-cell ping counts (cell = hot * nd + day) and, per visit
     piece in (hot spot, radio, start) order: cell, radio, start and end (ns).
-    Within a (hot spot, radio) times only grow, so the day is searched once per
-    group and then stepped.
+    A visit occupies the days from that of its first ping to that of
+    ``end - 1`` (``end`` = last ping + tail; the last ping's day with no tail);
+    piece ``k`` of a visit is the visit clipped to its day.
     """
-    n = g.shape[0]
-    pings = np.zeros(n_hot * nd, dtype=np.int64)
-    n_pieces = 0
-    prev = np.int64(-1)
-    d = 0
-    i = 0
-    while i < n:  # pass 1: count pieces (and pings per cell)
-        gi = g[i]
-        h = gi >> 32
-        start = ts[i]
-        if gi != prev:  # a new (hot spot, radio): search; later visits step on from the last ping
-            d = _day(bounds, start)
-            prev = gi
-        while start >= bounds[d + 1]:
-            d += 1
-        d0 = d
-        pings[h * nd + d] += 1
-        last = start
-        j = i + 1
-        while j < n:
-            tj = ts[j]
-            if g[j] != gi or tj - last > gap:
-                break
-            last = tj
-            while tj >= bounds[d + 1]:
-                d += 1
-            pings[h * nd + d] += 1
-            j += 1
-        end = last + tail
-        stop = end - 1 if end > last else last
-        d1 = d
-        while stop >= bounds[d1 + 1]:
-            d1 += 1
-        n_pieces += d1 - d0 + 1
-        i = j
-    cell = np.empty(n_pieces, dtype=np.int64)
-    radio = np.empty(n_pieces, dtype=np.int64)
-    ps = np.empty(n_pieces, dtype=np.int64)
-    pe = np.empty(n_pieces, dtype=np.int64)
-    k = 0
-    prev = -1
-    i = 0
-    while i < n:  # pass 2: the pieces
-        gi = g[i]
-        h = gi >> 32
-        r = gi & 0xFFFFFFFF
-        start = ts[i]
-        if gi != prev:
-            d = _day(bounds, start)
-            prev = gi
-        while start >= bounds[d + 1]:
-            d += 1
-        last = start
-        j = i + 1
-        while j < n:
-            if g[j] != gi or ts[j] - last > gap:
-                break
-            last = ts[j]
-            j += 1
-        end = last + tail
-        stop = end - 1 if end > last else last
-        dd = d
-        while True:
-            a = max(start, bounds[dd])
-            cell[k] = h * nd + dd
-            radio[k] = r
-            ps[k] = a
-            pe[k] = max(min(end, bounds[dd + 1]), a)
-            k += 1
-            if stop < bounds[dd + 1]:
-                break
-            dd += 1
-        i = j
-    return pings, cell, radio, ps, pe
+    n = len(g)
+    h = g >> 32
+    day = np.searchsorted(bounds, ts, side="right") - 1
+    pings = np.bincount(h * nd + day, minlength=n_hot * nd).astype(np.int64)
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = (g[1:] != g[:-1]) | (ts[1:] - ts[:-1] > gap)
+    first = np.flatnonzero(new)
+    last = ts[np.append(first[1:], n) - 1]
+    start = ts[first]
+    end = last + np.int64(tail)
+    stop = np.where(end > last, end - 1, last)
+    d0 = day[first]
+    cnt = np.searchsorted(bounds, stop, side="right") - d0  # pieces per visit (>= 1)
+    vi = np.repeat(np.arange(len(first)), cnt)
+    dd = d0[vi] + (np.arange(len(vi)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    ps = np.maximum(start[vi], bounds[dd])
+    pe = np.maximum(np.minimum(end[vi], bounds[dd + 1]), ps)
+    gv = g[first][vi]
+    return pings, (gv >> 32) * nd + dd, gv & 0xFFFFFFFF, ps, pe
 
 
-@numba.njit(cache=_CACHE, nogil=True)
-def _cell_sums(cell, radio, ps, pe, n_cells):  # pragma: no cover
-    """Per cell: visits, distinct radios, radio ns (sum) -- pieces in (hot, radio) runs."""
-    visits = np.zeros(n_cells, dtype=np.int64)
-    radios = np.zeros(n_cells, dtype=np.int64)
-    radio_ns = np.zeros(n_cells, dtype=np.int64)
-    seen = np.full(n_cells, -1, dtype=np.int64)
-    for k in range(cell.shape[0]):
-        c = cell[k]
-        visits[c] += 1
-        radio_ns[c] += pe[k] - ps[k]
-        if seen[c] != radio[k]:  # a radio's pieces in a hot spot are consecutive
-            seen[c] = radio[k]
-            radios[c] += 1
-    return visits, radios, radio_ns
+def _cell_sums(
+    cell: np.ndarray, radio: np.ndarray, ps: np.ndarray, pe: np.ndarray, n_cells: int,
+    n_days: int,
+) -> tuple[np.ndarray, ...]:
+    """Per cell: visits, distinct radios, radio ns (sum) and presence ns (union length).
 
-
-@numba.njit(cache=_CACHE, nogil=True)
-def _union_ns(cell, ps, pe, n_cells):  # pragma: no cover
-    """Length of the union of the pieces ``[ps, pe)`` per cell.
-
-    Pieces are bucketed by cell (counting sort), each cell's pieces sorted by
-    start; then a running maximum of the ends gives each piece's new coverage
-    ``max(0, end - max(start, reach))`` (as :func:`rct.dosage.intervals.interval_union`).
+    Pieces come in (hot spot, radio, start) order.  A (hot spot, radio)'s
+    pieces usually step through the days in order, and then each (cell,
+    radio) is one run of consecutive pieces: the distinct radios of a cell
+    are the runs that start in it.  (A tail longer than the gap can carry a
+    visit into a day its next visit starts before; then the distinct
+    (cell, radio) pairs are counted.)  The union is
+    :func:`rct.dosage.intervals.interval_union`.
     """
-    m = cell.shape[0]
-    ptr = np.zeros(n_cells + 1, dtype=np.int64)
-    for k in range(m):
-        ptr[cell[k] + 1] += 1
-    for c in range(n_cells):
-        ptr[c + 1] += ptr[c]
-    pos = ptr[:-1].copy()
-    s = np.empty(m, dtype=np.int64)
-    e = np.empty(m, dtype=np.int64)
-    for k in range(m):
-        c = cell[k]
-        s[pos[c]] = ps[k]
-        e[pos[c]] = pe[k]
-        pos[c] += 1
-    out = np.zeros(n_cells, dtype=np.int64)
-    for c in range(n_cells):
-        lo = ptr[c]
-        hi = ptr[c + 1]
-        if hi == lo:
-            continue
-        if hi - lo <= 32:  # insertion sort of the few pieces, by start
-            for q in range(lo + 1, hi):
-                a = s[q]
-                b = e[q]
-                r = q - 1
-                while r >= lo and s[r] > a:
-                    s[r + 1] = s[r]
-                    e[r + 1] = e[r]
-                    r -= 1
-                s[r + 1] = a
-                e[r + 1] = b
-        else:
-            o = np.argsort(s[lo:hi]) + lo
-            s[lo:hi] = s[o]
-            e[lo:hi] = e[o]
-        reach = s[lo]
-        total = 0
-        for q in range(lo, hi):
-            a = s[q]
-            b = e[q]
-            low = max(a, reach)
-            if b > low:
-                total += b - low
-            if b > reach:
-                reach = b
-        out[c] = total
-    return out
+    from rct.dosage.intervals import interval_union
+
+    visits = np.bincount(cell, minlength=n_cells).astype(np.int64)
+    m = len(cell)
+    same_radio = np.zeros(m, dtype=bool)
+    if m > 1:
+        same_radio[1:] = (radio[1:] == radio[:-1]) & (cell[1:] // n_days == cell[:-1] // n_days)
+    if m > 1 and np.any(same_radio[1:] & (cell[1:] < cell[:-1])):
+        pair = np.unique(cell * (np.int64(radio.max()) + 1) + radio)
+        radios = np.bincount(pair // (np.int64(radio.max()) + 1), minlength=n_cells)
+    else:
+        new = np.ones(m, dtype=bool)
+        new[1:] = ~same_radio[1:] | (cell[1:] != cell[:-1])
+        radios = np.bincount(cell[new], minlength=n_cells)
+    radios = radios.astype(np.int64)
+    u = interval_union(cell, ps, pe, n_groups=n_cells)
+    return visits, radios, u.total, u.length
 
 
 def window_boundaries(tmin_ns: int, tmax_ns: int, day_starts: str, windows: Any
@@ -349,13 +230,8 @@ def presence_table(
     rd = pd.factorize(radio)[0].astype(np.int32)
     n_radio = int(rd.max()) + 1
     n_hot = int(hot.max()) + 1
-    n_groups = n_hot * n_radio
-    group = np.zeros(0, dtype=np.int64)  # dense groups, numbered on the fly
-    if n_groups > 4 * len(t) + 1_000_000:  # sparse groups: number them densely first
-        group = pd.factorize(hot.astype(np.int64) * n_radio + rd)[0].astype(np.int64)
-        n_groups = int(group.max()) + 1
-    gs, ts = _group_sort(hot, rd, t, n_radio, group, n_groups)
-    del group, rd
+    gs, ts = _group_sort(hot, rd, t, n_radio)
+    del rd
     tail = opts.tail_ns
     tl = None
     if windows is not None:
@@ -368,8 +244,7 @@ def presence_table(
     ping_cells, cell, prd, ps, pe = _visit_pieces(gs, ts, n_hot, opts.gap_ns, tail, bounds, nd)
     del gs, ts
     n_cells = len(ping_cells)
-    visits, radios, radio_ns = _cell_sums(cell, prd, ps, pe, n_cells)
-    presence_ns = _union_ns(cell, ps, pe, n_cells)
+    visits, radios, radio_ns, presence_ns = _cell_sums(cell, prd, ps, pe, n_cells, nd)
     keys = np.flatnonzero(visits > 0)
     pings = ping_cells[keys]
     if ping_cells.sum() != pings.sum():  # pragma: no cover - by construction

@@ -94,17 +94,19 @@ def interval_union(
     if len(groups) and np.any(end < start):
         raise ValueError("every interval needs end >= start")
 
-    order = np.lexsort((start, groups))
-    g = groups[order]
-    s = start[order]
-    e = end[order]
-    n = len(g)
-    cummax = pd.Series(e).groupby(g).cummax().to_numpy()
+    n = len(groups)
+    if n > 1 and _sorted_by(groups, start):  # already in (group, start) order: no sort
+        order = np.arange(n)
+        g, s, e = groups, start, end
+    else:
+        order = np.lexsort((start, groups))
+        g, s, e = groups[order], start[order], end[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    cummax = pd.Series(e).groupby(g, sort=False).cummax().to_numpy()
     prev = np.empty_like(e)
     if n:
         prev[1:] = cummax[:-1]
-        first = np.ones(n, dtype=bool)
-        first[1:] = g[1:] != g[:-1]
         # first interval of a group: nothing before it
         prev[first] = s[first]
         new_block = first | (s > prev)
@@ -113,11 +115,13 @@ def interval_union(
         new_block = np.zeros(0, dtype=bool)
         contrib = e - s
 
-    if integer:
+    if integer:  # sums over each group's run of the sorted intervals: exact in int64
         length = np.zeros(n_groups, dtype=np.int64)
         total = np.zeros(n_groups, dtype=np.int64)
-        np.add.at(length, g, contrib)
-        np.add.at(total, g, e - s)
+        at = np.flatnonzero(first)
+        if n:
+            length[g[at]] = np.add.reduceat(contrib, at)
+            total[g[at]] = np.add.reduceat(e - s, at)
     else:
         length = np.bincount(g, weights=contrib, minlength=n_groups)
         total = np.bincount(g, weights=e - s, minlength=n_groups)
@@ -126,6 +130,14 @@ def interval_union(
     block_id = np.empty(n, dtype=np.int64)
     block_id[order] = block_sorted
     return IntervalUnion(length=length, blocks=blocks, total=total, block_id=block_id)
+
+
+def _sorted_by(groups: np.ndarray, start: np.ndarray) -> bool:
+    """True if the intervals are already in (group, start) order."""
+    dg = groups[1:] - groups[:-1]
+    if np.any(dg < 0):
+        return False
+    return not np.any((dg == 0) & (start[1:] < start[:-1]))
 
 
 def union_length(

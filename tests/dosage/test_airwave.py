@@ -402,7 +402,7 @@ def test_partitioned_parquet_directory_equals_single_file(sim, tmp_path):
 
 
 @pytest.mark.parametrize("n", [0, 5, 100_003])
-def test_parallel_partition_keeps_good_keys_in_their_buckets(n):
+def test_partition_keeps_good_keys_in_their_buckets(n):
     from rct.dosage.airwave_read import partition_good
     from rct.pip import _compact as compact_first  # the compaction the airwave reader uses
 
