@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-pandas22 chromium postgres lint bench clean
+.PHONY: demo test test-pandas22 chromium postgres lint bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	$(BIN)/python -m rct._warm    # compile the point-in-polygon kernel once, at install
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,6 +35,7 @@ $(PD22)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(PD22)
 	$(PD22)/bin/python -m pip install --quiet --upgrade pip
 	$(PD22)/bin/python -m pip install --quiet -e ".[dev,dask]" "pandas==2.2.*"
+	$(PD22)/bin/python -m rct._warm
 	touch $@
 
 test-pandas22: $(PD22)/.installed chromium postgres
@@ -42,8 +44,13 @@ test-pandas22: $(PD22)/.installed chromium postgres
 lint: $(STAMP)
 	$(BIN)/ruff check rct tests benchmarks examples
 
+# every benchmark against its strongest peer, in one run, one table (quick sizes; bench-full
+# runs the sizes the issues quote)
 bench: $(STAMP)
-	for f in benchmarks/*.py; do echo "# $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python benchmarks/run_all.py
+
+bench-full: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --full
 
 clean:
 	rm -rf $(VENV) $(PD22) rct-demo .pytest_cache

@@ -46,7 +46,7 @@ def main() -> None:
                            plant=False)
         build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        evaluate_trial_files(toml)  # [analysis] ri_draws of the simulated trial
+        evaluate_trial_files(toml, force=True)  # [analysis] ri_draws; build_trial evaluated it once
         evaluate_s = time.perf_counter() - t0
         size = {"hotspots": args.hotspots, "days": args.days,
                 "hotspot_days": args.hotspots * args.days}
