@@ -83,8 +83,10 @@ def _dtw(values: np.ndarray, ucol: np.ndarray, tcol: np.ndarray, m: int) -> np.n
     return out[:m]
 
 
-def _inv_sqrt_psd(G: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """Generalised inverse square root of a stack of symmetric PSD matrices.
+def _inv_sqrt_psd_apply(G: np.ndarray, null: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``G^{+1/2} V``: the generalised inverse square root of a stack of symmetric PSD
+    matrices ``G`` applied to ``V`` ``(g, size, q)``, without forming the ``size x size``
+    result.
 
     ``null`` ``(g, size, r)`` holds orthonormal vectors known to span (part
     of) each matrix's null space: they are deflated exactly (``G + c P`` has
@@ -93,17 +95,6 @@ def _inv_sqrt_psd(G: np.ndarray, null: np.ndarray) -> np.ndarray:
     eigenvalue cannot be inverted; other eigenvalues at or below
     :data:`EIG_TOL` count as zero, as in clubSandwich.
     """
-    P = null @ np.swapaxes(null, -1, -2)
-    c = np.maximum(np.einsum("gii->g", G) / G.shape[1], EIG_TOL)[:, None, None]
-    lam, U = np.linalg.eigh(G + c * P)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(lam > EIG_TOL, 1.0 / np.sqrt(np.where(lam > EIG_TOL, lam, 1.0)), 0.0)
-    return (U * f[..., None, :]) @ np.swapaxes(U, -1, -2) - P / np.sqrt(c)
-
-
-def _inv_sqrt_psd_apply(G: np.ndarray, null: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """``G^{+1/2} V`` for a stack of symmetric PSD ``G`` (as :func:`_inv_sqrt_psd`) and
-    ``V`` ``(g, size, q)``, without forming the ``size x size`` result."""
     c = np.maximum(np.einsum("gii->g", G) / G.shape[1], EIG_TOL)[:, None, None]
     Gp = G + c * (null @ np.swapaxes(null, -1, -2))
     lam, U = np.linalg.eigh(Gp)
@@ -466,9 +457,9 @@ def _cr2_twoway_batch(Z, mu, e, act, uok, tok, valid):
     nv = np.where(act, 1.0 / np.where(act, s, 1.0), 0.0)
     nn = np.linalg.norm(nv, axis=2, keepdims=True)
     nv = np.where(nn > 0, nv / np.where(nn > 0, nn, 1.0), 0.0)
-    A = _inv_sqrt_psd(Gm.reshape(R * N, T, T), nv.reshape(R * N, T, 1)).reshape(R, N, T, T)
-    A = s[:, :, :, None] * A * s[:, :, None, :]
-    v = (A @ q[..., None])[..., 0]
+    # v = A q with A = S G^{+1/2} S (S = diag sqrt(mu)), applied without forming A
+    v = _inv_sqrt_psd_apply(Gm.reshape(R * N, T, T), nv.reshape(R * N, T, 1),
+                            (s * q).reshape(R * N, T, 1)).reshape(R, N, T) * s
     se2 = np.sqrt(((v * e).sum(axis=2) ** 2).sum(axis=1))
     # Satterthwaite: P = Z'WZ - (X'WZ)' M (X'WZ), Z's column i = v_i in cluster i
     wv = mu * v
