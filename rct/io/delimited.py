@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rct.errors import DataError
-from rct.io.encoding import open_utf8
+from rct.io.encoding import Utf8Stream, open_utf8
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -390,13 +390,8 @@ class _Blocks(io.RawIOBase):
         self.newlines += nl
         self._prev_byte = data[-1:]
 
-    def open_quote_line(self, delimiter: str) -> int | None:
-        """See ``Utf8Stream.open_quote_line``."""
-        if self.quotes % 2 == 0:
-            return None
-        if self._last_quote_prev in (b"", b"\n", b"\r", delimiter.encode()):
-            return self._last_quote_line
-        return None
+    # the same counters as Utf8Stream's, so the same rule
+    open_quote_line = Utf8Stream.open_quote_line
 
     def close(self) -> None:
         try:
