@@ -144,7 +144,13 @@ def _norm_key(values: Any) -> Any:
     if pd.api.types.is_datetime64_any_dtype(v.dtype):
         return pd.Index(v.strftime("%Y-%m-%d"))
     # convert each distinct key once (a panel repeats every hot spot and date many times)
-    codes, uniques = pd.factorize(v, use_na_sentinel=False)
+    # (missing values are converted one by one: pandas versions factorize None differently)
+    codes, uniques = pd.factorize(v)
     keys = np.array([x.isoformat() if hasattr(x, "isoformat") else str(x) for x in uniques],
                     dtype=object)
-    return pd.Index(keys[codes] if len(keys) else keys)
+    out = keys[np.maximum(codes, 0)] if len(keys) else np.empty(len(v), dtype=object)
+    na = codes < 0
+    if na.any():
+        out = out.astype(object)
+        out[na] = [str(x) for x in np.asarray(v, dtype=object)[na]]
+    return pd.Index(out)
