@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rct.errors import DataError
-from rct.io.encoding import Utf8Stream, open_utf8
+from rct.io.encoding import QuoteTracker, open_utf8
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -316,7 +316,7 @@ def iter_csv(
             stream.close()
 
 
-class _Blocks(io.RawIOBase):
+class _Blocks(QuoteTracker, io.RawIOBase):
     """A :class:`rct.io.encoding.Utf8Stream` read in pyarrow's block sizes, cheaply.
 
     The stream's own ``read`` copies each block several times through a
@@ -325,7 +325,7 @@ class _Blocks(io.RawIOBase):
     the same bytes.  This reads the stream's decoded blocks
     (``Utf8Stream._next_block``: the same encoding detection, validation and
     fallback) and hands them on whole when they fit, and keeps the same
-    quote bookkeeping for :meth:`open_quote_line` with two numpy counts.
+    quote bookkeeping (:class:`rct.io.encoding.QuoteTracker`).
     """
 
     def __init__(self, stream: Any) -> None:
@@ -333,11 +333,7 @@ class _Blocks(io.RawIOBase):
         self._s = stream
         self._cur = b""
         self._pos = 0
-        self.quotes = 0
-        self.newlines = 0
-        self._last_quote_line = 0
-        self._last_quote_prev = b""
-        self._prev_byte = b"\n"
+        self._reset_quotes()
 
     @property
     def notes(self) -> list[str]:
@@ -372,26 +368,6 @@ class _Blocks(io.RawIOBase):
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         self._track(data)
         return data
-
-    def _track(self, data: bytes) -> None:
-        """As ``Utf8Stream._track``: quotes so far, and the line and preceding byte of the
-        last quote."""
-        if not data:
-            return
-        a = np.frombuffer(data, dtype=np.uint8)
-        nl = int(np.count_nonzero(a == 10))
-        q = int(np.count_nonzero(a == 34))
-        if q:
-            last = data.rindex(b'"')
-            after = int(np.count_nonzero(a[last:] == 10))
-            self._last_quote_line = self.newlines + nl - after + 1
-            self._last_quote_prev = data[last - 1 : last] if last else self._prev_byte
-            self.quotes += q
-        self.newlines += nl
-        self._prev_byte = data[-1:]
-
-    # the same counters as Utf8Stream's, so the same rule
-    open_quote_line = Utf8Stream.open_quote_line
 
     def close(self) -> None:
         try:

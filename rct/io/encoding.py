@@ -123,7 +123,49 @@ def detect_encoding(sample: bytes) -> str:
     return "utf-8"
 
 
-class Utf8Stream(io.RawIOBase):
+class QuoteTracker:
+    """Quote bookkeeping on a UTF-8 byte stream as it is read, to find a quote that opens
+    a field and is never closed (a CSV parser would swallow every row after it)."""
+
+    def _reset_quotes(self) -> None:
+        self.quotes = 0
+        self.newlines = 0
+        self._last_quote_line = 0
+        self._last_quote_prev = b""
+        self._prev_byte = b"\n"
+
+    def _track(self, data: bytes) -> None:
+        """Quotes so far, and the line and preceding byte of the last quote."""
+        if not data:
+            return
+        import numpy as np
+
+        a = np.frombuffer(data, dtype=np.uint8)
+        nl = int(np.count_nonzero(a == 10))
+        q = int(np.count_nonzero(a == 34))
+        if q:
+            last = data.rindex(b'"')
+            after = int(np.count_nonzero(a[last:] == 10))
+            self._last_quote_line = self.newlines + nl - after + 1
+            self._last_quote_prev = data[last - 1 : last] if last else self._prev_byte
+            self.quotes += q
+        self.newlines += nl
+        self._prev_byte = data[-1:]
+
+    def open_quote_line(self, delimiter: str) -> int | None:
+        """The line of a quote that opens a field and is never closed (read to the end), or None.
+
+        A CSV parser reads everything after such a quote as one field (up
+        to the end of the file), so the rows after it would be lost.
+        """
+        if self.quotes % 2 == 0:
+            return None
+        if self._last_quote_prev in (b"", b"\n", b"\r", delimiter.encode()):
+            return self._last_quote_line
+        return None
+
+
+class Utf8Stream(QuoteTracker, io.RawIOBase):
     """A read-only binary stream of UTF-8 bytes transcoded from ``raw``.
 
     Parameters
@@ -165,11 +207,7 @@ class Utf8Stream(io.RawIOBase):
         self._pending_raw = head
         self._eof = False
         # quote bookkeeping on the UTF-8 output, to find a quote that is never closed
-        self.quotes = 0
-        self.newlines = 0
-        self._last_quote_line = 0
-        self._last_quote_prev = b""
-        self._prev_byte = b"\n"
+        self._reset_quotes()
 
     # -- io.RawIOBase ---------------------------------------------------------
     def readable(self) -> bool:
@@ -201,30 +239,6 @@ class Utf8Stream(io.RawIOBase):
         del self._buffer[:size]
         self._track(out)
         return out
-
-    def _track(self, data: bytes) -> None:
-        if not data:
-            return
-        q = data.count(b'"')
-        if q:
-            last = data.rindex(b'"')
-            self._last_quote_line = self.newlines + data.count(b"\n", 0, last) + 1
-            self._last_quote_prev = data[last - 1 : last] if last else self._prev_byte
-            self.quotes += q
-        self.newlines += data.count(b"\n")
-        self._prev_byte = data[-1:]
-
-    def open_quote_line(self, delimiter: str) -> int | None:
-        """The line of a quote that opens a field and is never closed (read to the end), or None.
-
-        A CSV parser reads everything after such a quote as one field (up
-        to the end of the file), so the rows after it would be lost.
-        """
-        if self.quotes % 2 == 0:
-            return None
-        if self._last_quote_prev in (b"", b"\n", b"\r", delimiter.encode()):
-            return self._last_quote_line
-        return None
 
     def close(self) -> None:
         try:
