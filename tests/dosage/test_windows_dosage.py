@@ -85,6 +85,22 @@ def _frame(table):
                                         table["value"], strict=True)}
 
 
+def _nonzero(table, column):
+    """``{(hotspot_id, trial_date): value}`` of a unit-day table's non-zero cells."""
+    return {(h, d): v for h, d, v in zip(table["hotspot_id"], table["trial_date"], table[column],
+                                         strict=True) if v > 0}
+
+
+def _count_by_unit(events):
+    """How many (place, time) events fall in each (unit, trial day), by the window reference."""
+    counts: dict = defaultdict(int)
+    for place, t in events:
+        unit, day = _unit_of(place, t)
+        if unit is not None:
+            counts[(unit, day)] += 1
+    return dict(counts)
+
+
 def test_patrol_dosage_per_window():
     rng = np.random.default_rng(11)
     iv = _intervals(rng)
@@ -98,21 +114,12 @@ def test_patrol_dosage_per_window():
     hw = hotspot_windows(_hotspots())
     got = patrol_dosage(p, windows=hw, hotspots=sorted(UNITS))
     presence, officer = _minute_truth(iv)
-    mine = {(h, d): v for h, d, v in zip(got["hotspot_id"], got["trial_date"],
-                                        got["presence_minutes"], strict=True) if v > 0}
+    mine = _nonzero(got, "presence_minutes")
     assert mine == {k: float(v) for k, v in presence.items()}
-    off = {(h, d): v for h, d, v in zip(got["hotspot_id"], got["trial_date"],
-                                       got["officer_minutes"], strict=True) if v > 0}
+    off = _nonzero(got, "officer_minutes")
     assert off == {k: float(v) for k, v in officer.items()}
     # a visit counts once, for the unit of the window it began in (if the place is one then)
-    starts = defaultdict(int)
-    for place, a, _ in iv:
-        unit, day = _unit_of(place, a)
-        if unit is not None:
-            starts[(unit, day)] += 1
-    visits = {(h, d): v for h, d, v in zip(got["hotspot_id"], got["trial_date"], got["visits"],
-                                          strict=True) if v > 0}
-    assert visits == dict(starts)
+    assert _nonzero(got, "visits") == _count_by_unit((place, a) for place, a, _ in iv)
     # the 13-hour and the 11-hour nights were seen
     nights = {d for (u, d) in presence if u.endswith("night")}
     assert dt.date(2024, 10, 26) in nights and dt.date(2024, 3, 30) in nights
@@ -163,14 +170,8 @@ def test_outcomes_per_window(tmp_path):
                            "occurred_at": pd.to_datetime(when, utc=True),
                            "category": "Violence and sexual offences"})
     out = build_outcomes(crimes, _hotspots(), harm=None, start="2024-03-28", end="2024-10-29")
-    truth: dict = defaultdict(int)
-    for p, t in zip(place, when, strict=True):
-        unit, day = _unit_of(p, t)
-        if unit is not None:
-            truth[(unit, day)] += 1
-    got = {(h, d): v for h, d, v in zip(out["hotspot_id"], out["trial_date"], out["crimes"],
-                                       strict=True) if v > 0}
-    assert got == dict(truth)
+    truth = _count_by_unit(zip(place, when, strict=True))
+    assert _nonzero(out, "crimes") == truth
     counts = out.attrs["counts"]
     assert counts["hotspot_assignments"] == sum(truth.values())
     assert out.attrs["rct_outcomes"]["windows"] == WINDOWS.to_dict()
