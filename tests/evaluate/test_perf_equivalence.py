@@ -24,6 +24,7 @@ from rct.evaluate._fe import ConditionalPoissonLogRR
 from rct.evaluate.ri import randomisation_test, reference_assignments
 from rct.evaluate.ri_stats import _norm_key
 from rct.randomise.crossover import crossover
+from tests.evaluate.test_ri_shared import _Plain  # the statistic without its one-pass family
 
 
 def _dense_cr2(X, e, w, unit, time, cluster):
@@ -114,18 +115,6 @@ def test_general_path_in_small_chunks_equals_definition(monkeypatch, drop, paire
     cov, df = _dense_cr2(X, e, w, u, t, cl)
     np.testing.assert_allclose(got.cov, cov, rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(got.df, df, rtol=1e-9)
-
-
-class _Plain:
-    """The conditional Poisson statistic without its one-pass family (re-scores every draw)."""
-
-    name, linear, scale = "plain", False, "log_ratio"
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __call__(self, Z, y):
-        return self.inner(Z, y)
 
 
 def test_ratio_interval_on_compact_draws_equals_float64_and_rescoring():
