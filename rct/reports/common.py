@@ -161,6 +161,14 @@ _SCHEMES = {"complete": "complete randomisation", "block": "blocked randomisatio
             "daily": "a fresh draw each day"}
 
 
+def manifest_design(design: dict[str, Any]) -> str:
+    """The manifest's design and scheme in words ("parallel, matched pairs"; "crossover")."""
+    kind, scheme = str(design.get("design")), str(design.get("scheme"))
+    if scheme in ("None", kind):  # a crossover's scheme is the design itself
+        return kind
+    return f"{kind}, {_SCHEMES.get(scheme, scheme)}"
+
+
 def design_sentence(t: Trial, alloc: pd.DataFrame) -> str:
     """The design in one sentence, from the allocation itself (not from the trial file)."""
     import pandas as pd

@@ -362,10 +362,14 @@ def secondary(s: Section, ctx: Context) -> None:
         return
     s.table(estimates_table(ctx, sec, adjusted=True, method=False),
             heading="The pre-registered test of each secondary outcome")
+    if len(sec) == 1:
+        adjust = (f"with one secondary outcome the {_adjust_name(ctx)}-adjusted p-value equals "
+                  f"the unadjusted one")
+    else:
+        adjust = (f"the p-values are {_adjust_name(ctx)}-adjusted across the {len(sec)} "
+                  f"secondary outcomes")
     s.para(f"Each secondary outcome is tested with the primary outcome's pre-registered test; "
-           f"the p-values are {_adjust_name(ctx)}-adjusted across the {len(sec)} secondary "
-           f"outcome{'s' if len(sec) != 1 else ''} (the primary outcome is tested alone at "
-           f"α = {ctx.alpha:g}).", note=True)
+           f"{adjust} (the primary outcome is tested alone at α = {ctx.alpha:g}).", note=True)
 
 
 def dosage(s: Section, ctx: Context) -> None:
@@ -674,6 +678,12 @@ def limitation_list(ctx: Context) -> list[Any]:
     return out or ["None that the data identify; the usual limits of a single trial apply."]
 
 
+# what each input of results.json ``meta.inputs`` was read for, in the reader's words
+_INPUT_ROLES = {"dosage": "dosage (complier effect)",
+                "patrol dosage": "patrol dosage (officer hours)",
+                "airwave presence": "Airwave presence (officer hours)"}
+
+
 def reproducibility(s: Section, ctx: Context) -> None:
     from rct.reports.render import versions
 
@@ -691,14 +701,19 @@ def reproducibility(s: Section, ctx: Context) -> None:
               "tamper-evident against it).", man[0], man[1], f"sha256sum {man[0]}")
     import pandas as pd
 
-    rows = []
+    rows: dict[tuple[str, str], dict[str, str]] = {}
     for role, ent in (meta.get("inputs") or {}).items():
-        name = str(ent.get("file"))
+        name, sha = str(ent.get("file")), str(ent.get("sha256"))
+        role = _INPUT_ROLES.get(role, role)
+        if (name, sha) in rows:  # one file read for two purposes: one row, both roles
+            rows[name, sha]["input"] += "; " + role
+            continue
         p = t.root / name
         now = "missing" if not p.is_file() else (
             "same" if not any(name in x for x in ctx.stale) else "changed")
-        rows.append({"input": role, "file": name, "SHA-256 (as read by rct evaluate)":
-                     str(ent.get("sha256")), "on disk now": now})
+        rows[name, sha] = {"input": role, "file": name,
+                           "SHA-256 (as read by rct evaluate)": sha, "on disk now": now}
+    rows = list(rows.values())
     if rows:
         s.table(pd.DataFrame(rows), heading="Inputs of the evaluation",
                 mono=("file", "SHA-256 (as read by rct evaluate)"))

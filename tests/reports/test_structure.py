@@ -598,3 +598,25 @@ def test_an_ri_draws_override_is_not_stale_but_is_reported(stale_copy):
     assert "<code>primary_test.draws</code>" in rep.html  # the key, set as code
     found = {n: re.findall(rx, text)[:3] for n, rx in INTERNALS.items() if re.search(rx, text)}
     assert found == {}, found
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_each_input_of_the_evaluation_is_listed_once(built, design):
+    """A file read for two purposes (dosage for the complier effect and officer hours) is one
+    row naming both purposes, not two rows with the same SHA-256."""
+    toml, reps = built[design]
+    inputs = _results(toml)["meta"]["inputs"]
+    html = reps["evaluation"].html
+    sec = html[html.index("Inputs of the evaluation"):]
+    table = sec[:sec.index("</table>")]
+    files = re.findall(r"<td[^>]*><code>([^<]+)</code></td>\s*<td[^>]*><code>[0-9a-f]{64}", table)
+    assert sorted(files) == sorted({e["file"] for e in inputs.values()})
+    assert "patrol dosage (officer hours)" in table or "patrol dosage" not in inputs
+
+
+def test_manifest_design_in_words():
+    from rct.reports.common import manifest_design
+
+    assert manifest_design({"design": "crossover", "scheme": "crossover"}) == "crossover"
+    assert manifest_design({"design": "parallel", "scheme": "pairs"}) == "parallel, matched pairs"
+    assert manifest_design({"design": "parallel", "scheme": "spaceship"}) == "parallel, spaceship"
