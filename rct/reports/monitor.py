@@ -247,11 +247,13 @@ def compliance_items(s: Section, mon: Any) -> None:
 
     c = _need(mon)
     tab = c.summary
+    # a measure the trial file does not ask for (no visit cap: [dosage] cap_per_day) is not shown
+    tab = tab[~((tab["metric"] == "over_cap_share") & tab["value"].isna())]
     share = tab["metric"].str.endswith("_share")
     show = pd.DataFrame({
         "measure": [d[:1].upper() + d[1:] for d in tab["description"]],
-        "value": [(_pct(v) if sh else number(v)) for v, sh in zip(tab["value"], share,
-                                                                  strict=True)],
+        "value": [("not recorded" if pd.isna(v) else _pct(v) if sh else number(v))
+                  for v, sh in zip(tab["value"], share, strict=True)],
         "of": [count(d) for d in tab["denominator"]]})
     s.table(show, heading="Compliance to date")
     s.para(f"Rule for a hot spot behind: {c.rule}.", note=True)

@@ -620,3 +620,17 @@ def test_manifest_design_in_words():
     assert manifest_design({"design": "crossover", "scheme": "crossover"}) == "crossover"
     assert manifest_design({"design": "parallel", "scheme": "pairs"}) == "parallel, matched pairs"
     assert manifest_design({"design": "parallel", "scheme": "spaceship"}) == "parallel, spaceship"
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_compliance_table_shows_no_measure_the_trial_did_not_ask_for(built, design):
+    """Without ``[dosage] cap_per_day`` there is no over-the-cap share: no row, no bare dash."""
+    from rct.config import load_trial
+
+    toml, reps = built[design]
+    html = reps["monitor"].html
+    sec = html[html.index("Compliance to date"):]
+    table = sec[:sec.index("</table>")]
+    assert load_trial(toml).dosage.cap_per_day is None
+    assert "cap" not in visible_text(table)
+    assert not re.search(r"<td[^>]*>\s*[–-]\s*</td>", table)
