@@ -280,14 +280,16 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
             change_before[gi, qi] = change[gi, qi]
             change[gi, qi] = ch
             checks.append(k)
-            next_check = _next_check(checks, change, change_before, x, ~done & ~bad)
+            next_check, eta = _next_check(checks, change, change_before, x, ~done & ~bad)
+            if eta > 1.5 * kmax:  # too slow to converge in time: to the dense eigensolver now
+                break
         prev, bprev = qv, beta[j]
         qv = np.where(dead[:, None, :], 0.0, wv / np.where(dead, 1.0, bn)[:, None, :])
     return proj(x), done.all(axis=1)
 
 
-def _next_check(checks, change, change_before, x, still) -> int:
-    """The step of the next check: where the slowest open run should have converged.
+def _next_check(checks, change, change_before, x, still) -> tuple[int, float]:
+    """The step of the next check, and where the slowest open run should have converged.
 
     ``change`` at a check is about the error at the check before, so two changes give each
     run's rate per step; the next check is where the extrapolated error of the slowest
@@ -296,7 +298,7 @@ def _next_check(checks, change, change_before, x, still) -> int:
     """
     k = checks[-1]
     if len(checks) < 3:
-        return k + 6
+        return k + 6, 0.0
     k1, k2 = checks[-3], checks[-2]  # change_before ~ error at k1, change ~ error at k2
     c1, c2 = change_before[still], change[still]
     target = _LANCZOS_TOL * np.linalg.norm(x, axis=1)[still]
@@ -304,7 +306,8 @@ def _next_check(checks, change, change_before, x, still) -> int:
         rate = np.clip(np.nan_to_num((c2 / c1) ** (1.0 / (k2 - k1)), nan=0.999), 1e-6, 0.999)
         kstar = k2 + np.maximum(np.log(target / c2), -np.inf) / np.log(rate)
     kstar = np.where(c2 <= target, k2, np.nan_to_num(kstar, nan=np.inf, posinf=np.inf))
-    return int(min(max(math.ceil(min(float(kstar.max()), 1e9)), k + 3), k + max(8, k // 2)))
+    eta = min(float(kstar.max()), 1e9)
+    return int(min(max(math.ceil(eta), k + 3), k + max(8, k // 2))), eta
 
 
 def _stevd(d, e, compute_v=1):

@@ -201,3 +201,72 @@ def test_two_way_fe_scores_many_outcomes_on_compact_draws_as_one_at_a_time(balan
                              pd.get_dummies(t).to_numpy(float)[:, 1:]])
         M = np.eye(len(u)) - D @ np.linalg.pinv(D)
         assert got[0] == pytest.approx((M @ z0) @ y / ((M @ z0) @ z0), rel=1e-10)
+
+
+def _lanczos_calls(monkeypatch):
+    """Record, per call of the Lanczos solver, how many clusters it solved and how many converged."""
+    calls = []
+    real = _cr2._lanczos_inv_sqrt
+
+    def spy(op, null, V):
+        x, ok = real(op, null, V)
+        calls.append((len(ok), int(ok.sum())))
+        return x, ok
+
+    monkeypatch.setattr(_cr2, "_lanczos_inv_sqrt", spy)
+    return calls
+
+
+@pytest.mark.parametrize("N,T,drop,paired,spread", [
+    (9, 70, 0, False, 0.2),    # weights within a factor of 2: Lanczos converges for every cluster
+    (8, 66, 9, False, 0.2),    # unbalanced: clusters of several sizes, some below the threshold
+    (10, 36, 0, True, 0.2),    # pairs of hot spots (72 rows, two nested units each)
+    (8, 70, 0, False, 1.2),    # weights over orders of magnitude: slow clusters go dense
+])
+def test_lanczos_cr2_equals_definition(monkeypatch, N, T, drop, paired, spread):
+    rng = np.random.default_rng(N * T + drop)
+    u, t, X = _panel(N, T, 2, rng, drop=drop)
+    w = np.exp(rng.normal(size=len(u)) * spread)
+    e = rng.normal(size=len(u)) * np.sqrt(w)
+    cl = u // 2 if paired else u
+    calls = _lanczos_calls(monkeypatch)
+    got = cr2_twoway(X, e, w, u, t, cl if paired else None)
+    assert calls and sum(c for c, _ in calls) > 0  # the iterative path ran
+    if spread < 1:
+        assert all(ok == n for n, ok in calls)  # ... and converged (no dense fallback)
+    cov, df = _dense_cr2(X, e, w, u, t, cl)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    monkeypatch.setattr(_cr2, "_LANCZOS_MIN", 10**9)  # the dense eigensolver for every cluster
+    dense = cr2_twoway(X, e, w, u, t, cl if paired else None)
+    np.testing.assert_allclose(got.cov, dense.cov, rtol=1e-11)
+    np.testing.assert_allclose(got.df, dense.df, rtol=1e-11)
+
+
+def test_lanczos_falls_back_to_the_dense_eigensolver(monkeypatch):
+    rng = np.random.default_rng(3)
+    u, t, X = _panel(6, 70, 1, rng)
+    w = np.exp(rng.normal(size=len(u)) * 0.5)
+    e = rng.normal(size=len(u))
+    calls = _lanczos_calls(monkeypatch)
+    monkeypatch.setattr(_cr2, "_LANCZOS_MAXIT", 8)  # far too few steps: nothing converges
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(6, 0)]
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+
+
+def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
+    """A residual vector that is zero in some clusters (e.g. a hot spot fitted exactly)."""
+    rng = np.random.default_rng(8)
+    u, t, X = _panel(7, 64, 1, rng)
+    w = np.exp(rng.normal(size=len(u)) * 0.4)
+    e = rng.normal(size=len(u))
+    e[u == 2] = 0.0
+    calls = _lanczos_calls(monkeypatch)
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(7, 7)]
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
