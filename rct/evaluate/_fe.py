@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["ppml_fe", "PPMLFit", "TwoWayFE", "ConditionalPoissonLogRR"]
 
-_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB), as rct.evaluate.ri_null
+_CHUNK_CELLS = 500_000  # float64 cells per batch (~4 MB), as rct.evaluate.ri_null
 
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
