@@ -178,6 +178,7 @@ def test_complier_first_stage_f_and_partial_r2_equal_linearmodels(n, blocks, hc)
     assert est.details["first_stage_f"] == pytest.approx(float(diag["f.stat"]), rel=1e-10)
     assert est.details["partial_r2"] == pytest.approx(float(diag["partial.rsquared"]), rel=1e-10)
     assert est.terms[0].estimate == pytest.approx(float(res.params["dose"]), rel=1e-10)
+    assert est.terms[0].std_error == pytest.approx(float(res.std_errors["dose"]), rel=1e-10)
 
 
 @pytest.mark.parametrize("balanced", [True, False])
@@ -270,3 +271,52 @@ def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
     cov, df = _dense_cr2(X, e, w, u, t, u)
     np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(got.df, df, rtol=1e-10)
+
+
+def test_distribution_functions_equal_scipy_stats():
+    """rct.evaluate._dist calls the scipy.special functions scipy.stats' methods call."""
+    from scipy import stats
+
+    from rct.evaluate import _dist
+
+    for df in (1.0, 2.5, 7.0, 41.3, 298.0, 1e5):
+        for x in (0.0, 0.3, 1.96, 4.2, 11.0):
+            assert _dist.t_sf(x, df) == float(stats.t.sf(x, df))
+            assert _dist.chi2_sf(x, df) == float(stats.chi2.sf(x, df))
+        for q in (0.5, 0.9, 0.975, 0.995):
+            assert _dist.t_ppf(q, df) == float(stats.t.ppf(q, df))
+    for x in (0.0, 0.7, 1.96, 6.0):
+        assert _dist.norm_sf(x) == float(stats.norm.sf(x))
+    for q in (0.5, 0.95, 0.975):
+        assert _dist.norm_ppf(q) == float(stats.norm.ppf(q))
+
+
+@pytest.mark.parametrize("k,n", [(0, 12), (3, 12), (12, 12), (431, 1000), (5000, 9711)])
+def test_clopper_pearson_equals_binomtest(k, n):
+    from scipy import stats
+
+    from rct.evaluate._dist import clopper_pearson
+
+    for level in (0.9, 0.95):
+        lo, hi = clopper_pearson(k, n, level)
+        ci = stats.binomtest(k, n).proportion_ci(level, method="exact")  # root finding
+        assert lo == pytest.approx(ci.low, rel=1e-9, abs=1e-12)
+        assert hi == pytest.approx(ci.high, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("equal_var", [True, False])
+def test_ttest_ind_equals_scipy(equal_var):
+    from scipy import stats
+
+    from rct.evaluate._dist import ttest_ind
+
+    rng = np.random.default_rng(4)
+    y1, y0 = rng.poisson(1.2, 80).astype(float), rng.poisson(1.5, 130).astype(float)
+    got = ttest_ind(y1, y0, equal_var=equal_var, alpha=0.1)
+    ref = stats.ttest_ind(y1, y0, equal_var=equal_var)
+    ci = ref.confidence_interval(0.9)
+    assert got["statistic"] == pytest.approx(float(ref.statistic), rel=1e-12)
+    assert got["p_value"] == pytest.approx(float(ref.pvalue), rel=1e-10)
+    assert got["df"] == pytest.approx(float(ref.df), rel=1e-12)
+    assert got["conf_low"] == pytest.approx(float(ci.low), rel=1e-12)
+    assert got["conf_high"] == pytest.approx(float(ci.high), rel=1e-12)
