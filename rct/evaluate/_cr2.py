@@ -221,6 +221,8 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
     Ritz value is at or near :data:`EIG_TOL` (where the dense path would zero an
     eigenvalue).
     """
+    from scipy.linalg.lapack import dstevd as stevd  # eigenpairs of a tridiagonal matrix
+
     g, n, q = V.shape
     r = null.shape[2]
     Pt = np.swapaxes(null, 1, 2)
@@ -231,7 +233,7 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
     b = proj(V)
     beta0 = np.linalg.norm(b, axis=1)  # (g, q)
     kmax = max(1, min(n - r, _LANCZOS_MAXIT))
-    Q = np.zeros((kmax, g, n, q))
+    Q = np.zeros((g, q, kmax, n))  # the Lanczos vectors, each run's contiguous
     alpha = np.zeros((kmax, g, q))
     beta = np.zeros((kmax, g, q))
     dead = beta0 == 0  # Krylov space exhausted (x exact from then on)
@@ -248,7 +250,7 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
     change_before = np.full((g, q), np.nan)
     next_check = _LANCZOS_FIRST_CHECK
     for j in range(kmax):  # Lanczos steps, vectorised over clusters and columns
-        Q[j] = qv
+        Q[:, :, j, :] = np.swapaxes(qv, 1, 2)
         wv = op.matvec(qv) - bprev[:, None, :] * prev
         a = np.einsum("gnq,gnq->gq", qv, wv)
         wv = proj(wv - a[:, None, :] * qv)  # (projected last: nothing re-enters the null space)
@@ -260,14 +262,14 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
         k = j + 1
         if k == kmax or k >= next_check or (dead & ~done & ~bad).any():
             gi, qi = np.nonzero(~done & ~bad)
-            y = np.zeros((len(gi), k))
+            y = np.zeros((g, q, k))
             well = np.ones(len(gi), dtype=bool)
             for i, (c, col) in enumerate(zip(gi, qi, strict=True)):  # open Lanczos runs
-                lam, U, info = _stevd(alpha[:k, c, col], beta[:k - 1, c, col], compute_v=1)
+                lam, U, info = stevd(alpha[:k, c, col], beta[:k - 1, c, col], compute_v=1)
                 well[i] = info == 0 and lam[0] > 1e3 * EIG_TOL and lam[0] > 1e-10 * lam[-1]
                 if well[i]:
-                    y[i] = U @ (U[0] / np.sqrt(lam)) * beta0[c, col]
-            xn = np.einsum("pkn,pk->pn", Q[:k, gi, :, qi], y)  # (advanced indices first)
+                    y[c, col] = U @ (U[0] / np.sqrt(lam)) * beta0[c, col]
+            xn = np.matmul(y[:, :, None, :], Q[:, :, :k, :])[gi, qi, 0, :]  # (runs, n)
             ch = np.linalg.norm(xn - x[gi, :, qi], axis=1)
             conv = dead[gi, qi] | (seen[gi, qi] & (ch <= _LANCZOS_TOL * np.linalg.norm(
                 xn, axis=1)))
@@ -308,13 +310,6 @@ def _next_check(checks, change, change_before, x, still) -> tuple[int, float]:
     kstar = np.where(c2 <= target, k2, np.nan_to_num(kstar, nan=np.inf, posinf=np.inf))
     eta = min(float(kstar.max()), 1e9)
     return int(min(max(math.ceil(eta), k + 3), k + max(8, k // 2))), eta
-
-
-def _stevd(d, e, compute_v=1):
-    """LAPACK ``dstevd``: eigenvalues and vectors of a symmetric tridiagonal matrix."""
-    from scipy.linalg import lapack
-
-    return lapack.dstevd(d, e, compute_v=compute_v)
 
 
 def cr2_twoway(
