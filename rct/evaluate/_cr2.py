@@ -114,6 +114,8 @@ _LANCZOS_MAXIT = 150
 _LANCZOS_TOL = 1e-13
 #: the step of the first check (later ones: :func:`_next_check`)
 _LANCZOS_FIRST_CHECK = 12
+#: runs checked before convergence is predicted (then all of them)
+_LANCZOS_PROBES = 12
 #: Krylov basis cells held at once (clusters x rhs x steps x size; bounded memory)
 _LANCZOS_CELLS = 8_000_000
 
@@ -205,8 +207,8 @@ class _ClusterBlocks:
         return self.w[:, :, None] ** 2 * V - self.ws[:, :, None] * Fx
 
 
-def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray,
+                      work: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``G_g^{+1/2} V_g`` for the chunk's clusters by Lanczos, and which clusters converged.
 
     Each column of each cluster runs its own Lanczos process on ``G_g`` restricted to the
@@ -214,99 +216,129 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray
     clusters' products with ``G_g`` are one batched :meth:`_ClusterBlocks.matvec` per step.
     After ``k`` steps ``x_k = |b| Q_k T_k^{-1/2} e_1`` (``T_k`` the Lanczos tridiagonal
     matrix, solved by LAPACK's tridiagonal eigensolver; Higham 2008, *Functions of
-    Matrices*, §13.2).  A column counts as done when ``x`` changes by at most
+    Matrices*, §13.2).  A run counts as done when ``x`` changes by at most
     :data:`_LANCZOS_TOL` (relative) between two checks, or its Krylov space is exhausted
     (then ``x_k`` is exact); a cluster is returned with ``ok = False`` (for the dense
-    eigensolver) when a column has not converged within :data:`_LANCZOS_MAXIT` steps or a
+    eigensolver) when a run has not converged within :data:`_LANCZOS_MAXIT` steps or a
     Ritz value is at or near :data:`EIG_TOL` (where the dense path would zero an
-    eigenvalue).
+    eigenvalue).  Until a few sampled runs predict convergence (:func:`_next_check`) only
+    they are checked; then every open run is.  ``work`` holds the Krylov basis between
+    calls (one allocation for all chunks).
     """
     from scipy.linalg.lapack import dstevd as stevd  # eigenpairs of a tridiagonal matrix
 
     g, n, q = V.shape
     r = null.shape[2]
-    Pt = np.swapaxes(null, 1, 2)
+    nv = null[:, :, 0] if r == 1 else None
 
     def proj(x):  # (g, n, q): remove the null-space component
-        return x - null @ (Pt @ x) if r else x
+        if r == 0:
+            return x
+        if nv is not None:  # one null vector per cluster (clustered by hot spot)
+            return x - nv[:, :, None] * np.einsum("gn,gnq->gq", nv, x)[:, None, :]
+        return x - null @ (np.swapaxes(null, 1, 2) @ x)
+
+    def norm(x):  # (g, n, q) -> (g, q)
+        return np.sqrt(np.einsum("gnq,gnq->gq", x, x))
 
     b = proj(V)
-    beta0 = np.linalg.norm(b, axis=1)  # (g, q)
+    beta0 = norm(b)
     kmax = max(1, min(n - r, _LANCZOS_MAXIT))
-    Q = np.zeros((g, q, kmax, n))  # the Lanczos vectors, each run's contiguous
+    work = {} if work is None else work
+    if work.get("Q") is None or work["Q"].size < g * q * kmax * n:
+        work["Q"] = np.empty(g * q * kmax * n)
+    Q = work["Q"][:g * q * kmax * n].reshape(g, q, kmax, n)  # Lanczos vectors, per run
     alpha = np.zeros((kmax, g, q))
     beta = np.zeros((kmax, g, q))
     dead = beta0 == 0  # Krylov space exhausted (x exact from then on)
     done = dead.copy()  # b = 0: x = 0
     bad = np.zeros((g, q), dtype=bool)
     x = np.zeros((g, n, q))
-    seen = np.zeros((g, q), dtype=bool)  # an earlier check's x is in `x`
+    # per run: steps of its last three solutions and the changes between them
+    k_last, k_prev, k_prev2 = (np.zeros((g, q), dtype=np.int64) for _ in range(3))
+    change, change_before = np.full((g, q), np.nan), np.full((g, q), np.nan)
+    gi0, qi0 = np.nonzero(~done)
+    pick = np.unique(np.linspace(0, len(gi0) - 1, min(len(gi0), _LANCZOS_PROBES)).astype(int))
+    probe = np.zeros((g, q), dtype=bool)
+    probe[gi0[pick], qi0[pick]] = True
+    full = len(gi0) <= _LANCZOS_PROBES
+    next_check = _LANCZOS_FIRST_CHECK
     qv = np.where(dead[:, None, :], 0.0, b / np.where(dead, 1.0, beta0)[:, None, :])
     prev = np.zeros_like(qv)
     bprev = np.zeros((g, q))
     scale = np.zeros((g, q))
-    checks: list[int] = []  # steps at which x was formed
-    change = np.full((g, q), np.nan)  # |x - x_previous check| at the last two checks
-    change_before = np.full((g, q), np.nan)
-    next_check = _LANCZOS_FIRST_CHECK
     for j in range(kmax):  # Lanczos steps, vectorised over clusters and columns
         Q[:, :, j, :] = np.swapaxes(qv, 1, 2)
         wv = op.matvec(qv) - bprev[:, None, :] * prev
         a = np.einsum("gnq,gnq->gq", qv, wv)
         wv = proj(wv - a[:, None, :] * qv)  # (projected last: nothing re-enters the null space)
-        bn = np.linalg.norm(wv, axis=1)
+        bn = norm(wv)
         scale = np.maximum(scale, np.maximum(np.abs(a), bn))
         alpha[j] = np.where(dead, scale, a)  # decoupled steps after exhaustion: any value > 0
         dead = dead | (bn <= 1e-13 * scale)
         beta[j] = np.where(dead, 0.0, bn)
         k = j + 1
-        if k == kmax or k >= next_check or (dead & ~done & ~bad).any():
-            gi, qi = np.nonzero(~done & ~bad)
+        open_ = ~done & ~bad
+        if k == kmax or k >= next_check or (dead & open_).any():
+            if k == kmax:
+                full = True
+            gi, qi = np.nonzero(open_ & (probe | full | dead))
             y = np.zeros((g, q, k))
             well = np.ones(len(gi), dtype=bool)
-            for i, (c, col) in enumerate(zip(gi, qi, strict=True)):  # open Lanczos runs
+            for i, (c, col) in enumerate(zip(gi, qi, strict=True)):  # the runs checked
                 lam, U, info = stevd(alpha[:k, c, col], beta[:k - 1, c, col], compute_v=1)
                 well[i] = info == 0 and lam[0] > 1e3 * EIG_TOL and lam[0] > 1e-10 * lam[-1]
                 if well[i]:
                     y[c, col] = U @ (U[0] / np.sqrt(lam)) * beta0[c, col]
-            xn = np.matmul(y[:, :, None, :], Q[:, :, :k, :])[gi, qi, 0, :]  # (runs, n)
-            ch = np.linalg.norm(xn - x[gi, :, qi], axis=1)
-            conv = dead[gi, qi] | (seen[gi, qi] & (ch <= _LANCZOS_TOL * np.linalg.norm(
-                xn, axis=1)))
+            if 2 * len(gi) < g * q:  # a few runs: their vectors only
+                xn = np.matmul(y[gi, qi, None, :], Q[gi, qi, :k, :])[:, 0, :]  # (runs, n)
+            else:
+                xn = np.matmul(y[:, :, None, :], Q[:, :, :k, :])[gi, qi, 0, :]
+            had = k_last[gi, qi] > 0
+            ch = np.where(had, np.linalg.norm(xn - x[gi, :, qi], axis=1), np.nan)
+            conv = dead[gi, qi] | (had & (ch <= _LANCZOS_TOL * np.linalg.norm(xn, axis=1)))
             x[gi, :, qi] = xn
-            seen[gi, qi] = True
+            k_prev2[gi, qi], k_prev[gi, qi], k_last[gi, qi] = k_prev[gi, qi], k_last[gi, qi], k
+            change_before[gi, qi], change[gi, qi] = change[gi, qi], ch
             done[gi, qi] = conv & well
             bad[gi, qi] = ~well
             if (done | bad).all():
                 break
-            change_before[gi, qi] = change[gi, qi]
-            change[gi, qi] = ch
-            checks.append(k)
-            next_check, eta = _next_check(checks, change, change_before, x, ~done & ~bad)
+            open_ = ~done & ~bad
+            if not full and not (probe & open_).any():  # the sample is settled: check all
+                full, next_check = True, k + 3
+                continue
+            next_check, eta = _next_check(k, change, change_before, k_prev, k_prev2, x,
+                                          open_ & (k_prev2 > 0))
             if eta > 1.5 * kmax:  # too slow to converge in time: to the dense eigensolver now
                 break
+            if not full and next_check >= eta:  # the sample should have converged: check all
+                full = True
+            elif full and (open_ & (k_last == 0)).any():
+                next_check = min(next_check, k + 3)  # runs seen once: their second solution
         prev, bprev = qv, beta[j]
         qv = np.where(dead[:, None, :], 0.0, wv / np.where(dead, 1.0, bn)[:, None, :])
     return proj(x), done.all(axis=1)
 
 
-def _next_check(checks, change, change_before, x, still) -> tuple[int, float]:
-    """The step of the next check, and where the slowest open run should have converged.
+def _next_check(k, change, change_before, k_prev, k_prev2, x, known) -> tuple[int, float]:
+    """The step of the next check, and where the slowest of the ``known`` runs converges
+    (NaN when no run's rate is known yet).
 
-    ``change`` at a check is about the error at the check before, so two changes give each
-    run's rate per step; the next check is where the extrapolated error of the slowest
-    open run reaches :data:`_LANCZOS_TOL` (at least 3 and at most ``max(8, k/2)`` steps
-    on).  A schedule only: convergence is still decided by the change between checks.
+    ``change`` at a run's last solution is about the error at its solution before
+    (step ``k_prev``), ``change_before`` the error at ``k_prev2``, so each run's rate per
+    step is known; the next check is where the extrapolated error of the slowest run
+    reaches :data:`_LANCZOS_TOL` (at least 3 and at most ``max(8, k/2)`` steps on).  A
+    schedule only: convergence is still decided by the change between two solutions.
     """
-    k = checks[-1]
-    if len(checks) < 3:
-        return k + 6, 0.0
-    k1, k2 = checks[-3], checks[-2]  # change_before ~ error at k1, change ~ error at k2
-    c1, c2 = change_before[still], change[still]
-    target = _LANCZOS_TOL * np.linalg.norm(x, axis=1)[still]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if not known.any():
+        return k + 6, math.nan  # no rate known yet
+    c1, c2 = change_before[known], change[known]
+    k1, k2 = k_prev2[known], k_prev[known]
+    target = _LANCZOS_TOL * np.sqrt(np.einsum("gnq,gnq->gq", x, x))[known]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rate = np.clip(np.nan_to_num((c2 / c1) ** (1.0 / (k2 - k1)), nan=0.999), 1e-6, 0.999)
-        kstar = k2 + np.maximum(np.log(target / c2), -np.inf) / np.log(rate)
+        kstar = k2 + np.log(target / c2) / np.log(rate)
     kstar = np.where(c2 <= target, k2, np.nan_to_num(kstar, nan=np.inf, posinf=np.inf))
     eta = min(float(kstar.max()), 1e9)
     return int(min(max(math.ceil(eta), k + 3), k + max(8, k // 2))), eta
@@ -411,6 +443,7 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
         cells = (_LANCZOS_CELLS // (int(size) * (p + 1) * min(int(size), _LANCZOS_MAXIT))
                  if iterative else _CLUSTER_CELLS // int(size) ** 2)
         step = max(1, cells)
+        work: dict = {}  # the Lanczos basis, allocated once for the chunks of this size
         for c0 in range(0, len(gs_all), step):  # memory-bounded chunks of clusters
             gs = gs_all[c0:c0 + step]
             idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
@@ -420,7 +453,7 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
             rhs = s[idx][:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
             blocks = _ClusterBlocks(idx, Kp, ucol, tcol, Xt, B, w, s, m)
             if iterative:
-                AV, ok = _lanczos_inv_sqrt(blocks, null, rhs)
+                AV, ok = _lanczos_inv_sqrt(blocks, null, rhs, work)
                 if not ok.all():  # slow or near-singular clusters: the dense eigensolver
                     sub = np.flatnonzero(~ok)
                     AV[sub] = _inv_sqrt_psd_apply(blocks.dense(sub), null[sub], rhs[sub])

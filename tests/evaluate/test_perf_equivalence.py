@@ -209,8 +209,8 @@ def _lanczos_calls(monkeypatch):
     calls = []
     real = _cr2._lanczos_inv_sqrt
 
-    def spy(op, null, V):
-        x, ok = real(op, null, V)
+    def spy(op, null, V, *work):
+        x, ok = real(op, null, V, *work)
         calls.append((len(ok), int(ok.sum())))
         return x, ok
 
