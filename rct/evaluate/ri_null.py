@@ -197,8 +197,9 @@ def reference_assignments(design: Any, *, assignments: np.ndarray | None = None,
             gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
             assignments = np.asarray(design.draw(int(draws), gen))
     Zall = np.asarray(assignments) == treated
-    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 and chunked conversion
-    Zall = Zall.astype(np.float64 if Zall.size <= 8_000_000 else np.int8)
+    # float64 once when it fits in ~64 MB (no per-call conversion), else int8 (the 0/1 bytes
+    # of the boolean matrix, not a copy) and chunked conversion
+    Zall = Zall.astype(np.float64) if Zall.size <= 8_000_000 else Zall.view(np.int8)
     n = n_units if n_units is not None else np.asarray(design.assignment).size
     if Zall.ndim != 2 or Zall.shape[1] != n:
         raise ValueError(f"assignments must have shape (B, {n}), got {Zall.shape}")
