@@ -125,6 +125,8 @@ _LANCZOS_MIN = 64
 _LANCZOS_MAXIT = 150
 #: relative change of ``G^{+1/2} v`` between two checks that counts as converged
 _LANCZOS_TOL = 1e-13
+#: Lanczos steps per square root of the condition number (for :data:`_LANCZOS_TOL`)
+_LANCZOS_STEPS = 15
 #: the step of the first check (later ones: :func:`_next_check`)
 _LANCZOS_FIRST_CHECK = 12
 #: runs checked before convergence is predicted (then all of them)
@@ -197,6 +199,13 @@ class _ClusterBlocks:
         Gm[:, np.arange(size), np.arange(size)] += wg**2
         return Gm
 
+    def diag(self) -> np.ndarray:
+        """The matrices' diagonals ``(g, size)``."""
+        Kp, u, t = self.Kp, self.u, self.t
+        F = Kp[u, u] + Kp[u, t] + Kp[t, u] + Kp[t, t] + np.einsum(
+            "gsp,pq,gsq->gs", self.X, self.B, self.X)
+        return self.w**2 - self.ws**2 * F
+
     def _index(self, q: int) -> tuple[np.ndarray, np.ndarray]:
         """Flat positions of each observation's unit and day column in ``(columns, g, q)``."""
         if q not in self._flat:
@@ -218,6 +227,20 @@ class _ClusterBlocks:
         Fx = (KDX[iu] + KDX[it]).reshape(g, size, q)
         Fx += self.X @ (self.B @ np.einsum("gsp,gsq->gpq", self.X, x))
         return self.w[:, :, None] ** 2 * V - self.ws[:, :, None] * Fx
+
+
+def _lanczos_worth(diag: np.ndarray, size: int) -> np.ndarray:
+    """Clusters whose Lanczos runs can converge within :data:`_LANCZOS_MAXIT` steps.
+
+    A symmetric matrix's condition number is at least the ratio of its extreme diagonal
+    entries, and Lanczos needs about ``_LANCZOS_STEPS * sqrt(kappa)`` steps for
+    :data:`_LANCZOS_TOL` (its error falls like ``((sqrt k - 1)/(sqrt k + 1))^steps``):
+    clusters beyond that go to the dense eigensolver without a wasted attempt (e.g. 45
+    hot spots with a few crimes a day, whose day effects, and so weights, are noisy).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = diag.max(axis=1) / diag.min(axis=1)
+    return (diag.min(axis=1) > 0) & (_LANCZOS_STEPS * np.sqrt(ratio) <= min(size, _LANCZOS_MAXIT))
 
 
 def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray,
@@ -466,13 +489,21 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
             # A_g [e_g, X~_g] with A_g = S_g Gm^{+1/2} S_g, never formed
             rhs = s[idx][:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
             blocks = _ClusterBlocks(idx, Kp, ucol, tcol, Xt, B, w, s, m)
-            if iterative:
-                AV, ok = _lanczos_inv_sqrt(blocks, null, rhs, work)
-                if not ok.all():  # slow or near-singular clusters: the dense eigensolver
-                    sub = np.flatnonzero(~ok)
-                    AV[sub] = _inv_sqrt_psd_apply(blocks.dense(sub), null[sub], rhs[sub])
-            else:
-                AV = _inv_sqrt_psd_apply(blocks.dense(), null, rhs)
+            AV = np.empty_like(rhs)
+            lanczos = _lanczos_worth(blocks.diag(), int(size)) if iterative else np.zeros(
+                len(gs), dtype=bool)
+            dense = np.flatnonzero(~lanczos)
+            if lanczos.any():
+                sub = np.flatnonzero(lanczos)
+                op = blocks if lanczos.all() else _ClusterBlocks(idx[sub], Kp, ucol, tcol, Xt,
+                                                                 B, w, s, m)
+                AV[sub], ok = _lanczos_inv_sqrt(op, null[sub], rhs[sub], work)
+                # slow or near-singular clusters: the dense eigensolver
+                dense = np.sort(np.concatenate([dense, sub[~ok]]))
+            dstep = max(1, _CLUSTER_CELLS // int(size) ** 2)
+            for d0 in range(0, len(dense), dstep):  # memory-bounded chunks of dense blocks
+                sub = dense[d0:d0 + dstep]
+                AV[sub] = _inv_sqrt_psd_apply(blocks.dense(sub), null[sub], rhs[sub])
             AV *= s[idx][:, :, None]
             Ae, AX = AV[:, :, 0], AV[:, :, 1:]
             ug = np.einsum("gip,gi->gp", Xg, Ae)

@@ -232,9 +232,12 @@ def test_lanczos_cr2_equals_definition(monkeypatch, N, T, drop, paired, spread):
     cl = u // 2 if paired else u
     calls = _lanczos_calls(monkeypatch)
     got = cr2_twoway(X, e, w, u, t, cl if paired else None)
-    assert calls and sum(c for c, _ in calls) > 0  # the iterative path ran
-    if spread < 1:
-        assert all(ok == n for n, ok in calls)  # ... and converged (no dense fallback)
+    if spread < 1:  # the iterative path ran (for the clusters of >= 64 rows) and converged
+        assert calls and all(ok == n > 0 for n, ok in calls)
+        if not drop:
+            assert sum(n for n, _ in calls) == len(np.unique(cl))
+    else:  # far too ill-conditioned: straight to the dense eigensolver
+        assert sum(ok for _, ok in calls) == 0
     cov, df = _dense_cr2(X, e, w, u, t, cl)
     np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(got.df, df, rtol=1e-10)
@@ -251,11 +254,21 @@ def test_lanczos_falls_back_to_the_dense_eigensolver(monkeypatch):
     e = rng.normal(size=len(u))
     calls = _lanczos_calls(monkeypatch)
     monkeypatch.setattr(_cr2, "_LANCZOS_MAXIT", 8)  # far too few steps: nothing converges
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # ... but every cluster is tried
     got = cr2_twoway(X, e, w, u, t)
     assert calls == [(6, 0)]
     cov, df = _dense_cr2(X, e, w, u, t, u)
     np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(got.df, df, rtol=1e-10)
+
+
+def test_ill_conditioned_clusters_skip_lanczos():
+    from rct.evaluate._cr2 import _LANCZOS_MAXIT, _LANCZOS_STEPS, _lanczos_worth
+
+    k = (_LANCZOS_MAXIT / _LANCZOS_STEPS) ** 2  # the largest condition number Lanczos gets
+    diag = np.array([[1.0, 0.5 * k], [1.0, 2.0 * k], [1.0, 2.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(_lanczos_worth(diag, 365), [True, False, True, False])
+    assert not _lanczos_worth(np.array([[1.0, 4.0]]), 20)[0]  # a short cluster: fewer steps
 
 
 def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
@@ -266,6 +279,7 @@ def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
     e = rng.normal(size=len(u))
     e[u == 2] = 0.0
     calls = _lanczos_calls(monkeypatch)
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # every cluster tried
     got = cr2_twoway(X, e, w, u, t)
     assert calls == [(7, 7)]
     cov, df = _dense_cr2(X, e, w, u, t, u)
