@@ -344,15 +344,15 @@ def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray,
             open_ = ~done & ~bad
             if not full and not (probe & open_).any():  # the sample is settled: check all
                 full, next_check = True, k + 3
-                continue
-            next_check, eta = _next_check(k, change, change_before, k_prev, k_prev2, x,
-                                          open_ & (k_prev2 > 0))
-            if eta > 1.5 * kmax:  # too slow to converge in time: to the dense eigensolver now
-                break
-            if not full and next_check >= eta:  # the sample should have converged: check all
-                full = True
-            elif full and (open_ & (k_last == 0)).any():
-                next_check = min(next_check, k + 3)  # runs seen once: their second solution
+            else:
+                next_check, eta = _next_check(k, change, change_before, k_prev, k_prev2, x,
+                                              open_ & (k_prev2 > 0))
+                if eta > 1.5 * kmax:  # too slow to converge in time: to the dense eigensolver
+                    break
+                if not full and next_check >= eta:  # the sample should have converged
+                    full = True
+                elif full and (open_ & (k_last == 0)).any():
+                    next_check = min(next_check, k + 3)  # runs seen once: a second solution
         prev, bprev = qv, beta[j]
         qv = np.where(dead[:, None, :], 0.0, wv / np.where(dead, 1.0, bn)[:, None, :])
     return proj(x), done.all(axis=1)

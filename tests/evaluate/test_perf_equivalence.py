@@ -334,3 +334,20 @@ def test_ttest_ind_equals_scipy(equal_var):
     assert got["df"] == pytest.approx(float(ref.df), rel=1e-12)
     assert got["conf_low"] == pytest.approx(float(ci.low), rel=1e-12)
     assert got["conf_high"] == pytest.approx(float(ci.high), rel=1e-12)
+
+
+def test_lanczos_sampled_checks_when_the_sample_settles_first(monkeypatch):
+    """The sampled run converges long before the others (its cluster's weights are flat):
+    the others are then checked in full, and every cluster equals the definition."""
+    rng = np.random.default_rng(21)
+    u, t, X = _panel(6, 72, 1, rng)
+    w = np.where(u == 0, 1.0, np.exp(rng.normal(size=len(u)) * 0.35))
+    e = rng.normal(size=len(u))
+    monkeypatch.setattr(_cr2, "_LANCZOS_PROBES", 1)  # the sample: cluster 0's first run
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)
+    calls = _lanczos_calls(monkeypatch)
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(6, 6)]  # every cluster converged (the check after the sample's, at 21)
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
