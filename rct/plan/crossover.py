@@ -226,8 +226,9 @@ def evaluate_crossover(
         iv = _safe(complier_effect, "complier effect (2SLS)", dpanel, outcome=primary, dose=dose,
                    treatment="tasked", alpha=alpha)
         ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
-                      align_to_design(design, dpanel, primary),
-                      align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
+                      aligned[primary],
+                      align_to_design(design, dpanel, dose) if dose_y is None else dose_y,
+                      statistic=fe_stat, outcome=primary,
                       dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha,
                       reference=ref)
         estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]
