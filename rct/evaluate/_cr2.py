@@ -9,6 +9,19 @@ or Poisson GLM fit with unit and time fixed effects — the numbers R
 the fixed effects as factor dummies.  The fixed effects are never expanded
 into an ``n x (N + T)`` matrix: their projection enters through the
 ``(N + T - 1)``-square matrix ``(D'WD)^{-1}``.
+
+The CR2 adjustment needs ``G_g^{+1/2}`` (``G_g = W_g (I - H_g) W_g``, full rank
+but for the unit dummies: the day dummies fill the block) applied to a few vectors
+per cluster, never the matrix itself.  Clusters of at least :data:`_LANCZOS_MIN`
+observations (a hot spot's days) get it by Lanczos (:func:`_lanczos_inv_sqrt`):
+``G_g`` is applied through one product with ``(D'WD)^{-1}`` for a whole chunk of
+clusters per step, and a run stops when its solution changes by less than
+:data:`_LANCZOS_TOL` relative (30-100 steps for 365 days, instead of one 365 x 365
+eigendecomposition per hot spot: 4-5x less CPU on the 300 x 365 evaluation); a
+cluster that does not converge in time, or whose block is nearly singular, falls
+back to the dense eigensolver (:func:`_inv_sqrt_psd_apply`).  Smaller clusters use
+the dense eigensolver.  Both give the numbers of the definition to about 1e-12
+(``tests/evaluate/test_perf_equivalence.py``).
 """
 
 from __future__ import annotations
@@ -106,6 +119,266 @@ def _inv_sqrt_psd_apply(G: np.ndarray, null: np.ndarray, V: np.ndarray) -> np.nd
 
 #: clusters whose ``size x size`` matrices are held at once (bounded temporaries)
 _CLUSTER_CELLS = 2_000_000
+#: clusters with at least this many observations are handled by Lanczos (smaller: dense eigh)
+_LANCZOS_MIN = 64
+#: Lanczos steps before a cluster falls back to the dense eigensolver
+_LANCZOS_MAXIT = 150
+#: relative change of ``G^{+1/2} v`` between two checks that counts as converged
+_LANCZOS_TOL = 1e-13
+#: Lanczos steps per square root of the condition number (for :data:`_LANCZOS_TOL`)
+_LANCZOS_STEPS = 15
+#: the step of the first check (later ones: :func:`_next_check`)
+_LANCZOS_FIRST_CHECK = 12
+#: runs checked before convergence is predicted (then all of them)
+_LANCZOS_PROBES = 12
+#: Krylov basis cells held at once (clusters x rhs x steps x size; bounded memory)
+_LANCZOS_CELLS = 8_000_000
+
+
+def _nested_null(ug: np.ndarray, g1: np.ndarray, n1: int, sg: np.ndarray) -> np.ndarray:
+    """Orthonormal null vectors ``W_g^{-1/2} 1_u`` of ``W_g (I - H_g) W_g`` per cluster row of ``ug``.
+
+    A unit ``u`` all of whose rows are in cluster ``g`` has its dummy in the column space,
+    so the cluster's block annihilates ``W_g^{-1/2} 1_u``; ``(g, size, r)``.
+    """
+    total = np.bincount(g1, minlength=n1)
+    size = ug.shape[1]
+    if np.all(ug == ug[:, :1]):  # one unit per cluster (clustered by unit): vectorised
+        v = np.where((total[ug[:, 0]] == size)[:, None], 1.0 / sg, 0.0)
+        nrm = np.linalg.norm(v, axis=1, keepdims=True)
+        keep = nrm[:, 0] > 0
+        if not keep.any():
+            return np.zeros((len(ug), size, 0))
+        return (v / np.where(nrm > 0, nrm, 1.0))[:, :, None]
+    levels = []
+    for r in ug:  # clusters of several units (e.g. pairs): a few units each
+        vals, cnt = np.unique(r, return_counts=True)
+        levels.append(vals[cnt == total[vals]])
+    r_max = max((lv.size for lv in levels), default=0)
+    null = np.zeros((len(ug), size, r_max))
+    for i, lv in enumerate(levels):
+        for k, u_ in enumerate(lv):
+            v = np.where(ug[i] == u_, 1.0 / sg[i], 0.0)
+            null[i, :, k] = v / np.linalg.norm(v)
+    return null
+
+
+class _ClusterBlocks:
+    """``G_g = W_g (I - H_g) W_g`` for a chunk of equal-size clusters: as an operator
+    (:meth:`matvec`, never formed: ``D_g K D_g'`` through one product with ``K`` for the
+    whole chunk) and, on demand, as dense matrices (:meth:`dense`).
+
+    ``H_g = W_g^{1/2} F_g W_g^{1/2}`` with ``F_g = D_g K D_g' + X~_g B X~_g'``
+    (:func:`cr2_twoway`, Notes).
+    """
+
+    def __init__(self, idx, Kp, ucol, tcol, Xt, B, w, s, m):
+        self.u, self.t = ucol[idx], tcol[idx]
+        self.Kp, self.B = Kp, B
+        # the operator needs K only on the chunk's units and days
+        cols = np.unique(np.concatenate([self.u.ravel(), self.t.ravel()]))
+        self.K_loc = Kp[np.ix_(cols, cols)]
+        self.u_loc, self.t_loc = np.searchsorted(cols, self.u), np.searchsorted(cols, self.t)
+        self.m1 = len(cols)
+        self.X = Xt[idx]
+        self.w = w[idx]
+        self.ws = self.w * s[idx]
+        self._flat: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def dense(self, sub: np.ndarray | None = None) -> np.ndarray:
+        """The matrices ``(g, size, size)`` (of the clusters ``sub``, default all)."""
+        pick = (lambda a: a) if sub is None else (lambda a: a[sub])
+        u, t, Xg, wg, ws = (pick(a) for a in (self.u, self.t, self.X, self.w, self.ws))
+        Kp = self.Kp
+        F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
+             + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
+        F += (Xg @ self.B) @ np.swapaxes(Xg, 1, 2)
+        Gm = -ws[:, :, None] * ws[:, None, :] * F
+        del F
+        size = u.shape[1]
+        Gm[:, np.arange(size), np.arange(size)] += wg**2
+        return Gm
+
+    def diag(self) -> np.ndarray:
+        """The matrices' diagonals ``(g, size)``."""
+        Kp, u, t = self.Kp, self.u, self.t
+        F = Kp[u, u] + Kp[u, t] + Kp[t, u] + Kp[t, t] + np.einsum(
+            "gsp,pq,gsq->gs", self.X, self.B, self.X)
+        return self.w**2 - self.ws**2 * F
+
+    def _index(self, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """Flat positions of each observation's unit and day column in ``(columns, g, q)``."""
+        if q not in self._flat:
+            g = self.u.shape[0]
+            base = np.arange(g)[:, None, None] * q + np.arange(q)[None, None, :]
+            self._flat[q] = ((self.u_loc[:, :, None] * (g * q) + base).ravel(),
+                             (self.t_loc[:, :, None] * (g * q) + base).ravel())
+        return self._flat[q]
+
+    def matvec(self, V: np.ndarray) -> np.ndarray:
+        """``G_g V_g`` for ``V`` ``(g, size, q)``."""
+        g, size, q = V.shape
+        iu, it = self._index(q)
+        x = self.ws[:, :, None] * V
+        xf = x.ravel()
+        cells = self.m1 * g * q
+        DX = np.bincount(iu, xf, cells) + np.bincount(it, xf, cells)  # D_g' x_g, all clusters
+        KDX = (self.K_loc @ DX.reshape(self.m1, g * q)).ravel()
+        Fx = (KDX[iu] + KDX[it]).reshape(g, size, q)
+        Fx += self.X @ (self.B @ np.einsum("gsp,gsq->gpq", self.X, x))
+        return self.w[:, :, None] ** 2 * V - self.ws[:, :, None] * Fx
+
+
+def _lanczos_worth(diag: np.ndarray, size: int) -> np.ndarray:
+    """Clusters whose Lanczos runs can converge within :data:`_LANCZOS_MAXIT` steps.
+
+    A symmetric matrix's condition number is at least the ratio of its extreme diagonal
+    entries, and Lanczos needs about ``_LANCZOS_STEPS * sqrt(kappa)`` steps for
+    :data:`_LANCZOS_TOL` (its error falls like ``((sqrt k - 1)/(sqrt k + 1))^steps``):
+    clusters beyond that go to the dense eigensolver without a wasted attempt (e.g. 45
+    hot spots with a few crimes a day, whose day effects, and so weights, are noisy).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = diag.max(axis=1) / diag.min(axis=1)
+    return (diag.min(axis=1) > 0) & (_LANCZOS_STEPS * np.sqrt(ratio) <= min(size, _LANCZOS_MAXIT))
+
+
+def _lanczos_inv_sqrt(op: _ClusterBlocks, null: np.ndarray, V: np.ndarray,
+                      work: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``G_g^{+1/2} V_g`` for the chunk's clusters by Lanczos, and which clusters converged.
+
+    Each column of each cluster runs its own Lanczos process on ``G_g`` restricted to the
+    complement of ``null`` (the exact null space, as in :func:`_inv_sqrt_psd_apply`); the
+    clusters' products with ``G_g`` are one batched :meth:`_ClusterBlocks.matvec` per step.
+    After ``k`` steps ``x_k = |b| Q_k T_k^{-1/2} e_1`` (``T_k`` the Lanczos tridiagonal
+    matrix, solved by LAPACK's tridiagonal eigensolver; Higham 2008, *Functions of
+    Matrices*, §13.2).  A run counts as done when ``x`` changes by at most
+    :data:`_LANCZOS_TOL` (relative) between two checks, or its Krylov space is exhausted
+    (then ``x_k`` is exact); a cluster is returned with ``ok = False`` (for the dense
+    eigensolver) when a run has not converged within :data:`_LANCZOS_MAXIT` steps or a
+    Ritz value is at or near :data:`EIG_TOL` (where the dense path would zero an
+    eigenvalue).  Until a few sampled runs predict convergence (:func:`_next_check`) only
+    they are checked; then every open run is.  ``work`` holds the Krylov basis between
+    calls (one allocation for all chunks).
+    """
+    from scipy.linalg.lapack import dstevd as stevd  # eigenpairs of a tridiagonal matrix
+
+    g, n, q = V.shape
+    r = null.shape[2]
+    nv = null[:, :, 0] if r == 1 else None
+
+    def proj(x):  # (g, n, q): remove the null-space component
+        if r == 0:
+            return x
+        if nv is not None:  # one null vector per cluster (clustered by hot spot)
+            return x - nv[:, :, None] * np.einsum("gn,gnq->gq", nv, x)[:, None, :]
+        return x - null @ (np.swapaxes(null, 1, 2) @ x)
+
+    def norm(x):  # (g, n, q) -> (g, q)
+        return np.sqrt(np.einsum("gnq,gnq->gq", x, x))
+
+    b = proj(V)
+    beta0 = norm(b)
+    kmax = max(1, min(n - r, _LANCZOS_MAXIT))
+    work = {} if work is None else work
+    if work.get("Q") is None or work["Q"].size < g * q * kmax * n:
+        work["Q"] = np.empty(g * q * kmax * n)
+    Q = work["Q"][:g * q * kmax * n].reshape(g, q, kmax, n)  # Lanczos vectors, per run
+    alpha = np.zeros((kmax, g, q))
+    beta = np.zeros((kmax, g, q))
+    dead = beta0 == 0  # Krylov space exhausted (x exact from then on)
+    done = dead.copy()  # b = 0: x = 0
+    bad = np.zeros((g, q), dtype=bool)
+    x = np.zeros((g, n, q))
+    # per run: steps of its last three solutions and the changes between them
+    k_last, k_prev, k_prev2 = (np.zeros((g, q), dtype=np.int64) for _ in range(3))
+    change, change_before = np.full((g, q), np.nan), np.full((g, q), np.nan)
+    gi0, qi0 = np.nonzero(~done)
+    pick = np.unique(np.linspace(0, len(gi0) - 1, min(len(gi0), _LANCZOS_PROBES)).astype(int))
+    probe = np.zeros((g, q), dtype=bool)
+    probe[gi0[pick], qi0[pick]] = True
+    full = len(gi0) <= _LANCZOS_PROBES
+    next_check = _LANCZOS_FIRST_CHECK
+    qv = np.where(dead[:, None, :], 0.0, b / np.where(dead, 1.0, beta0)[:, None, :])
+    prev = np.zeros_like(qv)
+    bprev = np.zeros((g, q))
+    scale = np.zeros((g, q))
+    for j in range(kmax):  # Lanczos steps, vectorised over clusters and columns
+        Q[:, :, j, :] = np.swapaxes(qv, 1, 2)
+        wv = op.matvec(qv) - bprev[:, None, :] * prev
+        a = np.einsum("gnq,gnq->gq", qv, wv)
+        wv = proj(wv - a[:, None, :] * qv)  # (projected last: nothing re-enters the null space)
+        bn = norm(wv)
+        scale = np.maximum(scale, np.maximum(np.abs(a), bn))
+        alpha[j] = np.where(dead, scale, a)  # decoupled steps after exhaustion: any value > 0
+        dead = dead | (bn <= 1e-13 * scale)
+        beta[j] = np.where(dead, 0.0, bn)
+        k = j + 1
+        open_ = ~done & ~bad
+        if k == kmax or k >= next_check or (dead & open_).any():
+            if k == kmax:
+                full = True
+            gi, qi = np.nonzero(open_ & (probe | full | dead))
+            y = np.zeros((g, q, k))
+            well = np.ones(len(gi), dtype=bool)
+            # the runs checked (a check, not a step: a few per run, each one LAPACK call)
+            for i, (c, col) in enumerate(zip(gi, qi, strict=True)):
+                lam, U, info = stevd(alpha[:k, c, col], beta[:k - 1, c, col], compute_v=1)
+                well[i] = info == 0 and lam[0] > 1e3 * EIG_TOL and lam[0] > 1e-10 * lam[-1]
+                if well[i]:
+                    y[c, col] = U @ (U[0] / np.sqrt(lam)) * beta0[c, col]
+            if 2 * len(gi) < g * q:  # a few runs: their vectors only
+                xn = np.matmul(y[gi, qi, None, :], Q[gi, qi, :k, :])[:, 0, :]  # (runs, n)
+            else:
+                xn = np.matmul(y[:, :, None, :], Q[:, :, :k, :])[gi, qi, 0, :]
+            had = k_last[gi, qi] > 0
+            ch = np.where(had, np.linalg.norm(xn - x[gi, :, qi], axis=1), np.nan)
+            conv = dead[gi, qi] | (had & (ch <= _LANCZOS_TOL * np.linalg.norm(xn, axis=1)))
+            x[gi, :, qi] = xn
+            k_prev2[gi, qi], k_prev[gi, qi], k_last[gi, qi] = k_prev[gi, qi], k_last[gi, qi], k
+            change_before[gi, qi], change[gi, qi] = change[gi, qi], ch
+            done[gi, qi] = conv & well
+            bad[gi, qi] = ~well
+            if (done | bad).all():
+                break
+            open_ = ~done & ~bad
+            if not full and not (probe & open_).any():  # the sample is settled: check all
+                full, next_check = True, k + 3
+            else:
+                next_check, eta = _next_check(k, change, change_before, k_prev, k_prev2, x,
+                                              open_ & (k_prev2 > 0))
+                if eta > 1.5 * kmax:  # too slow to converge in time: to the dense eigensolver
+                    break
+                if not full and next_check >= eta:  # the sample should have converged
+                    full = True
+                elif full and (open_ & (k_last == 0)).any():
+                    next_check = min(next_check, k + 3)  # runs seen once: a second solution
+        prev, bprev = qv, beta[j]
+        qv = np.where(dead[:, None, :], 0.0, wv / np.where(dead, 1.0, bn)[:, None, :])
+    return proj(x), done.all(axis=1)
+
+
+def _next_check(k, change, change_before, k_prev, k_prev2, x, known) -> tuple[int, float]:
+    """The step of the next check, and where the slowest of the ``known`` runs converges
+    (NaN when no run's rate is known yet).
+
+    ``change`` at a run's last solution is about the error at its solution before
+    (step ``k_prev``), ``change_before`` the error at ``k_prev2``, so each run's rate per
+    step is known; the next check is where the extrapolated error of the slowest run
+    reaches :data:`_LANCZOS_TOL` (at least 3 and at most ``max(8, k/2)`` steps on).  A
+    schedule only: convergence is still decided by the change between two solutions.
+    """
+    if not known.any():
+        return k + 6, math.nan  # no rate known yet
+    c1, c2 = change_before[known], change[known]
+    k1, k2 = k_prev2[known], k_prev[known]
+    target = _LANCZOS_TOL * np.sqrt(np.einsum("gnq,gnq->gq", x, x))[known]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rate = np.clip(np.nan_to_num((c2 / c1) ** (1.0 / (k2 - k1)), nan=0.999), 1e-6, 0.999)
+        kstar = k2 + np.log(target / c2) / np.log(rate)
+    kstar = np.where(c2 <= target, k2, np.nan_to_num(kstar, nan=np.inf, posinf=np.inf))
+    eta = min(float(kstar.max()), 1e9)
+    return int(min(max(math.ceil(eta), k + 3), k + max(8, k // 2))), eta
 
 
 def cr2_twoway(
@@ -203,35 +476,35 @@ def _cr2_twoway(X, resid, weights, unit, time, cluster) -> CR2Result:
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for size in np.unique(sizes):  # clusters batched by size (one batch in a balanced panel)
         gs_all = np.flatnonzero(sizes == size)
-        step = max(1, _CLUSTER_CELLS // int(size) ** 2)
+        iterative = size >= _LANCZOS_MIN
+        cells = (_LANCZOS_CELLS // (int(size) * (p + 1) * min(int(size), _LANCZOS_MAXIT))
+                 if iterative else _CLUSTER_CELLS // int(size) ** 2)
+        step = max(1, cells)
+        work: dict = {}  # the Lanczos basis, allocated once for the chunks of this size
         for c0 in range(0, len(gs_all), step):  # memory-bounded chunks of clusters
             gs = gs_all[c0:c0 + step]
             idx = order[starts[gs][:, None] + np.arange(size)[None, :]]  # (g, size)
-            u, t = ucol[idx], tcol[idx]
-            F = (Kp[u[:, :, None], u[:, None, :]] + Kp[u[:, :, None], t[:, None, :]]
-                 + Kp[t[:, :, None], u[:, None, :]] + Kp[t[:, :, None], t[:, None, :]])
             Xg = Xt[idx]  # (g, size, p)
-            F += (Xg @ B) @ np.swapaxes(Xg, 1, 2)
-            wg, sg = w[idx], s[idx]
-            ws = wg * sg
-            Gm = -ws[:, :, None] * ws[:, None, :] * F
-            del F
-            Gm[:, np.arange(size), np.arange(size)] += wg**2
-            # exact null vectors: W_g^{-1/2} 1_u for each unit u nested in the cluster (its
-            # dummy lies in the column space, so W_g (I - H_g) W_g annihilates it)
-            ug_ = g1[idx]
-            nested = np.bincount(ug_.ravel(), minlength=n1) == np.bincount(g1, minlength=n1)
-            levels = [np.unique(r[nested[r]]) for r in ug_]
-            r_max = max((lv.size for lv in levels), default=0)
-            null = np.zeros((len(gs), size, r_max))
-            for i, lv in enumerate(levels):  # clusters of this chunk; usually one unit each
-                for k, u_ in enumerate(lv):
-                    v = np.where(ug_[i] == u_, 1.0 / sg[i], 0.0)
-                    null[i, :, k] = v / np.linalg.norm(v)
+            null = _nested_null(g1[idx], g1, n1, s[idx])
             # A_g [e_g, X~_g] with A_g = S_g Gm^{+1/2} S_g, never formed
-            rhs = sg[:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
-            AV = sg[:, :, None] * _inv_sqrt_psd_apply(Gm, null, rhs)
-            del Gm
+            rhs = s[idx][:, :, None] * np.concatenate([e[idx][:, :, None], Xg], axis=2)
+            blocks = _ClusterBlocks(idx, Kp, ucol, tcol, Xt, B, w, s, m)
+            AV = np.empty_like(rhs)
+            lanczos = _lanczos_worth(blocks.diag(), int(size)) if iterative else np.zeros(
+                len(gs), dtype=bool)
+            dense = np.flatnonzero(~lanczos)
+            if lanczos.any():
+                sub = np.flatnonzero(lanczos)
+                op = blocks if lanczos.all() else _ClusterBlocks(idx[sub], Kp, ucol, tcol, Xt,
+                                                                 B, w, s, m)
+                AV[sub], ok = _lanczos_inv_sqrt(op, null[sub], rhs[sub], work)
+                # slow or near-singular clusters: the dense eigensolver
+                dense = np.sort(np.concatenate([dense, sub[~ok]]))
+            dstep = max(1, _CLUSTER_CELLS // int(size) ** 2)
+            for d0 in range(0, len(dense), dstep):  # memory-bounded chunks of dense blocks
+                sub = dense[d0:d0 + dstep]
+                AV[sub] = _inv_sqrt_psd_apply(blocks.dense(sub), null[sub], rhs[sub])
+            AV *= s[idx][:, :, None]
             Ae, AX = AV[:, :, 0], AV[:, :, 1:]
             ug = np.einsum("gip,gi->gp", Xg, Ae)
             meat += ug.T @ ug

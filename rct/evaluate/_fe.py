@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["ppml_fe", "PPMLFit", "TwoWayFE", "ConditionalPoissonLogRR"]
 
-_CHUNK_CELLS = 4_000_000  # float64 cells per batch (~32 MB), as rct.evaluate.ri_null
+_CHUNK_CELLS = 500_000  # float64 cells per batch (~4 MB), as rct.evaluate.ri_null
 
 
 def _codes(values: Any) -> tuple[np.ndarray, int]:
@@ -314,13 +314,23 @@ class ConditionalPoissonLogRR:
         the Newton solve on ``(B, units)`` arrays — what the randomisation
         interval's bisection needs.
         """
-        z_obs = np.asarray(z_obs, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        y_un, y_tk = y * (1.0 - z_obs), y * z_obs
-        A, Bm, T1 = self._chunked_sums(Z, y_un, y_tk)
-        Y_un = np.bincount(self.u, y_un, self.nu)
-        Y_tk = np.bincount(self.u, y_tk, self.nu)
+        return self.shift_families(Z, [y], z_obs)[0]
 
+    def shift_families(self, Z: np.ndarray, ys: list[np.ndarray], z_obs: np.ndarray) -> list[Any]:
+        """:meth:`shift_family` of each outcome in ``ys``, from one pass over ``Z``."""
+        z_obs = np.asarray(z_obs, dtype=np.float64)
+        parts = []
+        for y in ys:
+            y = np.asarray(y, dtype=np.float64)
+            parts += [y * (1.0 - z_obs), y * z_obs]
+        sums = self._chunked_sums(Z, *parts)
+        T1 = sums[-1]
+        return [self._family(sums[2 * j], sums[2 * j + 1], T1,
+                             np.bincount(self.u, parts[2 * j], self.nu),
+                             np.bincount(self.u, parts[2 * j + 1], self.nu))
+                for j in range(len(ys))]
+
+    def _family(self, A, Bm, T1, Y_un, Y_tk):
         def at(tau: float) -> np.ndarray:
             with np.errstate(over="ignore", invalid="ignore"):
                 e = math.exp(-tau) if abs(tau) < 700 else (0.0 if tau > 0 else math.inf)

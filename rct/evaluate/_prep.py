@@ -178,14 +178,15 @@ def t_inference(
     estimate: float, std_error: float, df: float, alpha: float
 ) -> tuple[float, float, float, float]:
     """(statistic, two-sided p, conf_low, conf_high) with a t(df) reference (normal if df is inf)."""
-    from scipy import stats
+    from rct.evaluate._dist import norm_ppf, norm_sf, t_ppf, t_sf
 
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     if not np.isfinite(std_error) or std_error <= 0:
         return math.nan, math.nan, math.nan, math.nan
     stat = estimate / std_error
-    dist = stats.norm if not np.isfinite(df) else stats.t(df)
-    p = float(2 * dist.sf(abs(stat)))
-    q = float(dist.ppf(1 - alpha / 2))
+    if np.isfinite(df):
+        p, q = 2 * t_sf(abs(stat), df), t_ppf(1 - alpha / 2, df)
+    else:
+        p, q = 2 * norm_sf(abs(stat)), norm_ppf(1 - alpha / 2)
     return float(stat), p, float(estimate - q * std_error), float(estimate + q * std_error)

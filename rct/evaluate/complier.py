@@ -1,6 +1,6 @@
 """Complier effect of patrol dosage: random assignment as the instrument for dose.
 
-:func:`complier_effect` — 2SLS (linearmodels ``IV2SLS``) of the outcome on the dose
+:func:`complier_effect` — 2SLS (the numbers of linearmodels ``IV2SLS``) of the outcome on the dose
 (e.g. ``presence_minutes``) instrumented by assignment, robust SEs, with first-stage
 strength.  :func:`wald_statistic` — the same (just-identified, no covariates)
 estimate for many assignments at once.  :func:`complier_ri` — randomisation test
@@ -89,7 +89,6 @@ def complier_effect(
     stage (F < 10; Staiger & Stock 1997) raises an :class:`EstimatorWarning`.
     """
     import pandas as pd
-    from linearmodels.iv import IV2SLS
 
     check_choice("robust", robust, ("HC1", "HC0"))
     data, z = select_arms(data, treatment, arms)
@@ -108,14 +107,20 @@ def complier_effect(
         raise DesignError(f"IV regression has {p} parameters for {n} units")
     if np.ptp(d) == 0:
         raise DesignError(f"dose {dose!r} does not vary")
-    res = IV2SLS(
-        pd.Series(y, name=outcome),
-        exog_df,
-        pd.DataFrame({dose: d}),
-        pd.DataFrame({"assignment": z.astype(float)}),
-    ).fit(cov_type="robust", debiased=robust == "HC1")
-    b = float(res.params[dose])
-    se = float(res.std_errors[dose])
+    # just identified (one instrument, one dose): 2SLS is the IV estimator
+    # (Z'X)^{-1} Z'y, and its robust covariance (Z'X)^{-1} Z' diag(e^2) Z (X'Z)^{-1}
+    # equals the 2SLS sandwich with X^ = P_Z X (linearmodels IV2SLS, cov_type="robust")
+    ex = exog_df.to_numpy()
+    Zi = np.column_stack([ex, z.astype(float)])
+    Xm = np.column_stack([ex, d])
+    ZX_inv = np.linalg.inv(Zi.T @ Xm)
+    coef = ZX_inv @ (Zi.T @ y)
+    resid = y - Xm @ coef
+    V = ZX_inv @ (Zi.T @ (Zi * (resid**2)[:, None])) @ ZX_inv.T
+    if robust == "HC1":
+        V *= n / (n - p)
+    b = float(coef[-1])
+    se = float(math.sqrt(V[-1, -1]))
     df = float(n - p)
     stat, pval, lo, hi = t_inference(b, se, df, alpha)
     # first stage: dose on assignment + exogenous terms, same robust covariance
@@ -132,7 +137,6 @@ def complier_effect(
     # robust Wald F of the one excluded instrument and its partial R^2 -- the numbers of
     # linearmodels' first_stage.diagnostics (f.stat, partial.rsquared), without refitting
     f = fs_b**2 / vc[-1, -1]
-    ex = exog_df.to_numpy()
     d_t = d - ex @ np.linalg.lstsq(ex, d, rcond=None)[0]
     z_t = z.astype(float) - ex @ np.linalg.lstsq(ex, z.astype(float), rcond=None)[0]
     partial_r2 = (d_t @ z_t) ** 2 / ((d_t @ d_t) * (z_t @ z_t))

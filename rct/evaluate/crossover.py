@@ -184,9 +184,8 @@ def crossover_fe(
     ``t`` with ``G - 1`` df (Cameron & Miller 2015, sec. VI).  Simulated
     size in :mod:`tests.evaluate.test_calibration`.
     """
-    from scipy import stats
-
     from rct.evaluate._cr2 import cr2_twoway
+    from rct.evaluate._dist import t_ppf, t_sf
 
     if engine not in ("fwl", "linearmodels"):
         raise ValueError(f"engine must be one of ('fwl', 'linearmodels'), got {engine!r}")
@@ -235,10 +234,10 @@ def crossover_fe(
     for name, b, se, df in zip(names, params, ses, dfs, strict=True):
         b, se, df = float(b), float(se), float(df)
         t = b / se if se > 0 else math.nan
-        q = stats.t.ppf(1 - alpha / 2, df)
+        q = t_ppf(1 - alpha / 2, df)
         terms.append(Term(
             term=name, estimate=b, std_error=se, statistic=t,
-            p_value=float(2 * stats.t.sf(abs(t), df)),
+            p_value=float(2 * t_sf(abs(t), df)),
             conf_low=b - q * se, conf_high=b + q * se,
         ))
     label = ("CR2 SE clustered by hot spot, Satterthwaite df" if vcov == "CR2"
@@ -308,7 +307,7 @@ def crossover_poisson(
     ``p = 0``.  Also used for harm (pseudo-Poisson on a non-negative
     continuous outcome is consistent for the ratio of means).
     """
-    from scipy import stats
+    from rct.evaluate._dist import norm_ppf, norm_sf, t_ppf, t_sf
 
     if se not in ("cluster", "model"):
         raise ValueError(f"se must be one of ('cluster', 'model'), got {se!r}")
@@ -347,9 +346,9 @@ def crossover_poisson(
     terms = []
     for j, name in enumerate(names):
         b, s, df = float(fit.params[j]), float(math.sqrt(fit.cov[j, j])), float(fit.df[j])
-        q = stats.t.ppf(1 - alpha / 2, df) if math.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
+        q = t_ppf(1 - alpha / 2, df) if math.isfinite(df) else norm_ppf(1 - alpha / 2)
         zst = b / s
-        p = 2 * (stats.t.sf(abs(zst), df) if math.isfinite(df) else stats.norm.sf(abs(zst)))
+        p = 2 * (t_sf(abs(zst), df) if math.isfinite(df) else norm_sf(abs(zst)))
         terms.append(Term(term=name, estimate=math.exp(b), std_error=s, statistic=zst,
                           p_value=float(p), conf_low=math.exp(b - q * s),
                           conf_high=math.exp(b + q * s), scale="ratio"))
@@ -444,26 +443,16 @@ def thames_valley_ttest(
     Terms: difference in means, and percent change ``100 (m1/m0 - 1)``
     (delta-method SE).
     """
-    from scipy import stats
+    from rct.evaluate._dist import ttest_ind
 
     _check_panel(panel, [outcome, treatment])
     y = panel[outcome].to_numpy(dtype=float)
     z = panel[treatment].to_numpy() == 1
     y1, y0 = y[z], y[~z]
-    res = stats.ttest_ind(y1, y0, equal_var=equal_var)
+    res = ttest_ind(y1, y0, equal_var=equal_var, alpha=alpha)
     m1, m0 = y1.mean(), y0.mean()
     d = m1 - m0
-    se = d / res.statistic if res.statistic != 0 else math.nan
-    if equal_var:
-        df = len(y1) + len(y0) - 2
-        if res.statistic == 0:
-            sp = ((len(y1) - 1) * y1.var(ddof=1) + (len(y0) - 1) * y0.var(ddof=1)) / df
-            se = math.sqrt(sp * (1 / len(y1) + 1 / len(y0)))
-    else:
-        v1, v0 = y1.var(ddof=1) / len(y1), y0.var(ddof=1) / len(y0)
-        se = math.sqrt(v1 + v0)
-        df = (v1 + v0) ** 2 / (v1**2 / (len(y1) - 1) + v0**2 / (len(y0) - 1))
-    ci = res.confidence_interval(1 - alpha)
+    se, df = res["std_error"], res["df"]
     pct = 100 * (m1 / m0 - 1) if m0 > 0 else math.nan
     v1m, v0m = y1.var(ddof=1) / len(y1), y0.var(ddof=1) / len(y0)
     pct_se = 100 * math.sqrt(v1m / m0**2 + m1**2 * v0m / m0**4) if m0 > 0 else math.nan
@@ -473,8 +462,8 @@ def thames_valley_ttest(
         method=f"t-test per hot-spot-day ({'Student' if equal_var else 'Welch'}), tasked vs untasked",
         terms=(
             Term(term=treatment, estimate=float(d), std_error=float(se),
-                 statistic=float(res.statistic), p_value=float(res.pvalue),
-                 conf_low=float(ci.low), conf_high=float(ci.high)),
+                 statistic=res["statistic"], p_value=res["p_value"],
+                 conf_low=res["conf_low"], conf_high=res["conf_high"]),
             Term(term="percent_change", estimate=float(pct), std_error=float(pct_se),
                  conf_low=float(pct - qn * pct_se), conf_high=float(pct + qn * pct_se),
                  scale="percent"),
@@ -487,9 +476,9 @@ def thames_valley_ttest(
 
 
 def _norm_q(alpha: float) -> float:
-    from scipy import stats
+    from rct.evaluate._dist import norm_ppf
 
-    return float(stats.norm.ppf(1 - alpha / 2))
+    return norm_ppf(1 - alpha / 2)
 
 
 def thames_valley_chisq(
@@ -513,7 +502,7 @@ def thames_valley_chisq(
     hot-spot-days: ignores clustering and overdispersion, as the simple
     published comparison did.
     """
-    from scipy import stats
+    from rct.evaluate._dist import chi2_sf, clopper_pearson
 
     _check_panel(panel, [outcome, treatment])
     y = panel[outcome].to_numpy(dtype=float)
@@ -523,13 +512,13 @@ def thames_valley_chisq(
     C, N = c1 + c0, n1 + n0
     exp_ = np.array([C * n1 / N, C * n0 / N])
     x2 = float(np.sum((np.array([c1, c0]) - exp_) ** 2 / exp_)) if C > 0 else math.nan
-    p = float(stats.chi2.sf(x2, 1)) if C > 0 else math.nan
+    p = chi2_sf(x2, 1) if C > 0 else math.nan
     rr = (c1 / n1) / (c0 / n0) if c0 > 0 else math.inf
     lo = hi = math.nan
     if C > 0 and float(C).is_integer():
-        ci = stats.binomtest(int(c1), int(C)).proportion_ci(1 - alpha, method="exact")
+        pi_lo, pi_hi = clopper_pearson(int(c1), int(C), 1 - alpha)
         to_rr = lambda pi: pi * n0 / ((1 - pi) * n1) if pi < 1 else math.inf  # noqa: E731
-        lo, hi = to_rr(ci.low), to_rr(ci.high)
+        lo, hi = to_rr(pi_lo), to_rr(pi_hi)
     return Estimate(
         outcome=outcome,
         method="chi-squared test of counts, tasked vs untasked hot-spot-days (rate ratio)",

@@ -53,6 +53,7 @@ from rct.evaluate.ri_null import (
     _exceed,
     _invert,
     _p,
+    _shift_family,
     null_histogram,
     reference_assignments,
 )
@@ -278,8 +279,10 @@ def randomisation_test(
     linear = bool(getattr(stat, "linear", False)) and effect == "additive"
     # a multiplicative statistic that can score every hypothesised ratio from one pass
     family = None
+    memo = getattr(reference, "memo", None)  # statistics already computed on these draws
     if effect == "multiplicative" and hasattr(stat, "shift_family"):
-        fam_all, fam_obs = stat.shift_family(Zall, y, z_obs), stat.shift_family(Zobs, y, z_obs)
+        fam_all = _shift_family(stat, Zall, y, z_obs, memo)
+        fam_obs = stat.shift_family(Zobs, y, z_obs)
 
         def family(tau: float) -> tuple[np.ndarray, float]:
             return fam_all(tau), float(fam_obs(tau)[0])
@@ -287,7 +290,7 @@ def randomisation_test(
     if family is not None:
         a = family(0.0)[0]
     elif linear and (ci or tau0 != 0):  # T(Z, y) and T(Z, z_obs) in one pass over the draws
-        a, c = _batched_many(stat, Zall, [y, z_obs])
+        a, c = _batched_many(stat, Zall, [y, z_obs], memo=memo)
     else:
         a = _batched(stat, Zall, y)
     a_obs = float(stat(Zobs, y)[0])
@@ -441,7 +444,7 @@ def adjusted_randomisation_test(
                                                      exact_limit=exact_limit, treated=treated,
                                                      n_units=y.size)
     Zobs = z_obs[None, :]
-    a, c = _batched_many(stat, Zall, [y, x])
+    a, c = _batched_many(stat, Zall, [y, x], memo=getattr(reference, "memo", None))
     a_obs, c_obs = float(stat(Zobs, y)[0]), float(stat(Zobs, x)[0])
     est = a_obs / c_obs if c_obs != 0 else math.nan
     T0, t0 = a - null * c, a_obs - null * c_obs

@@ -22,6 +22,7 @@ __all__ = [
     "as_statistic",
     "treatment_matrix",
     "align_to_design",
+    "align_columns",
 ]
 
 
@@ -100,10 +101,17 @@ def align_to_design(design: Any, data: Any, column: str, *, keys: list[str] | No
     the index names / frame columns / ``["hotspot_id"]``).  Every unit must
     be present exactly once.
     """
+    return align_columns(design, data, [column], keys=keys)[column]
+
+
+def align_columns(design: Any, data: Any, columns: list[str], *,
+                  keys: list[str] | None = None) -> dict[str, np.ndarray]:
+    """:func:`align_to_design` of several columns, matching the keys once."""
     import pandas as pd
 
     from rct.errors import DataError
 
+    columns = list(dict.fromkeys(columns))
     units = design.units
     if isinstance(units, pd.DataFrame):
         idx = pd.MultiIndex.from_frame(units) if units.shape[1] > 1 else pd.Index(units.iloc[:, 0])
@@ -114,9 +122,9 @@ def align_to_design(design: Any, data: Any, column: str, *, keys: list[str] | No
     if keys is None:
         names = [n for n in idx.names]
         keys = names if all(n is not None for n in names) else ["hotspot_id"]
-    frame = data.set_index(keys if len(keys) > 1 else keys[0])[column]
+    frame = data.set_index(keys if len(keys) > 1 else keys[0])[columns]
     if not frame.index.is_unique:
-        raise DataError(f"duplicate {keys} rows in the data", column=column)
+        raise DataError(f"duplicate {keys} rows in the data", column=columns[0])
     if isinstance(idx, pd.MultiIndex):
         frame.index = pd.MultiIndex.from_arrays(
             [_norm_key(frame.index.get_level_values(i)) for i in range(idx.nlevels)]
@@ -126,14 +134,17 @@ def align_to_design(design: Any, data: Any, column: str, *, keys: list[str] | No
         frame.index = _norm_key(frame.index)
         idx = _norm_key(idx)
     out = frame.reindex(idx)
-    missing = out.isna()
-    if missing.any():
-        first = idx[np.flatnonzero(missing.to_numpy())[0]]
-        raise DataError(
-            f"{int(missing.sum())} design units have no {column!r} value (first: {first})",
-            column=column,
-        )
-    return out.to_numpy(dtype=np.float64)
+    result = {}
+    for column in columns:
+        missing = out[column].isna()
+        if missing.any():
+            first = idx[np.flatnonzero(missing.to_numpy())[0]]
+            raise DataError(
+                f"{int(missing.sum())} design units have no {column!r} value (first: {first})",
+                column=column,
+            )
+        result[column] = out[column].to_numpy(dtype=np.float64)
+    return result
 
 
 def _norm_key(values: Any) -> Any:

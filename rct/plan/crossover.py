@@ -94,6 +94,8 @@ def evaluate_crossover(
         thames_valley_ttest,
     )
     from rct.evaluate.ri import align_to_design
+    from rct.evaluate.ri_null import prescore, prescore_families
+    from rct.evaluate.ri_stats import align_columns
 
     valid = ESTIMATORS_BY_DESIGN["crossover"]
     if estimator not in valid:
@@ -116,7 +118,10 @@ def evaluate_crossover(
     uframe = units.to_frame(index=False) if isinstance(units, pd.MultiIndex) else pd.DataFrame(units)
     fe_stat = TwoWayFE(uframe.iloc[:, 0].astype(str), uframe.iloc[:, 1].astype(str))
     cp_stat = ConditionalPoissonLogRR(uframe.iloc[:, 0].astype(str))
-    z_design = align_to_design(design, panel, "tasked")
+    rings = [f"catchment_{o}" for o in outcomes_to_test
+             if f"catchment_{o}" in panel.columns and panel[f"catchment_{o}"].notna().all()]
+    aligned = align_columns(design, panel, ["tasked", *outcomes_to_test, *rings])
+    z_design = aligned["tasked"]
     if not np.array_equal(z_design.astype(np.int8), (np.asarray(design.assignment) == 1).astype(np.int8)):
         raise DesignError("the schedule in the allocation file differs from the design's assignment")
     primary = primary or outcomes_to_test[0]
@@ -126,9 +131,24 @@ def evaluate_crossover(
     main: dict[str, Estimate] = {}
     n = len(panel)
     ref = _reference(design, draws=ri_draws, seed=base_seed)  # one set of draws for every test
+    dpanel = dose_y = None
+    if dosage is not None:
+        dd = _dose_panel(dosage, dose)
+        dpanel = panel.drop(columns=[dose], errors="ignore").merge(
+            dd, on=["hotspot_id", "trial_date"], how="left")
+        dpanel[dose] = dpanel[dose].fillna(0.0)
+        try:
+            dose_y = align_to_design(design, dpanel, dose)
+        except Exception:  # noqa: BLE001 - reported by the complier test below
+            dose_y = None
+    # every statistic scored on the shared draws once for all the vectors the tests need
+    ys = [aligned[o] for o in outcomes_to_test]
+    prescore(ref, fe_stat, [*ys, z_design, *(aligned[r] for r in rings),
+                            *([] if dose_y is None else [dose_y])])
+    prescore_families(ref, cp_stat, ys, z_design)
     for j, outcome in enumerate(outcomes_to_test):
         planned = "primary" if outcome == primary else "secondary"
-        y = align_to_design(design, panel, outcome)
+        y = aligned[outcome]
         ri_fe = _ri(design, y, fe_stat, outcome=outcome, n=n, draws=ri_draws, seed=base_seed + j,
                     effect="additive", alpha=alpha, label="two-way FE OLS coefficient",
                     term="tasked", reference=ref)
@@ -168,8 +188,8 @@ def evaluate_crossover(
             estimates = [e if e is None or e.role else e.with_role("exploratory")
                          for e in estimates if e is not None]
         ring = f"catchment_{outcome}"
-        if ring in panel.columns and panel[ring].notna().all():  # displacement / diffusion
-            yr = align_to_design(design, panel, ring)
+        if ring in rings:  # displacement / diffusion
+            yr = aligned[ring]
             estimates.append(crossover_fe(panel, outcome=ring, alpha=alpha).with_role("exploratory"))
             estimates.append(_ri(design, yr, fe_stat, outcome=ring, n=n, draws=ri_draws,
                                  seed=base_seed + 3000 + j, effect="additive", alpha=alpha,
@@ -193,7 +213,7 @@ def evaluate_crossover(
                     else crossover_fe(sub, outcome=primary, alpha=alpha))
 
         sub_est, subgroup_summary = subgroup_estimates(
-            design, align_to_design(design, panel, primary), groups=groups,
+            design, aligned[primary], groups=groups,
             make_stat=make_stat, model=model, reference=ref, outcome=primary,
             effect="multiplicative" if test == "rate-ratio" else "additive",
             label=("conditional Poisson rate ratio (hot-spot strata)" if test == "rate-ratio"
@@ -203,15 +223,12 @@ def evaluate_crossover(
     if dosage is not None:
         from rct.evaluate.complier import complier_effect, complier_ri
 
-        dd = _dose_panel(dosage, dose)
-        dpanel = panel.drop(columns=[dose], errors="ignore").merge(
-            dd, on=["hotspot_id", "trial_date"], how="left")
-        dpanel[dose] = dpanel[dose].fillna(0.0)
         iv = _safe(complier_effect, "complier effect (2SLS)", dpanel, outcome=primary, dose=dose,
                    treatment="tasked", alpha=alpha)
         ri_iv = _safe(complier_ri, "complier effect randomisation test", design,
-                      align_to_design(design, dpanel, primary),
-                      align_to_design(design, dpanel, dose), statistic=fe_stat, outcome=primary,
+                      aligned[primary],
+                      align_to_design(design, dpanel, dose) if dose_y is None else dose_y,
+                      statistic=fe_stat, outcome=primary,
                       dose_name=dose, draws=ri_draws, rng=base_seed + 4000, alpha=alpha,
                       reference=ref)
         estimates += [e.with_role("exploratory") for e in (iv, ri_iv) if e is not None]

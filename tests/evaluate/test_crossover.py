@@ -120,8 +120,9 @@ def test_thames_valley_chisq_matches_r(panel, ref):
     assert est.effect.p_value == pytest.approx(ref["chisq_p"], rel=1e-9)
     # R: poisson.test(C, n)  (rate ratio and exact conditional interval)
     assert est.effect.estimate == pytest.approx(ref["rr"], rel=1e-9)
-    assert est.effect.conf_low == pytest.approx(ref["rr_lo"], rel=1e-6)
-    assert est.effect.conf_high == pytest.approx(ref["rr_hi"], rel=1e-6)
+    # (closed-form beta quantiles, as R's qbeta: to 1e-9, not the 1e-6 of root finding)
+    assert est.effect.conf_low == pytest.approx(ref["rr_lo"], rel=1e-9)
+    assert est.effect.conf_high == pytest.approx(ref["rr_hi"], rel=1e-9)
 
 
 def test_two_way_fe_statistic_equals_panel_ols(panel):
@@ -347,3 +348,53 @@ def test_fe_poisson_separation_warns_and_never_reports_p_zero(panel):
         crossover_poisson(panel, vcov="HC3")
     with pytest.raises(ValueError, match="CR1S"):
         crossover_fe(panel, vcov="CR1")
+
+
+@pytest.fixture(scope="module")
+def long_panel():
+    # 30 hot spots x 70 days (tests/reference/evaluate/cr2_long_panel.csv): each hot spot's
+    # CR2 adjustment is computed by Lanczos (clusters of >= 64 observations)
+    return pd.read_csv(REF / "cr2_long_panel.csv")
+
+
+@pytest.fixture(scope="module")
+def cr2_long():
+    return pd.read_csv(REF / "cr2_long_reference.csv").set_index("quantity")["value"]
+
+
+def _converged_lanczos(monkeypatch):
+    from rct.evaluate import _cr2
+
+    calls = []
+    real = _cr2._lanczos_inv_sqrt
+
+    def spy(*a):
+        x, ok = real(*a)
+        calls.append((len(ok), int(ok.sum())))
+        return x, ok
+
+    monkeypatch.setattr(_cr2, "_lanczos_inv_sqrt", spy)
+    return calls
+
+
+def test_fe_poisson_cr2_long_panel_matches_clubsandwich(long_panel, cr2_long, monkeypatch):
+    # R: p <- glm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date), poisson)
+    #    coef_test(p, vcov = vcovCR(p, cluster = d$hotspot_id, type = "CR2"),
+    #              test = "Satterthwaite", coefs = "tasked")      (cr2_long_reference.R)
+    calls = _converged_lanczos(monkeypatch)
+    _check_cr2(crossover_poisson(long_panel, outcome="crimes"), cr2_long, "pois", scale="log")
+    # R: the same for harm / 1000 (ratio, SE and df are scale-free)
+    _check_cr2(crossover_poisson(long_panel, outcome="harm"), cr2_long, "pois_harm_k",
+               scale="log")
+    assert len(calls) == 2 and all(n == ok == 30 for n, ok in calls)  # Lanczos, converged
+
+
+def test_fe_ols_cr2_long_unbalanced_panel_matches_clubsandwich(long_panel, cr2_long,
+                                                                 monkeypatch):
+    # R: lm(crimes ~ tasked + factor(hotspot_id) + factor(trial_date), d[-seq(1, nrow(d), 20), ])
+    #    + vcovCR(type = "CR2") + coef_test(test = "Satterthwaite")   (cr2_long_reference.R)
+    sub = long_panel.sort_values(["hotspot_id", "trial_date"], ignore_index=True)
+    sub = sub.drop(index=sub.index[::20])
+    calls = _converged_lanczos(monkeypatch)
+    _check_cr2(crossover_fe(sub, outcome="crimes"), cr2_long, "ols_unbal")
+    assert calls and sum(n for n, _ in calls) == sum(ok for _, ok in calls) > 0

@@ -178,6 +178,7 @@ def test_complier_first_stage_f_and_partial_r2_equal_linearmodels(n, blocks, hc)
     assert est.details["first_stage_f"] == pytest.approx(float(diag["f.stat"]), rel=1e-10)
     assert est.details["partial_r2"] == pytest.approx(float(diag["partial.rsquared"]), rel=1e-10)
     assert est.terms[0].estimate == pytest.approx(float(res.params["dose"]), rel=1e-10)
+    assert est.terms[0].std_error == pytest.approx(float(res.std_errors["dose"]), rel=1e-10)
 
 
 @pytest.mark.parametrize("balanced", [True, False])
@@ -201,3 +202,152 @@ def test_two_way_fe_scores_many_outcomes_on_compact_draws_as_one_at_a_time(balan
                              pd.get_dummies(t).to_numpy(float)[:, 1:]])
         M = np.eye(len(u)) - D @ np.linalg.pinv(D)
         assert got[0] == pytest.approx((M @ z0) @ y / ((M @ z0) @ z0), rel=1e-10)
+
+
+def _lanczos_calls(monkeypatch):
+    """Record, per call of the Lanczos solver, how many clusters it solved and how many converged."""
+    calls = []
+    real = _cr2._lanczos_inv_sqrt
+
+    def spy(op, null, V, *work):
+        x, ok = real(op, null, V, *work)
+        calls.append((len(ok), int(ok.sum())))
+        return x, ok
+
+    monkeypatch.setattr(_cr2, "_lanczos_inv_sqrt", spy)
+    return calls
+
+
+@pytest.mark.parametrize("N,T,drop,paired,spread", [
+    (9, 70, 0, False, 0.2),    # weights within a factor of 2: Lanczos converges for every cluster
+    (8, 66, 9, False, 0.2),    # unbalanced: clusters of several sizes, some below the threshold
+    (10, 36, 0, True, 0.2),    # pairs of hot spots (72 rows, two nested units each)
+    (8, 70, 0, False, 1.2),    # weights over orders of magnitude: slow clusters go dense
+])
+def test_lanczos_cr2_equals_definition(monkeypatch, N, T, drop, paired, spread):
+    rng = np.random.default_rng(N * T + drop)
+    u, t, X = _panel(N, T, 2, rng, drop=drop)
+    w = np.exp(rng.normal(size=len(u)) * spread)
+    e = rng.normal(size=len(u)) * np.sqrt(w)
+    cl = u // 2 if paired else u
+    calls = _lanczos_calls(monkeypatch)
+    got = cr2_twoway(X, e, w, u, t, cl if paired else None)
+    if spread < 1:  # the iterative path ran (for the clusters of >= 64 rows) and converged
+        assert calls and all(ok == n > 0 for n, ok in calls)
+        if not drop:
+            assert sum(n for n, _ in calls) == len(np.unique(cl))
+    else:  # far too ill-conditioned: straight to the dense eigensolver
+        assert sum(ok for _, ok in calls) == 0
+    cov, df = _dense_cr2(X, e, w, u, t, cl)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    monkeypatch.setattr(_cr2, "_LANCZOS_MIN", 10**9)  # the dense eigensolver for every cluster
+    dense = cr2_twoway(X, e, w, u, t, cl if paired else None)
+    np.testing.assert_allclose(got.cov, dense.cov, rtol=1e-11)
+    np.testing.assert_allclose(got.df, dense.df, rtol=1e-11)
+
+
+def test_lanczos_falls_back_to_the_dense_eigensolver(monkeypatch):
+    rng = np.random.default_rng(3)
+    u, t, X = _panel(6, 70, 1, rng)
+    w = np.exp(rng.normal(size=len(u)) * 0.5)
+    e = rng.normal(size=len(u))
+    calls = _lanczos_calls(monkeypatch)
+    monkeypatch.setattr(_cr2, "_LANCZOS_MAXIT", 8)  # far too few steps: nothing converges
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # ... but every cluster is tried
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(6, 0)]
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+
+
+def test_ill_conditioned_clusters_skip_lanczos():
+    from rct.evaluate._cr2 import _LANCZOS_MAXIT, _LANCZOS_STEPS, _lanczos_worth
+
+    k = (_LANCZOS_MAXIT / _LANCZOS_STEPS) ** 2  # the largest condition number Lanczos gets
+    diag = np.array([[1.0, 0.5 * k], [1.0, 2.0 * k], [1.0, 2.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(_lanczos_worth(diag, 365), [True, False, True, False])
+    assert not _lanczos_worth(np.array([[1.0, 4.0]]), 20)[0]  # a short cluster: fewer steps
+
+
+def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
+    """A residual vector that is zero in some clusters (e.g. a hot spot fitted exactly)."""
+    rng = np.random.default_rng(8)
+    u, t, X = _panel(7, 64, 1, rng)
+    w = np.exp(rng.normal(size=len(u)) * 0.4)
+    e = rng.normal(size=len(u))
+    e[u == 2] = 0.0
+    calls = _lanczos_calls(monkeypatch)
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # every cluster tried
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(7, 7)]
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+
+
+def test_distribution_functions_equal_scipy_stats():
+    """rct.evaluate._dist calls the scipy.special functions scipy.stats' methods call."""
+    from scipy import stats
+
+    from rct.evaluate import _dist
+
+    for df in (1.0, 2.5, 7.0, 41.3, 298.0, 1e5):
+        for x in (0.0, 0.3, 1.96, 4.2, 11.0):
+            assert _dist.t_sf(x, df) == float(stats.t.sf(x, df))
+            assert _dist.chi2_sf(x, df) == float(stats.chi2.sf(x, df))
+        for q in (0.5, 0.9, 0.975, 0.995):
+            assert _dist.t_ppf(q, df) == float(stats.t.ppf(q, df))
+    for x in (0.0, 0.7, 1.96, 6.0):
+        assert _dist.norm_sf(x) == float(stats.norm.sf(x))
+    for q in (0.5, 0.95, 0.975):
+        assert _dist.norm_ppf(q) == float(stats.norm.ppf(q))
+
+
+@pytest.mark.parametrize("k,n", [(0, 12), (3, 12), (12, 12), (431, 1000), (5000, 9711)])
+def test_clopper_pearson_equals_binomtest(k, n):
+    from scipy import stats
+
+    from rct.evaluate._dist import clopper_pearson
+
+    for level in (0.9, 0.95):
+        lo, hi = clopper_pearson(k, n, level)
+        ci = stats.binomtest(k, n).proportion_ci(level, method="exact")  # root finding
+        assert lo == pytest.approx(ci.low, rel=1e-9, abs=1e-12)
+        assert hi == pytest.approx(ci.high, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("equal_var", [True, False])
+def test_ttest_ind_equals_scipy(equal_var):
+    from scipy import stats
+
+    from rct.evaluate._dist import ttest_ind
+
+    rng = np.random.default_rng(4)
+    y1, y0 = rng.poisson(1.2, 80).astype(float), rng.poisson(1.5, 130).astype(float)
+    got = ttest_ind(y1, y0, equal_var=equal_var, alpha=0.1)
+    ref = stats.ttest_ind(y1, y0, equal_var=equal_var)
+    ci = ref.confidence_interval(0.9)
+    assert got["statistic"] == pytest.approx(float(ref.statistic), rel=1e-12)
+    assert got["p_value"] == pytest.approx(float(ref.pvalue), rel=1e-10)
+    assert got["df"] == pytest.approx(float(ref.df), rel=1e-12)
+    assert got["conf_low"] == pytest.approx(float(ci.low), rel=1e-12)
+    assert got["conf_high"] == pytest.approx(float(ci.high), rel=1e-12)
+
+
+def test_lanczos_sampled_checks_when_the_sample_settles_first(monkeypatch):
+    """The sampled run converges long before the others (its cluster's weights are flat):
+    the others are then checked in full, and every cluster equals the definition."""
+    rng = np.random.default_rng(21)
+    u, t, X = _panel(6, 72, 1, rng)
+    w = np.where(u == 0, 1.0, np.exp(rng.normal(size=len(u)) * 0.35))
+    e = rng.normal(size=len(u))
+    monkeypatch.setattr(_cr2, "_LANCZOS_PROBES", 1)  # the sample: cluster 0's first run
+    monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)
+    calls = _lanczos_calls(monkeypatch)
+    got = cr2_twoway(X, e, w, u, t)
+    assert calls == [(6, 6)]  # every cluster converged (the check after the sample's, at 21)
+    cov, df = _dense_cr2(X, e, w, u, t, u)
+    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)

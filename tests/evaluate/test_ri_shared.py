@@ -70,3 +70,65 @@ def test_shared_reference_is_the_same_as_drawing_with_that_seed():
     assert a.p_value == b.p_value and a.n_draws == b.n_draws == 300
     with pytest.raises(ValueError, match="values but the design has"):
         randomisation_test(design, y[:-1], stat, reference=ref)
+
+
+def test_prescored_draws_give_the_tests_of_unshared_draws(monkeypatch):
+    """Every statistic scored once on the shared draws (SharedReference + prescore) gives the
+    numbers each test computes on its own, and no test passes over the draws again."""
+    from rct.evaluate._fe import TwoWayFE
+    from rct.evaluate.ri import adjusted_randomisation_test
+    from rct.evaluate.ri_null import SharedReference, prescore, prescore_families
+
+    design, y, ids = _trial(n=12, days=24, k=6)
+    rng = np.random.default_rng(5)
+    y2 = y * rng.gamma(2.0, 20.0, y.size)  # a heavy-tailed "harm" outcome
+    dose = np.asarray(design.assignment, dtype=float) * 20 + rng.gamma(1.0, 3.0, y.size)
+    u = design.units.to_frame(index=False)
+    fe = TwoWayFE(u.iloc[:, 0].astype(str), u.iloc[:, 1].astype(str))
+    cp = ConditionalPoissonLogRR(ids)
+    z = np.asarray(design.assignment, dtype=float)
+    shared = reference_assignments(design, draws=300, rng=np.random.default_rng(1))
+    assert isinstance(shared, SharedReference)
+    plain = tuple(shared)  # the same draws, no memo: each test scores on its own
+
+    def run(ref):
+        out = []
+        for v in (y, y2):
+            out.append(randomisation_test(design, v, fe, reference=ref))
+            out.append(randomisation_test(design, v, cp, reference=ref, effect="multiplicative"))
+        out.append(adjusted_randomisation_test(design, y, dose, fe, reference=ref))
+        return out
+
+    want = run(plain)
+    prescore(shared, fe, [y, y2, z, dose])
+    prescore_families(shared, cp, [y, y2], z)
+    rows = []  # rows of every assignment matrix a statistic is computed on from now on
+
+    def spy(real):
+        return lambda Z, *a, **k: rows.append(np.shape(Z)[0]) or real(Z, *a, **k)
+
+    monkeypatch.setattr(fe, "score_many", spy(fe.score_many))
+    monkeypatch.setattr(cp, "shift_families", spy(cp.shift_families))
+    got = run(shared)
+    assert rows and set(rows) == {1}  # only the observed assignment: no pass over the draws
+    for g, w in zip(got, want, strict=True):
+        assert g.p_value == w.p_value and g.details["n_exceed"] == w.details["n_exceed"]
+        np.testing.assert_allclose([g.observed, g.conf_low, g.conf_high],
+                                   [w.observed, w.conf_low, w.conf_high], rtol=1e-12)
+        assert g.details["null_histogram"] == w.details["null_histogram"]
+
+
+def test_align_columns_equals_align_to_design_per_column():
+    import pandas as pd
+
+    from rct.evaluate.ri_stats import align_columns, align_to_design
+
+    design, y, _ = _trial(n=6, days=9, k=3)
+    u = design.units.to_frame(index=False)
+    frame = pd.DataFrame({"hotspot_id": u.iloc[:, 0], "trial_date": pd.to_datetime(u.iloc[:, 1]),
+                          "y": y, "w": np.arange(y.size) * 1.5}).sample(frac=1.0, random_state=2)
+    got = align_columns(design, frame, ["y", "w", "y"])
+    assert list(got) == ["y", "w"]
+    for c in ("y", "w"):
+        np.testing.assert_array_equal(got[c], align_to_design(design, frame, c))
+    np.testing.assert_array_equal(got["y"], y)
