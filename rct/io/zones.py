@@ -97,21 +97,36 @@ class ZoneTable:
         ``before[j]`` (earliest) or ``after[j]`` (latest).
         """
         local = np.asarray(local, dtype=np.int64)
-        j = np.searchsorted(self.start, local, side="right") - 1
-        jj = np.maximum(j, 0)
-        has = j >= 0
-        after = np.where(has, self.after[jj], self.first_offset)
-        inside = has & (local < self.stop[jj])
-        forward = self.after[jj] > self.before[jj]
-        gap = inside & forward
-        fold = inside & ~forward
-        utc = local - after
-        if fold.any() and ambiguous == "earliest":
-            utc = np.where(fold, local - self.before[jj], utc)
-        if gap.any():
-            utc = np.where(gap, self.at[jj], utc)
-        outside = (local < self.lo) | (local >= self.hi)
+        n = len(local)
+        # index 0: before every change; k: after change k-1 (``_after`` / ``_stop`` padded)
+        j = np.searchsorted(self.start, local, side="right")
+        utc = local - self._after[j]
+        inside = local < self._stop[j]
+        fold = np.zeros(n, dtype=bool)
+        gap = np.zeros(n, dtype=bool)
+        if inside.any():  # the clock-change hours: few rows
+            pos = np.flatnonzero(inside)
+            k = j[pos] - 1
+            forward = self.after[k] > self.before[k]
+            gap[pos[forward]] = True
+            fold[pos[~forward]] = True
+            utc[pos[forward]] = self.at[k[forward]]
+            if ambiguous == "earliest":
+                back = pos[~forward]
+                utc[back] = local[back] - self.before[k[~forward]]
+        if n and (local.min() < self.lo or local.max() >= self.hi):
+            outside = (local < self.lo) | (local >= self.hi)
+        else:
+            outside = np.zeros(n, dtype=bool)
         return utc, fold, gap, outside
+
+    @functools.cached_property
+    def _after(self) -> np.ndarray:
+        return np.concatenate([[self.first_offset], self.after]).astype(np.int64)
+
+    @functools.cached_property
+    def _stop(self) -> np.ndarray:
+        return np.concatenate([[np.iinfo(np.int64).min], self.stop]).astype(np.int64)
 
 
 def _offset_ns(zone: object, utc_seconds: int) -> int:
