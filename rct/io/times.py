@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 LONDON = "Europe/London"
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+# a zone after the time of day: Z, +01:00 / +0100, or +01 (hours alone, after a time)
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|[T ]\d{1,2}(?::\d{2}){0,2}(?:[.,]\d+)?[+-]\d{2})$")
 
 Ambiguous = Literal["earliest", "latest", "quarantine"]
 Nonexistent = Literal["shift_forward", "quarantine"]

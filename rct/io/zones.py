@@ -98,6 +98,17 @@ class ZoneTable:
         """
         local = np.asarray(local, dtype=np.int64)
         n = len(local)
+        if not n:
+            z = np.zeros(0, dtype=bool)
+            return local.copy(), z, z.copy(), z.copy()
+        lo, hi = int(local.min()), int(local.max())
+        j_lo, j_hi = np.searchsorted(self.start, [lo, hi], side="right")
+        outside = np.zeros(n, dtype=bool)
+        if lo < self.lo or hi >= self.hi:
+            outside = (local < self.lo) | (local >= self.hi)
+        if j_lo == j_hi and lo >= self._stop[j_lo]:  # one offset for the whole chunk
+            z = np.zeros(n, dtype=bool)
+            return local - self._after[j_lo], z, z.copy(), outside
         # index 0: before every change; k: after change k-1 (``_after`` / ``_stop`` padded)
         j = np.searchsorted(self.start, local, side="right")
         utc = local - self._after[j]
@@ -114,10 +125,6 @@ class ZoneTable:
             if ambiguous == "earliest":
                 back = pos[~forward]
                 utc[back] = local[back] - self.before[k[~forward]]
-        if n and (local.min() < self.lo or local.max() >= self.hi):
-            outside = (local < self.lo) | (local >= self.hi)
-        else:
-            outside = np.zeros(n, dtype=bool)
         return utc, fold, gap, outside
 
     @functools.cached_property
@@ -130,7 +137,7 @@ class ZoneTable:
 
 
 def _offset_ns(zone: object, utc_seconds: int) -> int:
-    t = dt.datetime.fromtimestamp(utc_seconds, tz=dt.timezone.utc).astimezone(zone)  # type: ignore[arg-type]
+    t = dt.datetime.fromtimestamp(utc_seconds, tz=dt.UTC).astimezone(zone)  # type: ignore[arg-type]
     off = t.utcoffset()
     return int(off.total_seconds()) * _NS if off is not None else 0
 
@@ -146,8 +153,8 @@ def zone_table(zone: str = "Europe/London") -> ZoneTable:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
-    t0 = int(dt.datetime(FIRST_YEAR - 1, 12, 25, tzinfo=dt.timezone.utc).timestamp())
-    t1 = int(dt.datetime(END_YEAR, 1, 8, tzinfo=dt.timezone.utc).timestamp())
+    t0 = int(dt.datetime(FIRST_YEAR - 1, 12, 25, tzinfo=dt.UTC).timestamp())
+    t1 = int(dt.datetime(END_YEAR, 1, 8, tzinfo=dt.UTC).timestamp())
     week = 7 * 86400
     grid = range(t0, t1 + week, week)
     offs = [_offset_ns(tz, s) for s in grid]
