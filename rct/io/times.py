@@ -317,6 +317,13 @@ class DayOrderScan:
             text = text.combine_chunks()
         if not len(text) or text.null_count == len(text):
             return
+        maybe = _not_iso_start(text)  # ISO 8601 rows (most) cannot be slash dates: skip them
+        if not maybe.any():
+            return
+        if not maybe.all():
+            keep = np.flatnonzero(maybe)
+            text = text.take(pa.array(keep))
+            rows = (np.arange(len(maybe)) + 1 if rows is None else np.asarray(rows))[keep]
         if not pc.any(pc.match_substring_regex(text, r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")).as_py():
             return
         parts = pc.extract_regex(text, SLASH_DATE)
@@ -373,6 +380,34 @@ class DayOrderScan:
             "[columns] of trial.toml",
             file=file, column=column,
         )
+
+
+def _not_iso_start(text: Any) -> np.ndarray:
+    """False where a (non-null) string starts ``dddd-`` (a year: not a slash date), from the
+    bytes; True elsewhere (nulls too: the regex decides)."""
+    import pyarrow as pa
+
+    n = len(text)
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    off = np.frombuffer(text.buffers()[1], dtype=width)[text.offset : text.offset + n + 1]
+    data = text.buffers()[2]
+    if data is None:
+        return np.ones(n, dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    size = np.diff(off)
+    width0 = int(size[0]) if n else 0
+    if n and width0 >= 5 and (size == width0).all():  # fixed width (most exports): a 2-D view
+        head = raw[int(off[0]) : int(off[-1])].reshape(n, width0)[:, :5]
+        iso = ((head[:, :4] - ord("0")) <= 9).all(axis=1) & (head[:, 4] == ord("-"))
+    else:
+        start = off[:-1].astype(np.int64)
+        iso = size >= 5
+        iso &= raw.take(start + 4, mode="clip") == ord("-")
+        for k in range(4):
+            iso &= (raw.take(start + k, mode="clip") - ord("0")) <= 9  # uint8: wraps below '0'
+    if text.null_count:
+        iso &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return ~iso
 
 
 def _ints(arr: Any) -> np.ndarray:
