@@ -382,6 +382,31 @@ class DayOrderScan:
         )
 
 
+def slash_mask(values: Any) -> np.ndarray:
+    """True where a value starts like a slash date (``dd/mm/yyyy``, ``/``, ``.`` or ``-``).
+
+    Rows that start with a year are ruled out from their bytes; the regex
+    (pyarrow's) runs on the others only.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_text
+
+    text = as_text(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    out = np.zeros(len(text), dtype=bool)
+    if not len(text) or text.null_count == len(text):
+        return out
+    maybe = np.flatnonzero(_not_iso_start(text))
+    if len(maybe):
+        hit = pc.match_substring_regex(text.take(pa.array(maybe)),
+                                       r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")
+        out[maybe] = np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return out
+
+
 def _not_iso_start(text: Any) -> np.ndarray:
     """False where a (non-null) string starts ``dddd-`` (a year: not a slash date), from the
     bytes; True elsewhere (nulls too: the regex decides)."""
