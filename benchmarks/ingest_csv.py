@@ -192,10 +192,14 @@ def read_typed(path: Path, types: dict):
         include_columns=list(types), column_types=types))
 
 
-def geopandas_crimes(csv: Path, gdf, weights: dict, *, police_uk: bool, periods: list):
-    """The peer: full-file pandas + geopandas, the outcome table rct writes."""
+def geopandas_crimes(csv: Path, hot_path: Path, weights: dict, *, police_uk: bool,
+                     periods: list):
+    """The peer: full-file pandas + geopandas, the outcome table rct writes (the hot spots
+    read from the same file rct reads)."""
     import geopandas as gpd
     import pandas as pd
+
+    gdf = gpd.read_file(hot_path).to_crs(27700)
 
     if police_uk:
         df = pd.read_csv(csv, engine="pyarrow",
@@ -333,7 +337,7 @@ def main(argv: list[str] | None = None) -> dict:
             w, c, _ = best(lambda args=args: cli(args), a.repeats)
             ours = pd.read_parquet(out)
             gw, gc, peer = best(lambda csv=csv, kind=kind, periods=periods: geopandas_crimes(
-                csv, gdf, weights, police_uk=kind == "police_uk", periods=periods), 1)
+                csv, hot_path, weights, police_uk=kind == "police_uk", periods=periods), 1)
             same = same_outcomes(ours, peer, "period" if kind == "police_uk" else "trial_date")
             emit(step=f"crimes_{kind}", rows=a.crimes, csv_mb=round(csv.stat().st_size / 1e6),
                  rct_seconds=round(w, 3), rct_cpu=round(c, 3), pyarrow_read_seconds=round(rw, 3),

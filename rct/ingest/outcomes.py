@@ -282,9 +282,9 @@ def build_outcomes(
     if key is None:  # consecutive trial days: the position is the day's distance from the first
         pidx = _day_index(day64, periods)
     elif period == "day":
-        pidx = key.map(lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
+        pidx = _by_distinct(key, lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
     else:
-        pidx = key.map(lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
+        pidx = _by_distinct(key, lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
     pidx = np.asarray(pidx, dtype=np.int64)
     outside = (pidx < 0) & ~no_time & ~gap
     counts["outside_window"] = int(outside.sum())
@@ -375,6 +375,15 @@ def build_outcomes(
     if hw is not None:
         df.attrs["rct_outcomes"]["windows"] = hw.windows.to_dict()
     return df
+
+
+def _by_distinct(values: Any, fn: Any) -> np.ndarray:
+    """``values.map(fn)`` as int64, ``fn`` called once per distinct value (-1 for missing)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(pd.Series(values, dtype="object"), use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniq] + [-1], dtype=np.int64)
+    return mapped[np.where(codes < 0, len(uniq), codes)]
 
 
 def _day_index(day64: np.ndarray, periods: list) -> np.ndarray:

@@ -619,13 +619,15 @@ def _flag_duplicates(parsed: list) -> None:
     """Quarantine later usable rows whose crime_id was already seen (across all files)."""
     import pandas as pd
 
-    keys = []
+    files, rows_, ids = [], [], []
     for i, (_, _, q, canon, _) in enumerate(parsed):
         good = q.good.to_numpy()
-        ids = canon["crime_id"].to_numpy()[good]
-        keys.append(pd.DataFrame({"file": i, "row": np.flatnonzero(good), "id": ids}))
-    allk = pd.concat(keys, ignore_index=True)
-    dup = _duplicated(allk["id"])
+        where = np.flatnonzero(good)
+        files.append(np.full(len(where), i, dtype=np.int64))
+        rows_.append(where)
+        ids.append(_id_text(canon["crime_id"], where))
+    allk = pd.DataFrame({"file": np.concatenate(files), "row": np.concatenate(rows_)})
+    dup = _duplicated(ids)
     if not dup.any():
         return
     for i, (_, raw, q, _, _) in enumerate(parsed):
@@ -636,16 +638,32 @@ def _flag_duplicates(parsed: list) -> None:
             q.flag(pd.Series(mask, index=raw.index), "duplicate crime_id")
 
 
-def _duplicated(ids: pd.Series) -> np.ndarray:
-    """``ids.duplicated(keep="first") & ids.notna()``, by pyarrow's dictionary encoding
-    (hashing the text in C, not a Python object per id)."""
+def _id_text(ids: pd.Series, where: np.ndarray) -> Any:
+    """The ids at positions ``where`` as an Arrow string array (None: not all text)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return ids.to_numpy(dtype=object)[where]
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return ids.to_numpy(dtype=object)[where]
+    return arr.take(pa.array(where))
+
+
+def _duplicated(parts: list) -> np.ndarray:
+    """``ids.duplicated(keep="first") & ids.notna()`` over the files' ids in order, by
+    pyarrow's dictionary encoding (hashing the text in C, not a Python object per id)."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        arr = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids that are not all text
+    if any(isinstance(p, np.ndarray) for p in parts):  # ids that are not all text
+        ids = pd.Series(np.concatenate([np.asarray(p.to_pylist() if not isinstance(
+            p, np.ndarray) else p, dtype=object) for p in parts]), dtype=object)
         return ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+    arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
+        [], pa.string())
     codes = pc.dictionary_encode(arr).indices
     c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     seen = np.zeros(len(c), dtype=bool)

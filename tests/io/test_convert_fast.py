@@ -199,3 +199,19 @@ def test_a_few_bad_values_convert_block_by_block() -> None:
     assert list(why) == list(ref_why)
     assert list(why[[5, 100_000, 199_999]]) == ["unparseable timestamp"] * 2 + [None]
     assert ns[199_999] == pd.Timestamp("2024-01-01").value and ns[5] == NAT
+
+
+def test_duplicate_crime_ids_by_dictionary_encoding_match_pandas() -> None:
+    """rct.io.crimes._duplicated (pyarrow) = pandas duplicated(keep="first") & notna, across
+    files, with blanks and non-text ids."""
+    from rct.io.crimes import _duplicated, _id_text
+
+    rng = np.random.default_rng(4)
+    files = [pd.Series(rng.choice(["a", "b", "c", "d", None], n).tolist(), dtype="string")
+             for n in (50, 1, 0, 30)]
+    parts = [_id_text(f, np.flatnonzero(rng.random(len(f)) < 0.8)) for f in files]
+    ref = pd.Series([v for p in parts for v in p.to_pylist()], dtype=object)
+    want = ref.duplicated(keep="first").to_numpy() & ref.notna().to_numpy()
+    np.testing.assert_array_equal(_duplicated(parts), want)
+    mixed = [_id_text(pd.Series([1, 2, 1, None], dtype=object), np.arange(4))]
+    np.testing.assert_array_equal(_duplicated(mixed), [False, False, True, False])
