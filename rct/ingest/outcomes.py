@@ -270,7 +270,7 @@ def build_outcomes(
     if period == "month":
         # a month with no crime anywhere in the input is a gap in the data (police.uk
         # files not supplied), not a month of zero crime: leave it out, and say so
-        present = set(valid.astype(str))
+        present = {str(v) for v in pd.unique(valid.to_numpy(dtype=object))}  # distinct first
         gaps = [m for m in periods if m not in present]
         if gaps:
             warnings.warn(f"no crimes at all in the input for {', '.join(gaps)}: treated as "

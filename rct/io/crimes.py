@@ -646,6 +646,8 @@ def _id_text(ids: pd.Series, where: np.ndarray) -> Any:
         arr = pa.array(ids, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return ids.to_numpy(dtype=object)[where]
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return ids.to_numpy(dtype=object)[where]
     return arr.take(pa.array(where))
