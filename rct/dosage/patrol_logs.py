@@ -15,6 +15,7 @@ time, so duplicates are judged on their exact values (no hashing).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -161,10 +162,17 @@ def read_patrol_logs(
     sources = _open_sources(paths, columns=columns, dayfirst=dayfirst, sheet=sheet)
     state = _State(pseudonymiser)
     for fi, (src, colmap) in enumerate(sources):
-        order = _day_order(src, colmap, opts)
-        for chunk in src.chunks(
+        chunks = iter(src.chunks(
             columns=list(colmap.values()), chunk_rows=opts.chunk_rows, keep_text=quarantine_raw
-        ):
+        ))
+        first = next(chunks, None)
+        if src.dayfirst is not None:
+            order = bool(src.dayfirst)
+        elif first is None or not _has_slash(first, colmap):
+            order = None  # the first chunk says ISO 8601 (what _day_order would read again)
+        else:
+            order = _day_order(src, colmap, opts)
+        for chunk in itertools.chain([] if first is None else [first], chunks):
             table = _canonical_table(chunk.table, colmap)
             _check_chunk(table, chunk.rows, fi, src.name, opts, state, order)
             state.add_bad_lines(chunk.bad, fi, src.name, opts)
@@ -254,6 +262,20 @@ def _open_sources(
                           sheet=sheet)
         out.append((src, _column_map(src.columns, src.name, src.mapping)))
     return out
+
+
+def _has_slash(chunk: Any, colmap: dict[str, str]) -> bool:
+    """True when the chunk's time columns hold a slash date (the first look of :func:`_day_order`,
+    on a chunk the caller has read anyway)."""
+    from rct.io.times import DayOrderScan
+
+    for c in (colmap["arrived_at"], colmap["left_at"]):
+        scan = DayOrderScan()
+        scan.add(chunk.table[c] if hasattr(chunk.table, "column_names") else chunk.table[c],
+                 chunk.rows + 1)
+        if scan.n_slash:
+            return True
+    return False
 
 
 def _day_order(src: Any, colmap: dict[str, str], opts: _Options) -> bool | None:
