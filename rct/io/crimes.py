@@ -379,9 +379,16 @@ def read_raw_table(
             raw[bad_pos] = [b.text or "" for b in table.bad]
             frame["raw_line"] = raw
     for c in names:  # text, blanks as "" (the contract of this reader)
-        if frame[c].dtype != object:
-            frame[c] = frame[c].astype(object)
-        frame[c] = frame[c].where(frame[c].notna(), "")
+        col = frame[c]
+        if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+            # pandas 3 reads Arrow text as its string dtype: kept (no Python object per
+            # cell); blanks are "" already (read with blank_is_null=False)
+            if col.hasnans:
+                frame[c] = col.fillna("")
+            continue
+        if col.dtype != object:
+            col = col.astype(object)
+        frame[c] = col.where(col.notna(), "")
     notes = tuple(f"{n}" for n in table.notes)
     return frame, notes
 
@@ -668,10 +675,9 @@ def _duplicated(parts: list) -> np.ndarray:
         [], pa.string())
     codes = pc.dictionary_encode(arr).indices
     c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    seen = np.zeros(len(c), dtype=bool)
-    _, first = np.unique(c, return_index=True)
-    seen[first] = True
-    return ~seen & (c >= 0)
+    # a code's first row: codes are numbered in order of first appearance
+    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+    return (c >= 0) & (c <= running)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
