@@ -310,9 +310,13 @@ class DayOrderScan:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from rct.io.convert import as_text
+        from rct.io.convert import as_arrow, as_text
 
-        text = as_text(values)
+        arr = as_arrow(values)
+        kind = arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            return  # typed times or numbers are never slash dates (and writing them out is dear)
+        text = as_text(arr)
         if isinstance(text, pa.ChunkedArray):
             text = text.combine_chunks()
         if not len(text) or text.null_count == len(text):
