@@ -494,6 +494,9 @@ def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
         text = text.combine_chunks()
     if not len(text) or text.null_count == len(text):
         return text
+    fast = _slash_fixed(text, dayfirst)
+    if fast is not None:
+        return fast
     parts = pc.extract_regex(text, SLASH_DATE)
     if parts.null_count == len(parts):
         return text
@@ -510,3 +513,76 @@ def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
     has_time = pc.greater(pc.utf8_length(parts.field("H")), 0)
     iso = pc.if_else(has_time, pc.binary_join_element_wise(date, clock, "T"), date)
     return pc.if_else(pc.is_valid(parts), iso, text)
+
+
+#: the fixed layouts :func:`_slash_fixed` rewrites by moving bytes: length -> has seconds
+_FIXED = {10: None, 16: False, 19: True}
+
+
+def _slash_fixed(text: Any, dayfirst: bool) -> Any:
+    """:func:`slash_to_iso` of a column in one fixed layout, by moving bytes; else None.
+
+    Every value (nulls aside) ``dd/mm/yyyy``, ``dd/mm/yyyy HH:MM`` or
+    ``dd/mm/yyyy HH:MM:SS`` (all the same length; ``/``, ``.`` or ``-``
+    between the date's parts, a space or ``T`` before the time): the ISO text
+    is the same bytes in another order (``yyyy-mm-ddTHH:MM:SS``, seconds
+    ``00`` when absent), exactly what the regex path writes.  Any other
+    column: None (the regex path).
+    """
+    import pyarrow as pa
+
+    n = len(text)
+    if not n or text.offset or not (pa.types.is_string(text.type)):
+        return None
+    off = np.frombuffer(text.buffers()[1], dtype=np.int32)[: n + 1]
+    data = text.buffers()[2]
+    if data is None:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    size = np.diff(off)
+    valid = None if not text.null_count else np.asarray(
+        text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    sizes = size if valid is None else size[valid]
+    if not len(sizes):
+        return None
+    width = int(sizes[0])
+    if width not in _FIXED or not (sizes == width).all():
+        return None
+    starts = off[:-1].astype(np.int64) if valid is None else off[:-1][valid].astype(np.int64)
+    if valid is None and int(off[-1]) - int(off[0]) == n * width:
+        b = raw[int(off[0]) : int(off[-1])].reshape(n, width)
+    else:
+        b = raw[starts[:, None] + np.arange(width)[None, :]]
+    digits = [0, 1, 3, 4, 6, 7, 8, 9] + ([11, 12, 14, 15] if width > 10 else []) + (
+        [17, 18] if width == 19 else [])
+    ok = ((b[:, digits] - ord("0")) <= 9).all()  # uint8: wraps below '0'
+    seps = np.frombuffer(b"/.-", dtype=np.uint8)
+    ok = ok and np.isin(b[:, 2], seps).all() and np.isin(b[:, 5], seps).all()
+    if width > 10:
+        ok = ok and np.isin(b[:, 10], np.frombuffer(b" T", dtype=np.uint8)).all()
+        ok = ok and (b[:, 13] == ord(":")).all()
+    if width == 19:
+        ok = ok and (b[:, 16] == ord(":")).all()
+    if not ok:
+        return None
+    day, month = ((0, 1), (3, 4)) if dayfirst else ((3, 4), (0, 1))
+    m = len(b)
+    out_w = 10 if width == 10 else 19
+    out = np.empty((m, out_w), dtype=np.uint8)
+    out[:, 0:4] = b[:, 6:10]
+    out[:, 4] = ord("-")
+    out[:, 5:7] = b[:, list(month)]
+    out[:, 7] = ord("-")
+    out[:, 8:10] = b[:, list(day)]
+    if width > 10:
+        out[:, 10] = ord("T")
+        out[:, 11:16] = b[:, 11:16]
+        out[:, 16] = ord(":")
+        out[:, 17:19] = b[:, 17:19] if width == 19 else ord("0")
+    if valid is None:
+        offsets = np.arange(n + 1, dtype=np.int32) * out_w
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+    lens = np.where(valid, out_w, 0).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()),
+                                       text.buffers()[0], text.null_count)

@@ -215,3 +215,42 @@ def test_duplicate_crime_ids_by_dictionary_encoding_match_pandas() -> None:
     np.testing.assert_array_equal(_duplicated(parts), want)
     mixed = [_id_text(pd.Series([1, 2, 1, None], dtype=object), np.arange(4))]
     np.testing.assert_array_equal(_duplicated(mixed), [False, False, True, False])
+
+
+@st.composite
+def slash_columns(draw: st.DrawFn) -> list:
+    """A column of slash dates, most in one fixed layout (the byte path), some not."""
+    width = draw(st.sampled_from([10, 16, 19]))
+    n = draw(st.integers(1, 30))
+    out = []
+    for _ in range(n):
+        if draw(st.integers(0, 9)) == 0:
+            out.append(None)
+            continue
+        d, m = draw(st.integers(0, 39)), draw(st.integers(0, 19))
+        y = draw(st.integers(1990, 2040))
+        s1, s2 = draw(st.sampled_from("/.-")), draw(st.sampled_from("/.-"))
+        text = f"{d:02d}{s1}{m:02d}{s2}{y}"
+        if width > 10:
+            text += draw(st.sampled_from([" ", "T"])) + f"{draw(st.integers(0, 29)):02d}:" \
+                f"{draw(st.integers(0, 69)):02d}"
+        if width == 19:
+            text += f":{draw(st.integers(0, 69)):02d}"
+        if draw(st.integers(0, 14)) == 0:  # off the layout: the regex path for the column
+            text = draw(st.sampled_from([" ", "", "x"])) + text + draw(st.sampled_from(
+                ["", " ", ".5"]))
+        out.append(text)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=slash_columns(), dayfirst=st.booleans())
+def test_slash_dates_by_bytes_match_the_regex_path(values: list, dayfirst: bool) -> None:
+    from rct.io import times
+
+    arr = pa.array(values, type=pa.string())
+    fast = times.slash_to_iso(arr, dayfirst)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(times, "_slash_fixed", lambda *a: None)
+        ref = times.slash_to_iso(arr, dayfirst)
+    assert fast.to_pylist() == ref.to_pylist()
