@@ -165,6 +165,9 @@ def trial_date(
     _check_choice("kind", kind, ("date", "datetime64"))
     offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
     times_utc = pd.Series(times_utc)
+    fast = _trial_day_by_table(times_utc, offset)
+    if fast is not None:
+        return fast if kind == "datetime64" else fast.dt.date
     wall = times_utc.dt.tz_convert(LONDON).dt.tz_localize(None)
     day = (wall - pd.Timedelta(offset)).dt.normalize()
     if _boundary_can_be_ambiguous(offset):
@@ -178,6 +181,37 @@ def trial_date(
     if kind == "datetime64":
         return day.astype("datetime64[ns]")
     return day.dt.date
+
+
+def _trial_day_by_table(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series | None:
+    """:func:`trial_date` (``datetime64``) by the zone's table of clock changes, or None.
+
+    The wall clock of a UTC instant ``u`` is ``u`` plus the offset in force at
+    ``u`` (one ``searchsorted`` on the changes, :mod:`rct.io.zones`); the
+    trial day is the date of the wall clock ``offset`` earlier.  Used for
+    tz-aware times within the table's years and boundaries outside the
+    01:00-02:00 hour (there the day needs the slower correction below); the
+    answers are pandas' ``tz_convert`` ones (tested).
+    """
+    import pandas as pd
+
+    from rct.io.zones import zone_table
+
+    if _boundary_can_be_ambiguous(offset) or not isinstance(times_utc.dtype, pd.DatetimeTZDtype):
+        return None
+    z = zone_table(LONDON)
+    ns = times_utc.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]") \
+        .to_numpy().view(np.int64)
+    nat = ns == np.iinfo(np.int64).min
+    day_ns = 86_400 * 1_000_000_000
+    good = ns[~nat] if nat.any() else ns
+    if len(good) and (good.min() < z.lo + day_ns or good.max() >= z.hi - day_ns):
+        return None
+    wall = ns + z._after[np.searchsorted(z.at, ns, side="right")]
+    shift = int(offset.total_seconds()) * 1_000_000_000
+    day = (wall - shift) // day_ns * day_ns
+    day[nat] = np.iinfo(np.int64).min
+    return pd.Series(day.view("datetime64[ns]"), index=times_utc.index, name=times_utc.name)
 
 
 def _boundary_can_be_ambiguous(offset: dt.timedelta) -> bool:

@@ -254,3 +254,39 @@ def test_slash_dates_by_bytes_match_the_regex_path(values: list, dayfirst: bool)
         mp.setattr(times, "_slash_fixed", lambda *a: None)
         ref = times.slash_to_iso(arr, dayfirst)
     assert fast.to_pylist() == ref.to_pylist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(times=st.lists(local_times(), min_size=1, max_size=40),
+       start=st.sampled_from(["00:00", "05:59", "06:00", "01:00", "02:00", "23:30", "12:15"]),
+       kind=st.sampled_from(["date", "datetime64"]), nat=st.booleans())
+def test_trial_date_by_zone_table_matches_pandas(times: list, start: str, kind: str,
+                                                 nat: bool) -> None:
+    """trial_date's table path = its tz_convert path, for UTC instants around clock changes."""
+    from rct.io import times as T
+
+    utc = pd.Series(pd.to_datetime([t.replace(tzinfo=dt.UTC) for t in times]),
+                    index=np.arange(len(times)) * 3, name="t")
+    if nat:
+        utc.iloc[0] = pd.NaT
+    got = T.trial_date(utc, start, kind=kind)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(T, "_trial_day_by_table", lambda *a: None)
+        ref = T.trial_date(utc, start, kind=kind)
+    pd.testing.assert_series_equal(got, ref)
+
+
+@pytest.mark.parametrize("start", ["00:00", "02:00", "06:00", "23:00"])
+def test_trial_date_by_zone_table_at_the_changes_themselves(start: str) -> None:
+    """The instants of the changes and a nanosecond either side (2020-2030), exactly."""
+    from rct.io import times as T
+
+    at = ZT.at[(ZT.at >= pd.Timestamp("2020-01-01").value) & (ZT.at < pd.Timestamp(
+        "2031-01-01").value)]
+    ns = np.concatenate([at - 1, at, at + 1, at + 3_600 * 10**9])
+    utc = pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
+    got = T.trial_date(utc, start, kind="datetime64")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(T, "_trial_day_by_table", lambda *a: None)
+        ref = T.trial_date(utc, start, kind="datetime64")
+    pd.testing.assert_series_equal(got, ref)
