@@ -884,6 +884,11 @@ def _plain_id_list(p: Path) -> pd.DataFrame:
 
 def _trial_day64(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series:
     """:func:`rct.io.times.trial_date` as ``datetime64[ns]`` midnights (no Python dates)."""
+    from rct.io.times import _trial_day_by_table
+
+    fast = _trial_day_by_table(times_utc, offset)  # the zone table (not for 01:00-02:00 starts)
+    if fast is not None:
+        return fast
     wall = times_utc.dt.tz_convert("Europe/London").dt.tz_localize(None)
     return (wall - pd.Timedelta(offset)).dt.normalize().astype("datetime64[ns]")
 
