@@ -800,10 +800,18 @@ def _parse_stops(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
     """Patrols wholly outside the trial window (by the trial days they touch)."""
+    from rct.io.times import trial_day_ns
+
     ok = (a != NAT) & (b != NAT)
-    first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
     last_ns = np.where(b <= a, b, b - 1)
-    last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
+    first = trial_day_ns(np.where(ok, a, NAT), opts.offset)  # NaT rows: masked by ok below
+    last = trial_day_ns(np.where(ok, last_ns, NAT), opts.offset)
+    if first is not None and last is not None:  # the zone table: no Series per chunk
+        first_day = pd.Series(first.view("datetime64[ns]"))
+        last_day = pd.Series(last.view("datetime64[ns]"))
+    else:
+        first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
+        last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
     out = np.zeros(len(a), dtype=bool)
     if opts.start_day is not None:
         out |= (last_day < np.datetime64(opts.start_day, "ns")).to_numpy()

@@ -195,13 +195,27 @@ def _trial_day_by_table(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series
     """
     import pandas as pd
 
-    from rct.io.zones import zone_table
 
     if _boundary_can_be_ambiguous(offset) or not isinstance(times_utc.dtype, pd.DatetimeTZDtype):
         return None
-    z = zone_table(LONDON)
     ns = times_utc.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]") \
         .to_numpy().view(np.int64)
+    day = trial_day_ns(ns, offset)
+    if day is None:
+        return None
+    return pd.Series(day.view("datetime64[ns]"), index=times_utc.index, name=times_utc.name)
+
+
+def trial_day_ns(ns: np.ndarray, offset: dt.timedelta) -> np.ndarray | None:
+    """Trial day (local midnight as naive ns) of UTC ns, by the zone table; None when the
+    table does not cover the times or the boundary lies in 01:00-02:00 (see
+    :func:`trial_date`).  ``INT64_MIN`` (NaT) stays NaT."""
+    from rct.io.zones import zone_table
+
+    if _boundary_can_be_ambiguous(offset):
+        return None
+    z = zone_table(LONDON)
+    ns = np.asarray(ns, dtype=np.int64)
     nat = ns == np.iinfo(np.int64).min
     day_ns = 86_400 * 1_000_000_000
     good = ns[~nat] if nat.any() else ns
@@ -211,7 +225,7 @@ def _trial_day_by_table(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series
     shift = int(offset.total_seconds()) * 1_000_000_000
     day = (wall - shift) // day_ns * day_ns
     day[nat] = np.iinfo(np.int64).min
-    return pd.Series(day.view("datetime64[ns]"), index=times_utc.index, name=times_utc.name)
+    return day
 
 
 def _boundary_can_be_ambiguous(offset: dt.timedelta) -> bool:
