@@ -378,12 +378,16 @@ class DayOrderScan:
             rows = (np.arange(len(maybe)) + 1 if rows is None else np.asarray(rows))[keep]
         if not pc.any(pc.match_substring_regex(text, r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")).as_py():
             return
-        parts = pc.extract_regex(text, SLASH_DATE)
-        ok = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
-        if not ok.any():
-            return
-        a = _ints(parts.field("a"))
-        b = _ints(parts.field("b"))
+        fixed = _slash_parts_fixed(text)
+        if fixed is not None:  # one fixed layout: the two leading numbers from the bytes
+            ok, a, b = fixed
+        else:
+            parts = pc.extract_regex(text, SLASH_DATE)
+            ok = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
+            if not ok.any():
+                return
+            a = _ints(parts.field("a"))
+            b = _ints(parts.field("b"))
         self.n_slash += int(ok.sum())
         where = np.arange(len(text)) + 1 if rows is None else np.asarray(rows)
         # a value with both parts above 12 is invalid either way (quarantined), not evidence
@@ -567,20 +571,13 @@ def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
 _FIXED = {10: None, 16: False, 19: True}
 
 
-def _slash_fixed(text: Any, dayfirst: bool) -> Any:
-    """:func:`slash_to_iso` of a column in one fixed layout, by moving bytes; else None.
-
-    Every value (nulls aside) ``dd/mm/yyyy``, ``dd/mm/yyyy HH:MM`` or
-    ``dd/mm/yyyy HH:MM:SS`` (all the same length; ``/``, ``.`` or ``-``
-    between the date's parts, a space or ``T`` before the time): the ISO text
-    is the same bytes in another order (``yyyy-mm-ddTHH:MM:SS``, seconds
-    ``00`` when absent), exactly what the regex path writes.  Any other
-    column: None (the regex path).
-    """
+def _fixed_layout(text: Any) -> tuple[np.ndarray, np.ndarray | None, int] | None:
+    """``(bytes (rows x width), validity or None, width)`` when every non-null value of a
+    string array is a slash date in one fixed layout (see :func:`_slash_fixed`); else None."""
     import pyarrow as pa
 
     n = len(text)
-    if not n or text.offset or not (pa.types.is_string(text.type)):
+    if not n or text.offset or not pa.types.is_string(text.type):
         return None
     off = np.frombuffer(text.buffers()[1], dtype=np.int32)[: n + 1]
     data = text.buffers()[2]
@@ -596,10 +593,10 @@ def _slash_fixed(text: Any, dayfirst: bool) -> Any:
     width = int(sizes[0])
     if width not in _FIXED or not (sizes == width).all():
         return None
-    starts = off[:-1].astype(np.int64) if valid is None else off[:-1][valid].astype(np.int64)
     if valid is None and int(off[-1]) - int(off[0]) == n * width:
         b = raw[int(off[0]) : int(off[-1])].reshape(n, width)
     else:
+        starts = off[:-1].astype(np.int64) if valid is None else off[:-1][valid].astype(np.int64)
         b = raw[starts[:, None] + np.arange(width)[None, :]]
     digits = [0, 1, 3, 4, 6, 7, 8, 9] + ([11, 12, 14, 15] if width > 10 else []) + (
         [17, 18] if width == 19 else [])
@@ -611,8 +608,45 @@ def _slash_fixed(text: Any, dayfirst: bool) -> Any:
         ok = ok and (b[:, 13] == ord(":")).all()
     if width == 19:
         ok = ok and (b[:, 16] == ord(":")).all()
-    if not ok:
+    return (b, valid, width) if ok else None
+
+
+def _slash_parts_fixed(text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(matched, a, b)`` of :data:`SLASH_DATE` for a column in one fixed layout, from the
+    bytes (the regex's answer: every valid row matches; ``a``, ``b`` its two leading
+    numbers; 0 for nulls, as :func:`_ints` gives); else None."""
+    got = _fixed_layout(text)
+    if got is None:
         return None
+    b, valid, _ = got
+    n = len(text)
+    num = b.astype(np.int64) - ord("0")
+    a_v = num[:, 0] * 10 + num[:, 1]
+    b_v = num[:, 3] * 10 + num[:, 4]
+    if valid is None:
+        return np.ones(n, dtype=bool), a_v, b_v
+    a, bb = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    a[valid], bb[valid] = a_v, b_v
+    return valid.copy(), a, bb
+
+
+def _slash_fixed(text: Any, dayfirst: bool) -> Any:
+    """:func:`slash_to_iso` of a column in one fixed layout, by moving bytes; else None.
+
+    Every value (nulls aside) ``dd/mm/yyyy``, ``dd/mm/yyyy HH:MM`` or
+    ``dd/mm/yyyy HH:MM:SS`` (all the same length; ``/``, ``.`` or ``-``
+    between the date's parts, a space or ``T`` before the time): the ISO text
+    is the same bytes in another order (``yyyy-mm-ddTHH:MM:SS``, seconds
+    ``00`` when absent), exactly what the regex path writes.  Any other
+    column: None (the regex path).
+    """
+    import pyarrow as pa
+
+    got = _fixed_layout(text)
+    if got is None:
+        return None
+    b, valid, width = got
+    n = len(text)
     day, month = ((0, 1), (3, 4)) if dayfirst else ((3, 4), (0, 1))
     m = len(b)
     out_w = 10 if width == 10 else 19

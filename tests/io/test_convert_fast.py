@@ -290,3 +290,20 @@ def test_trial_date_by_zone_table_at_the_changes_themselves(start: str) -> None:
         mp.setattr(T, "_trial_day_by_table", lambda *a: None)
         ref = T.trial_date(utc, start, kind="datetime64")
     pd.testing.assert_series_equal(got, ref)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=slash_columns())
+def test_day_order_scan_by_bytes_matches_the_regex_path(values: list) -> None:
+    """DayOrderScan's fixed-layout shortcut finds what the regex finds (counts, examples)."""
+    from rct.io import times
+
+    arr = pa.array(values, type=pa.string())
+    rows = np.arange(len(values)) * 2 + 5
+    fast = times.DayOrderScan()
+    fast.add(arr, rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(times, "_slash_parts_fixed", lambda *a: None)
+        ref = times.DayOrderScan()
+        ref.add(arr, rows)
+    assert vars(fast) == vars(ref)
