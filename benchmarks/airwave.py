@@ -8,6 +8,10 @@ as Parquet and as CSV, and everything is timed in one run (best of
 * ``csv``: :func:`rct.dosage.airwave.airwave_presence` on the CSV against
   ``pyarrow.csv.read_csv`` of the same four columns with typed
   ``column_types`` (goal: rct <= 3x the read);
+* ``csv_naive``: the same pings with local (naive, Europe/London) times, the
+  common Airwave export, against the same read with the times typed as naive
+  ``timestamp("ns")``; its table must equal the zoned one (June: no clock
+  change);
 * ``parquet``: the same on Parquet against ``pyarrow.parquet.read_table``;
 * ``geopandas``: the whole pipeline as a competent analyst would write it
   with the well-kept libraries, end to end on the full CSV: pandas
@@ -36,6 +40,10 @@ import numpy as np
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else 10_000_000
 REPEATS = 2 if "--repeats" not in sys.argv else int(sys.argv[sys.argv.index("--repeats") + 1])
+#: ``--times zoned|naive|both`` (default both): which CSV timestamp layouts to time
+TIMES = "both" if "--times" not in sys.argv else sys.argv[sys.argv.index("--times") + 1]
+#: ``--no-geopandas``: skip the (slow) geopandas peer
+GEOPANDAS = "--no-geopandas" not in sys.argv
 N_POLY = 300
 KEY = b"benchmark-key-0123456789"
 
@@ -104,8 +112,14 @@ def make_data(d: Path):
     return path, gdf
 
 
-def geopandas_pipeline(csv: Path, gdf, buffer_m: float, gap_min: float, day_starts: str):
-    """The peer: full-file pandas + geopandas, reproducing rct's table exactly."""
+def geopandas_pipeline(csv: Path, gdf, buffer_m: float, gap_min: float, day_starts: str,
+                       naive: bool = False):
+    """The peer: full-file pandas + geopandas, reproducing rct's table exactly.
+
+    ``naive``: the times are Europe/London wall-clock, localised with
+    ``tz_localize`` (first pass of a repeated hour, a skipped hour shifted
+    forward: rct's defaults).
+    """
     import datetime as dt
 
     import geopandas as gpd
@@ -113,7 +127,12 @@ def geopandas_pipeline(csv: Path, gdf, buffer_m: float, gap_min: float, day_star
 
     df = pd.read_csv(csv, engine="pyarrow", usecols=["radio_id", "timestamp", "x", "y"])
     df = df.dropna()
-    t = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
+    if naive:
+        t = pd.to_datetime(df["timestamp"], format="ISO8601").dt.tz_localize(
+            "Europe/London", ambiguous=np.ones(len(df), dtype=bool), nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
+    else:
+        t = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
     keep = (df.x.between(0, 700_000) & df.y.between(0, 1_300_000)).to_numpy()
     df, t = df[keep], t[keep]
     pts = gpd.GeoDataFrame(
@@ -199,6 +218,7 @@ def best(fn, repeats: int = REPEATS):
 
 def main() -> dict:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -208,16 +228,26 @@ def main() -> dict:
     cols = ["radio_id", "timestamp", "x", "y"]
     typed = {"radio_id": pa.string(), "timestamp": pa.timestamp("ns", tz="UTC"),
              "x": pa.float64(), "y": pa.float64()}
+    typed_naive = {**typed, "timestamp": pa.timestamp("ns")}
+    layouts = ("zoned", "naive") if TIMES == "both" else (TIMES,)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t = time.perf_counter()
         path, gdf = make_data(d)
         table = pq.read_table(path)
         table = table.set_column(0, "radio_id", table.column("radio_id").cast(pa.string()))
-        csv = d / "pings.csv"
-        pacsv.write_csv(table, csv)
+        files = {}
+        if "zoned" in layouts:
+            files["zoned"] = d / "pings.csv"
+            pacsv.write_csv(table, files["zoned"])  # 2024-06-01 00:00:00.123456789Z
+        if "naive" in layouts:  # the same instants as Europe/London wall-clock text
+            local = pc.local_timestamp(table.column("timestamp").cast(
+                pa.timestamp("ns", tz="Europe/London")))
+            files["naive"] = d / "pings_naive.csv"
+            pacsv.write_csv(table.set_column(1, "timestamp", local), files["naive"])
         del table
-        emit(step="generate", n_pings=N, n_polygons=N_POLY, csv_mb=round(csv.stat().st_size / 1e6),
+        emit(step="generate", n_pings=N, n_polygons=N_POLY,
+             csv_mb=round(next(iter(files.values())).stat().st_size / 1e6),
              seconds=round(time.perf_counter() - t, 2))
         airwave_presence(path, gdf.iloc[:5], key=KEY)  # warm-up: numba cache, imports
 
@@ -225,29 +255,70 @@ def main() -> dict:
             return lambda: airwave_presence(p, gdf, key=KEY, buffer_m=25.0, gap_minutes=5.0,
                                             day_starts="06:00")
 
-        read_w, read_c, _ = best(lambda: pacsv.read_csv(
-            csv, convert_options=pacsv.ConvertOptions(include_columns=cols, column_types=typed)))
-        csv_w, csv_c, res = best(rct(csv))
-        emit(step="csv", rct_seconds=round(csv_w, 3), rct_cpu=round(csv_c, 3),
-             pyarrow_read_seconds=round(read_w, 3), pyarrow_read_cpu=round(read_c, 3),
-             ratio=round(csv_w / read_w, 2), cpu_ratio=round(csv_c / read_c, 2), goal_ratio=3.0,
-             met=bool(csv_w <= 3 * read_w), hotspot_days=len(res.table),
-             note="pyarrow.csv.read_csv of the 4 columns with typed column_types (multi-"
-             "threaded); rct: the whole pipeline; best of repeats")
+        res: dict = {}
+        summary: dict = {}
+        rows = []
+        m = f"{N / 1e6:g} M pings"
+        for kind, csv in files.items():
+            types = typed if kind == "zoned" else typed_naive
+            read_w, read_c, _ = best(lambda csv=csv, types=types: pacsv.read_csv(
+                csv, convert_options=pacsv.ConvertOptions(include_columns=cols,
+                                                          column_types=types)))
+            csv_w, csv_c, res[kind] = best(rct(csv))
+            step = "csv" if kind == "zoned" else "csv_naive"
+            emit(step=step, times=kind, rct_seconds=round(csv_w, 3), rct_cpu=round(csv_c, 3),
+                 pyarrow_read_seconds=round(read_w, 3), pyarrow_read_cpu=round(read_c, 3),
+                 ratio=round(csv_w / read_w, 2), cpu_ratio=round(csv_c / read_c, 2),
+                 goal_ratio=3.0, met=bool(csv_w <= 3 * read_w),
+                 hotspot_days=len(res[kind].table),
+                 same_table_as_zoned=_same(res["zoned"].table, res[kind].table)
+                 if "zoned" in res else None,
+                 note="pyarrow.csv.read_csv of the 4 columns with typed column_types (multi-"
+                 "threaded; naive: timestamp('ns') without a zone); rct: the whole pipeline; "
+                 "best of repeats")
+            sfx = "" if kind == "zoned" else "_naive"
+            summary.update({
+                f"csv{sfx}_ratio_to_pyarrow_read": round(csv_w / read_w, 2),
+                f"csv{sfx}_cpu_ratio_to_pyarrow_read": round(csv_c / read_c, 2),
+                f"rct_csv{sfx}_seconds": round(csv_w, 3), f"rct_csv{sfx}_cpu": round(csv_c, 3),
+                f"pyarrow_read{sfx}_seconds": round(read_w, 3),
+            })
+            label = "" if kind == "zoned" else " naive local times"
+            rows.append({"benchmark": f"airwave CSV{label}, {m}", "rct_s": csv_w,
+                         "peer": "pyarrow read_csv typed (read only)", "peer_s": read_w,
+                         "note": "" if N >= 10_000_000 else
+                         "goal at 10 M (--full): fixed costs dominate"})
+            if GEOPANDAS:
+                gp_w, gp_c, (gp, _) = best(
+                    lambda csv=csv, kind=kind: geopandas_pipeline(
+                        csv, gdf, 25.0, 5.0, "06:00", naive=kind == "naive"), repeats=1)
+                same = _same(res[kind].table, gp)
+                emit(step="geopandas", times=kind, peer_seconds=round(gp_w, 3),
+                     peer_cpu=round(gp_c, 3), rct_csv_seconds=round(csv_w, 3),
+                     rct_csv_cpu=round(csv_c, 3), speedup=round(gp_w / csv_w, 2),
+                     cpu_speedup=round(gp_c / csv_c, 2), identical_table=same,
+                     goal_cpu_speedup=2.0, met=bool(same and gp_c >= 2 * csv_c),
+                     note="full-file read_csv(pyarrow) + points_from_xy + sjoin + vectorised "
+                     "pandas, on the same CSV; one run (it is the slow side)")
+                summary.update({
+                    f"geopandas{sfx}_seconds": round(gp_w, 3), f"geopandas{sfx}_cpu": round(gp_c, 3),
+                    f"cpu_speedup{sfx}_vs_geopandas": round(gp_c / csv_c, 2),
+                    f"identical_table{sfx}": same,
+                })
+                rows.append({"benchmark": f"airwave CSV{label}, {m} (CPU)", "rct_s": csv_c,
+                             "peer": "geopandas sjoin + pandas (CPU)", "peer_s": gp_c,
+                             "note": "identical table" if same else "TABLES DIFFER"})
         pread_w, pread_c, _ = best(lambda: pq.read_table(path, columns=cols))
         pq_w, pq_c, res_pq = best(rct(path))
+        first = next(iter(res.values()))
         emit(step="parquet", rct_seconds=round(pq_w, 3), rct_cpu=round(pq_c, 3),
              read_seconds=round(pread_w, 3), read_cpu=round(pread_c, 3),
-             ratio=round(pq_w / pread_w, 2), same_table_as_csv=_same(res.table, res_pq.table))
-        gp_w, gp_c, (gp, _) = best(lambda: geopandas_pipeline(csv, gdf, 25.0, 5.0, "06:00"),
-                                   repeats=1)
-        same = _same(res.table, gp)
-        emit(step="geopandas", peer_seconds=round(gp_w, 3), peer_cpu=round(gp_c, 3),
-             rct_csv_seconds=round(csv_w, 3), rct_csv_cpu=round(csv_c, 3),
-             speedup=round(gp_w / csv_w, 2), cpu_speedup=round(gp_c / csv_c, 2),
-             identical_table=same, goal_cpu_speedup=2.0, met=bool(same and gp_c >= 2 * csv_c),
-             note="full-file read_csv(pyarrow) + points_from_xy + sjoin + vectorised pandas, "
-             "on the same CSV; one run (it is the slow side)")
+             ratio=round(pq_w / pread_w, 2), cpu_ratio=round(pq_c / max(pread_c, 1e-9), 2),
+             same_table_as_csv=_same(first.table, res_pq.table))
+        summary.update({"rct_parquet_seconds": round(pq_w, 3),
+                        "parquet_read_seconds": round(pread_w, 3)})
+        rows.append({"benchmark": f"airwave Parquet, {m}", "rct_s": pq_w,
+                     "peer": "pyarrow read_table (read only)", "peer_s": pread_w})
         x = pq.read_table(path, columns=["x"]).column("x").to_numpy()
         y = pq.read_table(path, columns=["y"]).column("y").to_numpy()
         index = PolygonIndex.build(gdf, buffer_m=25.0)
@@ -255,27 +326,8 @@ def main() -> dict:
         pip_w, pip_c, _ = best(lambda: index.locate_all(x, y), repeats=3)
         emit(step="pip", points=N, locate_all_seconds=round(pip_w, 3),
              points_per_s=round(N / pip_w), cpu_seconds=round(pip_c, 3))
-        summary = {
-            "csv_ratio_to_pyarrow_read": round(csv_w / read_w, 2),
-            "csv_cpu_ratio_to_pyarrow_read": round(csv_c / read_c, 2),
-            "rct_csv_seconds": round(csv_w, 3), "rct_csv_cpu": round(csv_c, 3),
-            "pyarrow_read_seconds": round(read_w, 3),
-            "geopandas_seconds": round(gp_w, 3), "geopandas_cpu": round(gp_c, 3),
-            "cpu_speedup_vs_geopandas": round(gp_c / csv_c, 2), "identical_table": same,
-            "rct_parquet_seconds": round(pq_w, 3), "parquet_read_seconds": round(pread_w, 3),
-        }
         emit(step="summary", n_pings=N, **summary)
-        m = f"{N / 1e6:g} M pings"
-        for row in (
-            {"benchmark": f"airwave CSV, {m}", "rct_s": csv_w,
-             "peer": "pyarrow read_csv typed (read only)", "peer_s": read_w,
-             "note": "" if N >= 10_000_000 else "goal at 10 M (--full): fixed costs dominate"},
-            {"benchmark": f"airwave CSV, {m} (CPU)", "rct_s": csv_c,
-             "peer": "geopandas sjoin + pandas (CPU)", "peer_s": gp_c,
-             "note": "identical table" if same else "TABLES DIFFER"},
-            {"benchmark": f"airwave Parquet, {m}", "rct_s": pq_w,
-             "peer": "pyarrow read_table (read only)", "peer_s": pread_w},
-        ):
+        for row in rows:
             print(json.dumps({"row": row}), flush=True)
         return summary
 

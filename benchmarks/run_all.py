@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "airwave": (["2000000", "--repeats", "1"], ["10000000", "--repeats", "2"]),
     "patrols": (["--patrols", "100000"], ["--patrols", "1000000"]),
+    "ingest_csv": (["--patrols", "200000", "--crimes", "200000", "--repeats", "1"],
+                   ["--patrols", "1000000", "--crimes", "1000000", "--repeats", "2"]),
     "ingest_memory": (["--pings", "500000", "--patrols", "100000"], []),
     "crossover_draws": (["--quick"], []),
     "rerandomise": ([], []),

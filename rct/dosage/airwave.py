@@ -427,7 +427,8 @@ def airwave_presence(
         from rct.dosage.pseudonym import load_or_create_key
 
         key, _ = load_or_create_key(key_file)
-    units = plan_units(pings, rows_per_unit=opts.chunk_rows if engine == "dask" else None)
+    units = plan_units(pings, rows_per_unit=opts.chunk_rows if engine == "dask" else None,
+                       defer_day_order=engine == "default")
     raw = bool(quarantine_raw)
     if engine == "default":  # read the first chunk while the polygon index is built
         with prefetch(_chunks(units, opts.chunk_rows, raw)) as reader:

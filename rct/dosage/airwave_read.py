@@ -137,15 +137,23 @@ def _kind(path: Path) -> str | None:
     return source_kind(path)
 
 
+#: ``Unit.dayfirst`` of a CSV file whose date order the reader settles from its first chunk
+#: (see :func:`plan_units` ``defer_day_order``)
+DAY_ORDER_FROM_FIRST_CHUNK = "from first chunk"
+
+
 def plan_units(
     paths: Any, *, rows_per_unit: int | None = None, columns: Any = None,
-    dayfirst: bool | None = None,
+    dayfirst: bool | None = None, defer_day_order: bool = False,
 ) -> list[Unit]:
     """Split the input into units: Parquet files by row groups, CSV files whole.
 
     ``columns`` (the force's header -> canonical name) and ``dayfirst`` apply
     to inputs that set none themselves.  The order of slash dates is settled
-    here, once per file, before any unit is read (:func:`file_day_order`).
+    here, once per file, before any unit is read (:func:`file_day_order`);
+    with ``defer_day_order`` a CSV file's is settled by :func:`iter_chunks`
+    from the first chunk it reads anyway (the same look, without reading those
+    rows twice; a second look only when slash dates are there).
     """
     import pyarrow.parquet as pq
 
@@ -160,8 +168,11 @@ def plan_units(
         kind = _kind(path)
         if kind is None:
             raise DataError("unknown ping file type; use .parquet or .csv", file=path)
-        extra = {"columns": tuple(mapping.items()),
-                 "dayfirst": file_day_order(str(path), kind, mapping, order)}
+        if defer_day_order and kind == "csv" and order is None:
+            extra = {"columns": tuple(mapping.items()), "dayfirst": DAY_ORDER_FROM_FIRST_CHUNK}
+        else:
+            extra = {"columns": tuple(mapping.items()),
+                     "dayfirst": file_day_order(str(path), kind, mapping, order)}
         if kind == "csv":
             units.append(Unit(i, str(path), "csv", **extra))
             continue
@@ -189,9 +200,12 @@ def plan_units(
     return units
 
 
+DAY_ORDER_ROWS = 1_000_000  # rows of the first look at a file's dates
+
+
 def file_day_order(
     path: str, kind: str, mapping: dict[str, str], dayfirst: bool | None, *,
-    chunk_rows: int = 1_000_000,
+    chunk_rows: int = DAY_ORDER_ROWS,
 ) -> bool | None:
     """The order of a ping file's slash dates: given, or told from its whole timestamp column.
 
@@ -292,20 +306,40 @@ def iter_chunks(
             yield table, np.arange(offset, offset + n), cols, ()
             offset += n
     else:
-        import pyarrow as pa
+        import dataclasses
+        import itertools
 
         from rct.io.delimited import iter_csv, sniff_csv
 
         layout = sniff_csv(unit.path)
         cols = resolve_columns(list(layout.columns), file=unit.path, mapping=unit.mapping)
         xy = ("lon", "lat") if coords_of(cols) == "lonlat" else ("x", "y")
-        for c in iter_csv(
+        if unit.dayfirst == DAY_ORDER_FROM_FIRST_CHUNK and chunk_rows != DAY_ORDER_ROWS:
+            # the first chunk is not the first look's rows: look as plan_units would have
+            unit = dataclasses.replace(unit, dayfirst=file_day_order(
+                unit.path, "csv", unit.mapping, None))
+        defer = unit.dayfirst == DAY_ORDER_FROM_FIRST_CHUNK
+        chunks = iter_csv(
             layout,
             columns=wanted_columns(cols),
             chunk_rows=chunk_rows,
             keep_text=keep_text,
-            prefer=_prefer(cols, xy, unit, keep_text),
-        ):
+            prefer=_prefer(cols, xy, dataclasses.replace(unit, dayfirst=None) if defer else unit,
+                           keep_text),
+        )
+        if defer:
+            first = next(chunks, None)
+            order = None
+            if first is not None:
+                from rct.io.times import DayOrderScan
+
+                scan = DayOrderScan()
+                scan.add(first.table.column(cols["timestamp"]), first.rows + 1)
+                if scan.n_slash:  # slash dates: the whole column decides (a second look)
+                    order = file_day_order(unit.path, "csv", unit.mapping, None)
+            unit = dataclasses.replace(unit, dayfirst=order)
+            chunks = itertools.chain([] if first is None else [first], chunks)
+        for c in chunks:
             yield _iso_times(c.table, cols, unit), c.rows, cols, c.bad
 
 

@@ -99,7 +99,7 @@ def interval_union(
         order = np.arange(n)
         g, s, e = groups, start, end
     else:
-        order = np.lexsort((start, groups))
+        order = _order_by(groups, start)
         g, s, e = groups[order], start[order], end[order]
     first = np.ones(n, dtype=bool)
     first[1:] = g[1:] != g[:-1]
@@ -130,6 +130,19 @@ def interval_union(
     block_id = np.empty(n, dtype=np.int64)
     block_id[order] = block_sorted
     return IntervalUnion(length=length, blocks=blocks, total=total, block_id=block_id)
+
+
+def _order_by(groups: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``np.lexsort((start, groups))``, about twice as fast: each interval's rank by start
+    (a stable sort, so ties keep input order) packed under its group into one int64
+    key; the keys are distinct, so their sort is exactly lexsort's order."""
+    n = len(groups)
+    if not n or groups.min() < 0 or (int(groups.max()) + 1) * n >= 1 << 62:
+        return np.lexsort((start, groups))
+    by_start = np.argsort(start, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_start] = np.arange(n, dtype=np.int64)
+    return np.argsort(groups * np.int64(n) + rank)
 
 
 def _sorted_by(groups: np.ndarray, start: np.ndarray) -> bool:

@@ -15,6 +15,7 @@ time, so duplicates are judged on their exact values (no hashing).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -161,10 +162,17 @@ def read_patrol_logs(
     sources = _open_sources(paths, columns=columns, dayfirst=dayfirst, sheet=sheet)
     state = _State(pseudonymiser)
     for fi, (src, colmap) in enumerate(sources):
-        order = _day_order(src, colmap, opts)
-        for chunk in src.chunks(
+        chunks = iter(src.chunks(
             columns=list(colmap.values()), chunk_rows=opts.chunk_rows, keep_text=quarantine_raw
-        ):
+        ))
+        first = next(chunks, None)
+        if src.dayfirst is not None:
+            order = bool(src.dayfirst)
+        elif first is None or not _has_slash(first, colmap):
+            order = None  # the first chunk says ISO 8601 (what _day_order would read again)
+        else:
+            order = _day_order(src, colmap, opts)
+        for chunk in itertools.chain([] if first is None else [first], chunks):
             table = _canonical_table(chunk.table, colmap)
             _check_chunk(table, chunk.rows, fi, src.name, opts, state, order)
             state.add_bad_lines(chunk.bad, fi, src.name, opts)
@@ -254,6 +262,20 @@ def _open_sources(
                           sheet=sheet)
         out.append((src, _column_map(src.columns, src.name, src.mapping)))
     return out
+
+
+def _has_slash(chunk: Any, colmap: dict[str, str]) -> bool:
+    """True when the chunk's time columns hold a slash date (the first look of :func:`_day_order`,
+    on a chunk the caller has read anyway)."""
+    from rct.io.times import DayOrderScan
+
+    for c in (colmap["arrived_at"], colmap["left_at"]):
+        scan = DayOrderScan()
+        scan.add(chunk.table[c] if hasattr(chunk.table, "column_names") else chunk.table[c],
+                 chunk.rows + 1)
+        if scan.n_slash:
+            return True
+    return False
 
 
 def _day_order(src: Any, colmap: dict[str, str], opts: _Options) -> bool | None:
@@ -778,10 +800,18 @@ def _parse_stops(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
     """Patrols wholly outside the trial window (by the trial days they touch)."""
+    from rct.io.times import trial_day_ns
+
     ok = (a != NAT) & (b != NAT)
-    first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
     last_ns = np.where(b <= a, b, b - 1)
-    last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
+    first = trial_day_ns(np.where(ok, a, NAT), opts.offset)  # NaT rows: masked by ok below
+    last = trial_day_ns(np.where(ok, last_ns, NAT), opts.offset)
+    if first is not None and last is not None:  # the zone table: no Series per chunk
+        first_day = pd.Series(first.view("datetime64[ns]"))
+        last_day = pd.Series(last.view("datetime64[ns]"))
+    else:
+        first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
+        last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
     out = np.zeros(len(a), dtype=bool)
     if opts.start_day is not None:
         out |= (last_day < np.datetime64(opts.start_day, "ns")).to_numpy()
@@ -862,6 +892,11 @@ def _plain_id_list(p: Path) -> pd.DataFrame:
 
 def _trial_day64(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series:
     """:func:`rct.io.times.trial_date` as ``datetime64[ns]`` midnights (no Python dates)."""
+    from rct.io.times import _trial_day_by_table
+
+    fast = _trial_day_by_table(times_utc, offset)  # the zone table (not for 01:00-02:00 starts)
+    if fast is not None:
+        return fast
     wall = times_utc.dt.tz_convert("Europe/London").dt.tz_localize(None)
     return (wall - pd.Timedelta(offset)).dt.normalize().astype("datetime64[ns]")
 

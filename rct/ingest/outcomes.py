@@ -44,9 +44,12 @@ def group_slug(values: Any) -> Any:
     """``"Violence and sexual offences"`` -> ``"violence_and_sexual_offences"``."""
     import pandas as pd
 
-    s = pd.Series(values, dtype="object").fillna("unknown").astype(str).str.lower()
+    v = pd.Series(values, dtype="object")
+    idx, uniq = pd.factorize(v, use_na_sentinel=True)  # slugged once per distinct value
+    s = pd.Series(uniq, dtype="object").astype(str).str.lower()
     s = s.str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
-    return s.where(s != "", "unknown")
+    slugs = np.append(s.where(s != "", "unknown").to_numpy(dtype=object), "unknown")
+    return pd.Series(slugs[np.where(idx < 0, len(uniq), idx)], index=v.index, dtype="object")
 
 
 def locate_pairs(x: np.ndarray, y: np.ndarray, polygons: Any, *, buffer_m: float = 0.0
@@ -229,9 +232,11 @@ def build_outcomes(
                 "(police.uk) — use period='month'", column="occurred_at")
         t = pd.to_datetime(c["occurred_at"], utc=True)
         no_time = t.isna().to_numpy()
-        key = pd.Series(pd.NaT, index=c.index, dtype="object")
+        # trial days as datetime64 (no date objects per crime); see _day_index
+        day64 = np.full(n_read, np.datetime64("NaT"), dtype="datetime64[D]")
         if (~no_time).any():
-            key[~no_time] = trial_date(t[~no_time], day_starts)
+            day64[~no_time] = trial_date(t[~no_time], day_starts, kind="datetime64").to_numpy()
+        key = None
     else:
         if "month" in c.columns:
             key = c["month"].astype("string").str.slice(0, 7).astype("object")
@@ -244,11 +249,19 @@ def build_outcomes(
     if no_time.any():
         warnings.warn(f"{int(no_time.sum()):,} crimes have no usable {'time' if period == 'day' else 'month'} "
                       "and are not counted", OutcomeWarning, stacklevel=2)
-    valid = key[~no_time & ~gap]
-    if start is None:
-        start = valid.min() if len(valid) else None
-    if end is None:
-        end = valid.max() if len(valid) else None
+    if key is None:  # daily, from day64
+        got = day64[~no_time & ~gap]
+        valid = None
+        if start is None:
+            start = pd.Timestamp(got.min()).date() if len(got) else None
+        if end is None:
+            end = pd.Timestamp(got.max()).date() if len(got) else None
+    else:
+        valid = key[~no_time & ~gap]
+        if start is None:
+            start = valid.min() if len(valid) else None
+        if end is None:
+            end = valid.max() if len(valid) else None
     if start is None or end is None:
         raise DataError("no crimes with a time and no trial window given (start/end)")
     periods = _periods(period, start, end)
@@ -257,7 +270,7 @@ def build_outcomes(
     if period == "month":
         # a month with no crime anywhere in the input is a gap in the data (police.uk
         # files not supplied), not a month of zero crime: leave it out, and say so
-        present = set(valid.astype(str))
+        present = {str(v) for v in pd.unique(valid.to_numpy(dtype=object))}  # distinct first
         gaps = [m for m in periods if m not in present]
         if gaps:
             warnings.warn(f"no crimes at all in the input for {', '.join(gaps)}: treated as "
@@ -266,11 +279,13 @@ def build_outcomes(
             periods = [m for m in periods if m in present]
         counts["missing_months"] = gaps
     pos = {p: i for i, p in enumerate(periods)}
-    if period == "day":
-        pidx = key.map(lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
+    if key is None:  # consecutive trial days: the position is the day's distance from the first
+        pidx = _day_index(day64, periods)
+    elif period == "day":
+        pidx = _by_distinct(key, lambda d: pos.get(d, -1) if isinstance(d, dt.date) else -1)
     else:
-        pidx = key.map(lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
-    pidx = pidx.to_numpy(dtype=np.int64)
+        pidx = _by_distinct(key, lambda m: pos.get(str(m), -1) if isinstance(m, str) else -1)
+    pidx = np.asarray(pidx, dtype=np.int64)
     outside = (pidx < 0) & ~no_time & ~gap
     counts["outside_window"] = int(outside.sum())
 
@@ -360,6 +375,27 @@ def build_outcomes(
     if hw is not None:
         df.attrs["rct_outcomes"]["windows"] = hw.windows.to_dict()
     return df
+
+
+def _by_distinct(values: Any, fn: Any) -> np.ndarray:
+    """``values.map(fn)`` as int64, ``fn`` called once per distinct value (-1 for missing)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(pd.Series(values, dtype="object"), use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniq] + [-1], dtype=np.int64)
+    return mapped[np.where(codes < 0, len(uniq), codes)]
+
+
+def _day_index(day64: np.ndarray, periods: list) -> np.ndarray:
+    """Position of each trial day in ``periods`` (consecutive dates), -1 for NaT or outside."""
+    if not periods:
+        return np.full(len(day64), -1, dtype=np.int64)
+    first = np.datetime64(periods[0], "D")
+    ok = ~np.isnat(day64)
+    idx = np.full(len(day64), -1, dtype=np.int64)
+    idx[ok] = (day64[ok] - first).astype(np.int64)
+    idx[(idx < 0) | (idx >= len(periods))] = -1
+    return idx
 
 
 def ingest_crimes(

@@ -379,9 +379,16 @@ def read_raw_table(
             raw[bad_pos] = [b.text or "" for b in table.bad]
             frame["raw_line"] = raw
     for c in names:  # text, blanks as "" (the contract of this reader)
-        if frame[c].dtype != object:
-            frame[c] = frame[c].astype(object)
-        frame[c] = frame[c].where(frame[c].notna(), "")
+        col = frame[c]
+        if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+            # pandas 3 reads Arrow text as its string dtype: kept (no Python object per
+            # cell); blanks are "" already (read with blank_is_null=False)
+            if col.hasnans:
+                frame[c] = col.fillna("")
+            continue
+        if col.dtype != object:
+            col = col.astype(object)
+        frame[c] = col.where(col.notna(), "")
     notes = tuple(f"{n}" for n in table.notes)
     return frame, notes
 
@@ -467,11 +474,44 @@ def numbers(values: pd.Series) -> np.ndarray:
 
     if _is_numeric(values):
         return pd.Series(values).to_numpy(dtype="float64", na_value=np.nan)
+    fast = _arrow_numbers(values)
+    if fast is not None:
+        return fast
     try:
         num = pd.to_numeric(values, errors="coerce")
     except (TypeError, ValueError):  # e.g. lists or bytes in a Parquet object column
         num = pd.to_numeric(text(values), errors="coerce")
     out = pd.Series(num).to_numpy(dtype="float64", na_value=np.nan)
+    return out
+
+
+def _arrow_numbers(values: pd.Series) -> np.ndarray | None:
+    """:func:`numbers` of a text column by pyarrow's cast (``to_float64``), the values it
+    leaves NaN given to :func:`pandas.to_numeric` again; None for a column that is not text.
+
+    pyarrow and pandas read every decimal the same (correctly rounded; tested on 1.75 M
+    random values and the odd spellings: blanks, inf, nan, exponents, signs); pandas
+    gets the last word on what pyarrow does not read.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    from rct.io.convert import to_float64
+
+    try:
+        arr = pa.array(pd.Series(values).to_numpy(dtype=object), type=pa.string(),
+                       from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    out = to_float64(arr)
+    again = np.flatnonzero(np.isnan(out))
+    if len(again):
+        sub = pd.Series(np.asarray(values.to_numpy(dtype=object))[again], dtype=object)
+        try:
+            num = pd.to_numeric(sub, errors="coerce")
+        except (TypeError, ValueError):
+            num = pd.to_numeric(text(sub), errors="coerce")
+        out[again] = pd.Series(num).to_numpy(dtype="float64", na_value=np.nan)
     return out
 
 
@@ -586,13 +626,15 @@ def _flag_duplicates(parsed: list) -> None:
     """Quarantine later usable rows whose crime_id was already seen (across all files)."""
     import pandas as pd
 
-    keys = []
+    files, rows_, ids = [], [], []
     for i, (_, _, q, canon, _) in enumerate(parsed):
         good = q.good.to_numpy()
-        ids = canon["crime_id"].to_numpy()[good]
-        keys.append(pd.DataFrame({"file": i, "row": np.flatnonzero(good), "id": ids}))
-    allk = pd.concat(keys, ignore_index=True)
-    dup = allk["id"].duplicated(keep="first").to_numpy() & allk["id"].notna().to_numpy()
+        where = np.flatnonzero(good)
+        files.append(np.full(len(where), i, dtype=np.int64))
+        rows_.append(where)
+        ids.append(_id_text(canon["crime_id"], where))
+    allk = pd.DataFrame({"file": np.concatenate(files), "row": np.concatenate(rows_)})
+    dup = _duplicated(ids)
     if not dup.any():
         return
     for i, (_, raw, q, _, _) in enumerate(parsed):
@@ -601,6 +643,41 @@ def _flag_duplicates(parsed: list) -> None:
             mask = np.zeros(len(raw), dtype=bool)
             mask[rows] = True
             q.flag(pd.Series(mask, index=raw.index), "duplicate crime_id")
+
+
+def _id_text(ids: pd.Series, where: np.ndarray) -> Any:
+    """The ids at positions ``where`` as an Arrow string array (None: not all text)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return ids.to_numpy(dtype=object)[where]
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return ids.to_numpy(dtype=object)[where]
+    return arr.take(pa.array(where))
+
+
+def _duplicated(parts: list) -> np.ndarray:
+    """``ids.duplicated(keep="first") & ids.notna()`` over the files' ids in order, by
+    pyarrow's dictionary encoding (hashing the text in C, not a Python object per id)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if any(isinstance(p, np.ndarray) for p in parts):  # ids that are not all text
+        ids = pd.Series(np.concatenate([np.asarray(p.to_pylist() if not isinstance(
+            p, np.ndarray) else p, dtype=object) for p in parts]), dtype=object)
+        return ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+    arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
+        [], pa.string())
+    codes = pc.dictionary_encode(arr).indices
+    c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    # a code's first row: codes are numbered in order of first appearance
+    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+    return (c >= 0) & (c <= running)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

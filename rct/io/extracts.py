@@ -67,7 +67,7 @@ def parse_extract(
     import pandas as pd
 
     from rct.geo import BNG, WGS84, guess_crs, normalise_crs
-    from rct.io.times import LONDON, parse_times
+    from rct.io.times import LONDON
 
     lookup = column_lookup(raw.columns)
     col = {k: find_column(lookup, k) for k in ALIASES}
@@ -143,15 +143,10 @@ def parse_extract(
             used.append(col["time"])
         if not pd.api.types.is_datetime64_any_dtype(values.dtype):
             values = _slash_dates(text(values), dayfirst, file=file, column=col["occurred_at"])
-        occurred, reasons = parse_times(values, ambiguous=ambiguous, nonexistent=nonexistent)
+        occurred, reasons = _times(values, ambiguous=ambiguous, nonexistent=nonexistent)
         for reason in pd.unique(reasons.dropna()):
             q.flag(reasons == reason, str(reason))
-        local = occurred.dt.tz_convert(LONDON)
-        month = (
-            local.dt.year.astype("Int64").astype("string")
-            + "-"
-            + local.dt.month.astype("Int64").astype("string").str.zfill(2)
-        )
+        month = _months(occurred.dt.tz_convert(LONDON))
         if col["month"]:
             used.append(col["month"])
     elif col["month"]:
@@ -198,6 +193,41 @@ def parse_extract(
     return out, tuple(notes)
 
 
+def _times(values: pd.Series, *, ambiguous: str, nonexistent: str) -> tuple[pd.Series, pd.Series]:
+    """:func:`rct.io.times.parse_times` of a column: text by :func:`rct.io.convert.utc_ns`
+    (vectorised; the same values and reasons, tested against parse_times), typed times by
+    parse_times itself (a NaT there is a crime without a time, not a quarantined row)."""
+    import pandas as pd
+
+    from rct.io.convert import utc_ns
+    from rct.io.times import parse_times
+
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or not (
+        pd.api.types.is_string_dtype(values.dtype) or values.dtype == object
+    ):
+        return parse_times(values, ambiguous=ambiguous, nonexistent=nonexistent)
+    try:
+        ns, why = utc_ns(values, ambiguous=ambiguous, nonexistent=nonexistent)
+    except (TypeError, ValueError):
+        return parse_times(values, ambiguous=ambiguous, nonexistent=nonexistent)
+    occurred = pd.Series(ns.view("datetime64[ns]"), index=values.index).dt.tz_localize("UTC")
+    reasons = pd.Series(None if why is None else why, index=values.index, dtype="object")
+    return occurred, reasons
+
+
+def _months(local: pd.Series) -> pd.Series:
+    """``YYYY-MM`` of local times (<NA> for NaT), formatted once per distinct month."""
+    import pandas as pd
+
+    ym = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isfinite(ym)
+    idx, uniq = pd.factorize(ym[ok].astype(np.int64))
+    text = np.array([f"{int(v) // 100}-{int(v) % 100:02d}" for v in uniq], dtype=object)
+    out = np.full(len(ym), None, dtype=object)
+    out[ok] = text[idx]
+    return pd.Series(out, index=local.index, dtype="string")
+
+
 def _listed(columns: Iterable[object], limit: int = 12) -> str:
     names = [c for c in map(str, columns) if c not in ("raw_fields", "_malformed", "raw_line")]
     shown = ", ".join(repr(c if len(c) <= 30 else c[:27] + "...") for c in names[:limit])
@@ -241,13 +271,13 @@ def _slash_dates(t: pd.Series, dayfirst: bool | None, *, file: Path, column: str
     """Slash dates as ISO 8601 in the column's order (given, or told from the values)."""
     import pandas as pd
 
-    from rct.io.times import DayOrderScan, slash_to_iso
+    from rct.io.times import DayOrderScan, slash_mask, slash_to_iso
 
-    has = t.str.contains(r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}", regex=True, na=False)
+    has = slash_mask(t)
     if not has.any():
         return t
     scan = DayOrderScan()
-    scan.add(t[has], np.flatnonzero(has.to_numpy()) + 1)
+    scan.add(t[has], np.flatnonzero(has) + 1)
     order = scan.decide(dayfirst, file=file, column=column)
     if order is None:
         return t
@@ -281,7 +311,19 @@ def _code_key(code: str) -> str:
 
 
 def category_from_code(codes: pd.Series) -> pd.Series:
-    """police.uk category for Home Office offence codes (<NA> where unknown)."""
+    """police.uk category for Home Office offence codes (<NA> where unknown).
+
+    Worked out once per distinct code (an extract has a few hundred), then
+    gathered for every row.
+    """
+    import pandas as pd
+
     table = _code_categories()
-    keys = codes.astype("string").str.replace(r"\s+", "", regex=True).str.upper().str.lstrip("0")
-    return keys.map(table).astype("string")
+    idx, uniq = pd.factorize(codes.astype("string"), use_na_sentinel=True)
+    u = pd.Series(uniq, dtype="string")
+    keys = u.str.replace(r"\s+", "", regex=True).str.upper().str.lstrip("0")
+    cats = keys.map(table).astype("string").to_numpy(dtype=object, na_value=None)
+    out = np.full(len(idx), None, dtype=object)
+    has = idx >= 0
+    out[has] = cats[idx[has]]
+    return pd.Series(out, index=codes.index, dtype="string")

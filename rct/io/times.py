@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 LONDON = "Europe/London"
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+# a zone after the time of day: Z, +01:00 / +0100, or +01 (hours alone, after a time)
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|[T ]\d{1,2}(?::\d{2}){0,2}(?:[.,]\d+)?[+-]\d{2})$")
 
 Ambiguous = Literal["earliest", "latest", "quarantine"]
 Nonexistent = Literal["shift_forward", "quarantine"]
@@ -164,6 +165,9 @@ def trial_date(
     _check_choice("kind", kind, ("date", "datetime64"))
     offset = day_start if isinstance(day_start, dt.timedelta) else parse_day_start(day_start)
     times_utc = pd.Series(times_utc)
+    fast = _trial_day_by_table(times_utc, offset)
+    if fast is not None:
+        return fast if kind == "datetime64" else fast.dt.date
     wall = times_utc.dt.tz_convert(LONDON).dt.tz_localize(None)
     day = (wall - pd.Timedelta(offset)).dt.normalize()
     if _boundary_can_be_ambiguous(offset):
@@ -177,6 +181,51 @@ def trial_date(
     if kind == "datetime64":
         return day.astype("datetime64[ns]")
     return day.dt.date
+
+
+def _trial_day_by_table(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series | None:
+    """:func:`trial_date` (``datetime64``) by the zone's table of clock changes, or None.
+
+    The wall clock of a UTC instant ``u`` is ``u`` plus the offset in force at
+    ``u`` (one ``searchsorted`` on the changes, :mod:`rct.io.zones`); the
+    trial day is the date of the wall clock ``offset`` earlier.  Used for
+    tz-aware times within the table's years and boundaries outside the
+    01:00-02:00 hour (there the day needs the slower correction below); the
+    answers are pandas' ``tz_convert`` ones (tested).
+    """
+    import pandas as pd
+
+
+    if _boundary_can_be_ambiguous(offset) or not isinstance(times_utc.dtype, pd.DatetimeTZDtype):
+        return None
+    ns = times_utc.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]") \
+        .to_numpy().view(np.int64)
+    day = trial_day_ns(ns, offset)
+    if day is None:
+        return None
+    return pd.Series(day.view("datetime64[ns]"), index=times_utc.index, name=times_utc.name)
+
+
+def trial_day_ns(ns: np.ndarray, offset: dt.timedelta) -> np.ndarray | None:
+    """Trial day (local midnight as naive ns) of UTC ns, by the zone table; None when the
+    table does not cover the times or the boundary lies in 01:00-02:00 (see
+    :func:`trial_date`).  ``INT64_MIN`` (NaT) stays NaT."""
+    from rct.io.zones import zone_table
+
+    if _boundary_can_be_ambiguous(offset):
+        return None
+    z = zone_table(LONDON)
+    ns = np.asarray(ns, dtype=np.int64)
+    nat = ns == np.iinfo(np.int64).min
+    day_ns = 86_400 * 1_000_000_000
+    good = ns[~nat] if nat.any() else ns
+    if len(good) and (good.min() < z.lo + day_ns or good.max() >= z.hi - day_ns):
+        return None
+    wall = ns + z._after[np.searchsorted(z.at, ns, side="right")]
+    shift = int(offset.total_seconds()) * 1_000_000_000
+    day = (wall - shift) // day_ns * day_ns
+    day[nat] = np.iinfo(np.int64).min
+    return day
 
 
 def _boundary_can_be_ambiguous(offset: dt.timedelta) -> bool:
@@ -309,21 +358,36 @@ class DayOrderScan:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from rct.io.convert import as_text
+        from rct.io.convert import as_arrow, as_text
 
-        text = as_text(values)
+        arr = as_arrow(values)
+        kind = arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            return  # typed times or numbers are never slash dates (and writing them out is dear)
+        text = as_text(arr)
         if isinstance(text, pa.ChunkedArray):
             text = text.combine_chunks()
         if not len(text) or text.null_count == len(text):
             return
+        maybe = _not_iso_start(text)  # ISO 8601 rows (most) cannot be slash dates: skip them
+        if not maybe.any():
+            return
+        if not maybe.all():
+            keep = np.flatnonzero(maybe)
+            text = text.take(pa.array(keep))
+            rows = (np.arange(len(maybe)) + 1 if rows is None else np.asarray(rows))[keep]
         if not pc.any(pc.match_substring_regex(text, r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")).as_py():
             return
-        parts = pc.extract_regex(text, SLASH_DATE)
-        ok = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
-        if not ok.any():
-            return
-        a = _ints(parts.field("a"))
-        b = _ints(parts.field("b"))
+        fixed = _slash_parts_fixed(text)
+        if fixed is not None:  # one fixed layout: the two leading numbers from the bytes
+            ok, a, b = fixed
+        else:
+            parts = pc.extract_regex(text, SLASH_DATE)
+            ok = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
+            if not ok.any():
+                return
+            a = _ints(parts.field("a"))
+            b = _ints(parts.field("b"))
         self.n_slash += int(ok.sum())
         where = np.arange(len(text)) + 1 if rows is None else np.asarray(rows)
         # a value with both parts above 12 is invalid either way (quarantined), not evidence
@@ -372,6 +436,59 @@ class DayOrderScan:
             "[columns] of trial.toml",
             file=file, column=column,
         )
+
+
+def slash_mask(values: Any) -> np.ndarray:
+    """True where a value starts like a slash date (``dd/mm/yyyy``, ``/``, ``.`` or ``-``).
+
+    Rows that start with a year are ruled out from their bytes; the regex
+    (pyarrow's) runs on the others only.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_text
+
+    text = as_text(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    out = np.zeros(len(text), dtype=bool)
+    if not len(text) or text.null_count == len(text):
+        return out
+    maybe = np.flatnonzero(_not_iso_start(text))
+    if len(maybe):
+        hit = pc.match_substring_regex(text.take(pa.array(maybe)),
+                                       r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")
+        out[maybe] = np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return out
+
+
+def _not_iso_start(text: Any) -> np.ndarray:
+    """False where a (non-null) string starts ``dddd-`` (a year: not a slash date), from the
+    bytes; True elsewhere (nulls too: the regex decides)."""
+    import pyarrow as pa
+
+    n = len(text)
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    off = np.frombuffer(text.buffers()[1], dtype=width)[text.offset : text.offset + n + 1]
+    data = text.buffers()[2]
+    if data is None:
+        return np.ones(n, dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    size = np.diff(off)
+    width0 = int(size[0]) if n else 0
+    if n and width0 >= 5 and (size == width0).all():  # fixed width (most exports): a 2-D view
+        head = raw[int(off[0]) : int(off[-1])].reshape(n, width0)[:, :5]
+        iso = ((head[:, :4] - ord("0")) <= 9).all(axis=1) & (head[:, 4] == ord("-"))
+    else:
+        start = off[:-1].astype(np.int64)
+        iso = size >= 5
+        iso &= raw.take(start + 4, mode="clip") == ord("-")
+        for k in range(4):
+            iso &= (raw.take(start + k, mode="clip") - ord("0")) <= 9  # uint8: wraps below '0'
+    if text.null_count:
+        iso &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return ~iso
 
 
 def _ints(arr: Any) -> np.ndarray:
@@ -429,6 +546,9 @@ def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
         text = text.combine_chunks()
     if not len(text) or text.null_count == len(text):
         return text
+    fast = _slash_fixed(text, dayfirst)
+    if fast is not None:
+        return fast
     parts = pc.extract_regex(text, SLASH_DATE)
     if parts.null_count == len(parts):
         return text
@@ -445,3 +565,106 @@ def slash_to_iso(values: Any, dayfirst: bool | None) -> Any:
     has_time = pc.greater(pc.utf8_length(parts.field("H")), 0)
     iso = pc.if_else(has_time, pc.binary_join_element_wise(date, clock, "T"), date)
     return pc.if_else(pc.is_valid(parts), iso, text)
+
+
+#: the fixed layouts :func:`_slash_fixed` rewrites by moving bytes: length -> has seconds
+_FIXED = {10: None, 16: False, 19: True}
+
+
+def _fixed_layout(text: Any) -> tuple[np.ndarray, np.ndarray | None, int] | None:
+    """``(bytes (rows x width), validity or None, width)`` when every non-null value of a
+    string array is a slash date in one fixed layout (see :func:`_slash_fixed`); else None."""
+    import pyarrow as pa
+
+    n = len(text)
+    if not n or text.offset or not pa.types.is_string(text.type):
+        return None
+    off = np.frombuffer(text.buffers()[1], dtype=np.int32)[: n + 1]
+    data = text.buffers()[2]
+    if data is None:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    size = np.diff(off)
+    valid = None if not text.null_count else np.asarray(
+        text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    sizes = size if valid is None else size[valid]
+    if not len(sizes):
+        return None
+    width = int(sizes[0])
+    if width not in _FIXED or not (sizes == width).all():
+        return None
+    if valid is None and int(off[-1]) - int(off[0]) == n * width:
+        b = raw[int(off[0]) : int(off[-1])].reshape(n, width)
+    else:
+        starts = off[:-1].astype(np.int64) if valid is None else off[:-1][valid].astype(np.int64)
+        b = raw[starts[:, None] + np.arange(width)[None, :]]
+    digits = [0, 1, 3, 4, 6, 7, 8, 9] + ([11, 12, 14, 15] if width > 10 else []) + (
+        [17, 18] if width == 19 else [])
+    ok = ((b[:, digits] - ord("0")) <= 9).all()  # uint8: wraps below '0'
+    seps = np.frombuffer(b"/.-", dtype=np.uint8)
+    ok = ok and np.isin(b[:, 2], seps).all() and np.isin(b[:, 5], seps).all()
+    if width > 10:
+        ok = ok and np.isin(b[:, 10], np.frombuffer(b" T", dtype=np.uint8)).all()
+        ok = ok and (b[:, 13] == ord(":")).all()
+    if width == 19:
+        ok = ok and (b[:, 16] == ord(":")).all()
+    return (b, valid, width) if ok else None
+
+
+def _slash_parts_fixed(text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(matched, a, b)`` of :data:`SLASH_DATE` for a column in one fixed layout, from the
+    bytes (the regex's answer: every valid row matches; ``a``, ``b`` its two leading
+    numbers; 0 for nulls, as :func:`_ints` gives); else None."""
+    got = _fixed_layout(text)
+    if got is None:
+        return None
+    b, valid, _ = got
+    n = len(text)
+    num = b.astype(np.int64) - ord("0")
+    a_v = num[:, 0] * 10 + num[:, 1]
+    b_v = num[:, 3] * 10 + num[:, 4]
+    if valid is None:
+        return np.ones(n, dtype=bool), a_v, b_v
+    a, bb = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    a[valid], bb[valid] = a_v, b_v
+    return valid.copy(), a, bb
+
+
+def _slash_fixed(text: Any, dayfirst: bool) -> Any:
+    """:func:`slash_to_iso` of a column in one fixed layout, by moving bytes; else None.
+
+    Every value (nulls aside) ``dd/mm/yyyy``, ``dd/mm/yyyy HH:MM`` or
+    ``dd/mm/yyyy HH:MM:SS`` (all the same length; ``/``, ``.`` or ``-``
+    between the date's parts, a space or ``T`` before the time): the ISO text
+    is the same bytes in another order (``yyyy-mm-ddTHH:MM:SS``, seconds
+    ``00`` when absent), exactly what the regex path writes.  Any other
+    column: None (the regex path).
+    """
+    import pyarrow as pa
+
+    got = _fixed_layout(text)
+    if got is None:
+        return None
+    b, valid, width = got
+    n = len(text)
+    day, month = ((0, 1), (3, 4)) if dayfirst else ((3, 4), (0, 1))
+    m = len(b)
+    out_w = 10 if width == 10 else 19
+    out = np.empty((m, out_w), dtype=np.uint8)
+    out[:, 0:4] = b[:, 6:10]
+    out[:, 4] = ord("-")
+    out[:, 5:7] = b[:, list(month)]
+    out[:, 7] = ord("-")
+    out[:, 8:10] = b[:, list(day)]
+    if width > 10:
+        out[:, 10] = ord("T")
+        out[:, 11:16] = b[:, 11:16]
+        out[:, 16] = ord(":")
+        out[:, 17:19] = b[:, 17:19] if width == 19 else ord("0")
+    if valid is None:
+        offsets = np.arange(n + 1, dtype=np.int32) * out_w
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+    lens = np.where(valid, out_w, 0).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()),
+                                       text.buffers()[0], text.null_count)

@@ -70,3 +70,16 @@ def test_float_input_and_validation():
     with pytest.raises(ValueError, match="end >= start"):
         union_length(np.array([0]), np.array([2]), np.array([1]))
     assert union_length(np.zeros(0, np.int64), np.zeros(0), np.zeros(0)).tolist() == []
+
+
+def test_union_order_is_exactly_lexsorts():
+    """interval_union's packed-key order equals np.lexsort((start, groups)), ties included."""
+    from rct.dosage.intervals import _order_by
+
+    rng = np.random.default_rng(11)
+    for n, ng, span in ((1, 1, 5), (50, 3, 4), (5000, 40, 30), (20000, 20000, 10**12)):
+        g = rng.integers(0, ng, n)
+        s = rng.integers(0, span, n)
+        np.testing.assert_array_equal(_order_by(g, s), np.lexsort((s, g)))
+        f = s.astype(float)
+        np.testing.assert_array_equal(_order_by(g, f), np.lexsort((f, g)))
