@@ -1,6 +1,98 @@
 """Crossover schedules drawn uniformly from the design, fast (algorithm ``rct-randomise/3``).
 
-DOCSTRING-PLACEHOLDER
+The target is the one of ``rct-randomise/2`` (:mod:`rct.randomise.crossover_mcmc`):
+the uniform distribution on the feasible set ``S`` of 0/1 schedules (days x
+hot spots) with ``k`` tasked hot spots a day (``k_s`` per site), equal
+coverage (optional; within each weekday too with weekday blocking) and the
+run constraints.  What changes is how the chain moves and where its random
+bits come from, so that a draw costs about a tenth of a ``/2`` draw.
+
+How (each site separately; no run constraint)
+---------------------------------------------
+1. *Words.*  Chain ``i`` reads raw words ``[i W, (i + 1) W)`` of the design's
+   ``PCG64`` stream, ``W = 4`` per site (:data:`WORDS_PER_SITE`): they are the
+   128-bit state and increment (forced odd) of the chain's own ``PCG64``
+   generator -- numpy's PCG-XSL-RR 128/64, reimplemented in the kernel
+   (:mod:`rct.randomise._crossover_v3_kernels`; the tests check it word for
+   word against ``numpy.random.PCG64``) -- from which the chain reads as many
+   words as it needs.  So draw ``i`` does not depend on how many are drawn at
+   once, and ``draw(n, PCG64(seed))`` moves the stream on by ``n W`` words.
+2. *Start.*  One fixed schedule ``X0`` per site, the same for every chain:
+   in stratum ``s`` (all days, or one weekday) hot spot ``j`` takes the cyclic
+   run of ``q_s + [j < e_s]`` days starting at ``sum_{i<j} c_i mod D_s``
+   (``q_s = floor(k D_s / N)``, ``e_s = k D_s mod N``), slot ``u`` of the
+   stratum holding run day ``u * step mod D_s`` (``step`` near ``0.618 D_s``,
+   coprime to it), then mixed by ``max(64, 8 L)`` rounds of the chain of step
+   4 with the generator of the first four words of ``PCG64(0)``.  ``X0`` is a
+   typical schedule, so the chain of each draw need only forget it (a
+   deterministic start, like the ``/2`` run-constrained chain's).
+3. *Extra days.*  Which hot spots get stratum ``s``'s ``e_s`` extra days is
+   a 0/1 matrix ``E`` (strata x hot spots, row sums ``e_s``, column sums within
+   one).  With one stratum with extras it is fixed (the final hot-spot
+   permutation randomises it); with several, each chain mixes ``E`` from
+   cyclic segments by :data:`_E_ROUNDS` rounds of the trades of step 4 on its
+   rows, and in each stratum relabels ``X0``'s hot spots ``0..e_s-1`` as the
+   hot spots of ``E``'s row and the others as the rest (both ascending): a
+   relabelling of hot spots within a stratum maps that stratum's schedules
+   with one set of extra hot spots one-to-one onto those with another, so the
+   start is feasible for ``E``.  Every ``E`` has the same number of
+   completions, so a uniform ``E`` and a uniform completion are uniform on ``S``.
+4. *Chain.*  ``R = max(6, ceil(0.75 L) + 1)`` rounds (``L`` = levels of the
+   butterfly on the largest stratum; ``R = 8`` for 365 days, 7 for 90-182, 6
+   with weekday blocking) of *exact* curveball trades (Strona et al. 2014;
+   Carstens 2015): in round ``r`` the days of each stratum are paired as in a
+   butterfly network (slot ``a`` with ``a XOR 2**(r mod L)``) and each pair of
+   days ``(t1, t2)`` redistributes the hot spots tasked on exactly one of them
+   (the set ``P``, ``A = P`` on ``t1``).  Masks ``M`` of independent uniform
+   bits (one word per 64 hot spots) are read until one is *balanced*,
+   ``|M & A| = |M & (P - A)|``; the two rows are then swapped on ``M & P``.  The
+   hot spots ``t1`` ends with on ``P`` are ``S' = A XOR (M & P)``, a one-to-one
+   function of ``M & P``, and ``M & P`` is uniform over the subsets of ``P``,
+   so given balance ``S'`` is uniform over the ``|A|``-subsets of ``P``: the
+   exact trade, which preserves every row and column sum and is symmetric, so
+   the uniform distribution on ``S`` is stationary.  Every trade succeeds
+   (``/2`` tried 4 masks and gave up), after on average ``4**m / C(2m, m)``
+   masks, about ``sqrt(pi m)`` (``m = |A|``; 6 at 45 hot spots, 22 a day).
+   With more than 64 hot spots the whole row is traded (balance summed over
+   its words).  Trades of disjoint pairs commute.
+5. *Permutations.*  The days of each stratum, and the hot spots of the site,
+   in a uniformly random order (Fisher-Yates with Lemire's multiply-shift
+   bounded integers *with rejection*, so exactly uniform given the
+   generator's words; no ``word mod m`` bias).  Both maps send ``S`` to
+   itself, so they keep the uniform distribution; they make each hot spot's
+   days exactly exchangeable within a stratum and ``P(unit-day tasked) =
+   k/N`` exact.
+
+Why ``R`` rounds: from ``X0`` the isomorphism invariants of a schedule --
+the within-schedule variance of hot-spot pair overlaps (days co-tasked) and
+of day pair overlaps (hot spots co-tasked), their spread across draws --
+match a 40-round chain within Monte-Carlo error on 45 x 365 (22 a day), 45 x
+182 (22), 20 x 90 (8) and 45 x 365 with weekday blocking, while 2-3 rounds
+are detectably off (``tests/randomise/test_crossover_v3.py`` holds the check
+and the figures); small designs are checked against exact enumeration by
+chi-squared.  Transition probabilities ``P(t | t)``, ``P(t | u)`` at every lag
+are exact whatever the chain did (the day permutation makes each hot spot's
+days a uniformly random subset of its stratum of its size).
+
+*No equal coverage* (and no run constraint): each day's ``k`` hot spots are a
+uniformly random subset (partial Fisher-Yates; exactly uniform on ``S``).
+
+*Run constraints* (``max_consecutive`` or ``washout >= 2``): ``rct-randomise/3``
+runs the ``rct-randomise/2`` procedure unchanged (its local chain or exact
+table, its word layout), so such designs get the same schedules under both
+versions; the local chain was not sped up.
+
+Exactness of randomisation inference
+------------------------------------
+As for ``/2``: the allocation is draw 0 of this procedure from
+``PCG64(seed)`` and every reference schedule of a randomisation test
+(``design.draw(n, rng)``) runs the same procedure on its own words, so the
+allocation and the reference schedules are independent draws from one
+distribution and the test is exact whatever the chain's mixing.
+
+Determinism: raw ``PCG64`` words, the kernel's own PCG64 (128-bit integer
+arithmetic), integer and bit operations only -- no floating point -- so a
+schedule is the same on any machine.
 """
 
 from __future__ import annotations
