@@ -147,6 +147,7 @@ def _gen_init(seeds, c, g):  # pragma: no cover - compiled
     g[4], g[5] = _muladd128(g[2], g[3], _G2H, _G2L, _U0, _U0)  # inc * (1 + M)
     g[6], g[7] = _muladd128(g[2], g[3], _G3H, _G3L, _U0, _U0)  # inc * (1 + M + M^2)
     g[8], g[9] = _muladd128(g[2], g[3], _G4H, _G4L, _U0, _U0)  # inc * (1 + ... + M^3)
+    g[10] = _U0  # refills so far (to count the words read)
 
 
 @numba.njit(cache=_CACHE, inline="always")
@@ -168,6 +169,7 @@ def _refill(g, buf):  # pragma: no cover - compiled
             h4, l4 = _muladd128(h4, l4, _M4H, _M4L, g[8], g[9])
     g[0] = h4
     g[1] = l4
+    g[10] += _U1
 
 
 @numba.njit(cache=_CACHE, inline="always")
@@ -201,7 +203,7 @@ def pcg_words(seeds, n):  # pragma: no cover - compiled
     """``(b, n)`` words of each chain's generator (tests compare them with numpy's PCG64)."""
     b = seeds.shape[0]
     out = np.empty((b, n), dtype=np.uint64)
-    g = np.empty(10, dtype=np.uint64)
+    g = np.empty(11, dtype=np.uint64)
     buf = np.empty(NB, dtype=np.uint64)
     for c in range(b):
         _gen_init(seeds, c, g)
@@ -215,7 +217,7 @@ def pcg_words(seeds, n):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=_CACHE, inline="always")
+@numba.njit(cache=_CACHE)
 def _rounds(X, pa, pb, loff, rounds, w, g, buf, pos, mbuf):  # pragma: no cover - compiled
     """``rounds`` rounds of exact curveball trades on the rows of ``X`` ``(R, w)``, in place.
 
@@ -281,7 +283,7 @@ def _rounds(X, pa, pb, loff, rounds, w, g, buf, pos, mbuf):  # pragma: no cover 
 def premix(seeds, X, pa, pb, loff, rounds):  # pragma: no cover - compiled
     """``rounds`` rounds of trades on ``X`` ``(R, w)`` in place, generator ``seeds[0]`` (the start)."""
     w = X.shape[1]
-    g = np.empty(10, dtype=np.uint64)
+    g = np.empty(11, dtype=np.uint64)
     buf = np.empty(NB, dtype=np.uint64)
     mbuf = np.empty(w, dtype=np.uint64)
     _gen_init(seeds, 0, g)
@@ -291,7 +293,8 @@ def premix(seeds, X, pa, pb, loff, rounds):  # pragma: no cover - compiled
 @numba.njit(cache=_CACHE)
 def curveball_site(seeds, X0, pa, pb, loff, rounds, E0, e_rows, e_pa, e_pb, e_loff, e_rounds,
                    seg_off, seg_len, day_slot, n, cols, out):  # pragma: no cover - compiled
-    """One site of the equal-coverage design, every chain: writes ``out[c, cols, :]`` (int8).
+    """One site of the equal-coverage design, every chain: writes ``out[c, cols, :]`` (int8)
+    and returns the number of generator words the chains read.
 
     ``X0`` ``(D, w)``: the start in slot order.  With ``len(e_rows) > 0`` each
     chain first mixes the extra-day matrix ``E0`` ``(len(e_rows), w)`` by
@@ -304,7 +307,7 @@ def curveball_site(seeds, X0, pa, pb, loff, rounds, E0, e_rows, e_pa, e_pb, e_lo
     b = seeds.shape[0]
     d, w = X0.shape
     n_strata = len(seg_off)
-    g = np.empty(10, dtype=np.uint64)
+    g = np.empty(11, dtype=np.uint64)
     buf = np.empty(NB, dtype=np.uint64)
     mbuf = np.empty(w, dtype=np.uint64)
     X = np.empty((d, w), dtype=np.uint64)
@@ -312,6 +315,7 @@ def curveball_site(seeds, X0, pa, pb, loff, rounds, E0, e_rows, e_pa, e_pb, e_lo
     E = np.empty((max(1, len(e_rows)), w), dtype=np.uint64)
     order = np.empty(d, dtype=np.int64)
     sigma = np.empty(n, dtype=np.int64)
+    used = 0
     for c in range(b):
         _gen_init(seeds, c, g)
         pos = NB
@@ -372,16 +376,20 @@ def curveball_site(seeds, X0, pa, pb, loff, rounds, E0, e_rows, e_pa, e_pb, e_lo
                 o = out[c, cols[jj]]
                 for t in range(d):
                     o[t] = np.int8((Y[t] >> sh) & _U1)
+        used += np.int64(g[10]) * NB - (NB - pos)
+    return used
 
 
 @numba.njit(cache=_CACHE)
 def independent_site(seeds, d, k, cols, out):  # pragma: no cover - compiled
-    """No equal coverage: each day's ``k`` hot spots a uniformly random subset (partial Fisher-Yates)."""
+    """No equal coverage: each day's ``k`` hot spots a uniformly random subset (partial
+    Fisher-Yates); returns the number of generator words the chains read."""
     b = seeds.shape[0]
     n = len(cols)
-    g = np.empty(10, dtype=np.uint64)
+    g = np.empty(11, dtype=np.uint64)
     buf = np.empty(NB, dtype=np.uint64)
     idx = np.empty(n, dtype=np.int64)
+    used = 0
     for c in range(b):
         _gen_init(seeds, c, g)
         pos = NB
@@ -395,3 +403,5 @@ def independent_site(seeds, d, k, cols, out):  # pragma: no cover - compiled
                 idx[u] = idx[v]
                 idx[v] = tmp
                 out[c, cols[idx[u]], t] = 1
+        used += np.int64(g[10]) * NB - (NB - pos)
+    return used

@@ -176,6 +176,7 @@ class ScheduleSamplerV3:
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.sites = [self._plan(np.asarray(c, dtype=np.int64), int(k)) for c, k in sites]
         self.n_words = WORDS_PER_SITE * len(self.sites)
+        self.generator_words = 0.0  # words the chains' generators read per draw (last sample)
 
     def _plan(self, cols: np.ndarray, k: int) -> _Site3:
         from rct.randomise import _crossover_v3_kernels as K
@@ -255,17 +256,19 @@ class ScheduleSamplerV3:
         words = np.ascontiguousarray(words, dtype=np.uint64)
         b = words.shape[0]
         out = np.zeros((b, self.n, self.d), dtype=np.int8)
+        used = 0
         for s, site in enumerate(self.sites):
             seeds = np.ascontiguousarray(words[:, WORDS_PER_SITE * s : WORDS_PER_SITE * (s + 1)])
             cols = np.ascontiguousarray(site.cols, dtype=np.int64)
             if site.kernel == "independent":
-                K.independent_site(seeds, self.d, site.k, cols, out)
+                used += K.independent_site(seeds, self.d, site.k, cols, out)
                 continue
             i = site.info
-            K.curveball_site(seeds, i["X0"], i["pa"], i["pb"], i["loff"], i["rounds"],
+            used += K.curveball_site(seeds, i["X0"], i["pa"], i["pb"], i["loff"], i["rounds"],
                              i["E0"], i["e_rows"], i["e_pa"], i["e_pb"], i["e_loff"],
                              i["e_rounds"], self.offsets, self.sizes, self.day_slot, site.n,
                              cols, out)
+        self.generator_words = used / max(1, b)  # diagnostics (benchmarks): words per draw
         return out
 
     def draw(self, stream: RawStream, n: int, *, max_groups: int = 1) -> np.ndarray:

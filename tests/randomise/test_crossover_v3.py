@@ -178,9 +178,9 @@ def test_kernel_equals_plain_python_procedure(n, days, k, kw):
 def _lag_counts(z, lags=7):
     """Per draw and lag: tasked->tasked and untasked->tasked pair counts (hot spot, day t, t+l)."""
     zt = z.astype(np.int64)
-    tt = np.stack([(zt[:, :, l:] * zt[:, :, :-l]).sum(axis=(1, 2)) for l in range(1, lags + 1)], 1)
-    ut = np.stack([((1 - zt[:, :, :-l]) * zt[:, :, l:]).sum(axis=(1, 2))
-                   for l in range(1, lags + 1)], 1)
+    tt = np.stack([(zt[:, :, g:] * zt[:, :, :-g]).sum(axis=(1, 2)) for g in range(1, lags + 1)], 1)
+    ut = np.stack([((1 - zt[:, :, :-g]) * zt[:, :, g:]).sum(axis=(1, 2))
+                   for g in range(1, lags + 1)], 1)
     return tt, ut
 
 
