@@ -199,6 +199,18 @@ def _below(g, buf, pos, s):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=_CACHE)
+def _shuffle(a, off, size, g, buf, pos):  # pragma: no cover - compiled
+    """``a[off : off + size]`` in a uniformly random order (Fisher-Yates, top down); returns ``pos``."""
+    for u in range(size - 1, 0, -1):
+        v, pos = _below(g, buf, pos, np.uint64(u + 1))
+        v = off + np.int64(v)
+        tmp = a[off + u]
+        a[off + u] = a[v]
+        a[v] = tmp
+    return pos
+
+
+@numba.njit(cache=_CACHE)
 def pcg_words(seeds, n):  # pragma: no cover - compiled
     """``(b, n)`` words of each chain's generator (tests compare them with numpy's PCG64)."""
     b = seeds.shape[0]
@@ -347,24 +359,13 @@ def curveball_site(seeds, X0, pa, pb, loff, rounds, E0, e_rows, e_pa, e_pb, e_lo
                     for qw in range(w):
                         X[u, qw] = mbuf[qw]
         pos = _rounds(X, pa, pb, loff, rounds, w, g, buf, pos, mbuf)
+        for u in range(d):
+            order[u] = u
         for s in range(n_strata):  # days in a uniformly random order within each stratum
-            off = seg_off[s]
-            for u in range(seg_len[s]):
-                order[off + u] = off + u
-            for u in range(seg_len[s] - 1, 0, -1):
-                v, pos = _below(g, buf, pos, np.uint64(u + 1))
-                v = off + np.int64(v)
-                tmp = order[off + u]
-                order[off + u] = order[v]
-                order[v] = tmp
+            pos = _shuffle(order, seg_off[s], seg_len[s], g, buf, pos)
         for jj in range(n):  # hot spots in a uniformly random order
             sigma[jj] = jj
-        for jj in range(n - 1, 0, -1):
-            v, pos = _below(g, buf, pos, np.uint64(jj + 1))
-            v = np.int64(v)
-            tmp = sigma[jj]
-            sigma[jj] = sigma[v]
-            sigma[v] = tmp
+        pos = _shuffle(sigma, 0, n, g, buf, pos)
         for qw in range(w):
             for t in range(d):
                 Y[t] = X[order[day_slot[t]], qw]
