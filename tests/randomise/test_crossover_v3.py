@@ -154,6 +154,7 @@ REFERENCE_CASES = [
     pytest.param(10, 20, 4, {}, id="one-stratum"),
     pytest.param(5, 17, 2, {"block_weekday": True}, id="weekday-extra-day-chain"),
     pytest.param(70, 6, 30, {}, id="multi-word-rows"),
+    pytest.param(70, 16, 30, {"block_weekday": True}, id="multi-word-weekday"),
     pytest.param(9, 12, {"a": 1, "b": 2}, {"sites": {h: "a" if i < 4 else "b"
                                                        for i, h in enumerate(_ids(9))}},
                  id="sites"),
@@ -167,6 +168,8 @@ def test_kernel_equals_plain_python_procedure(n, days, k, kw):
     sampler = d._sampler()
     if kw.get("block_weekday"):
         assert d.derived["sampler"]["sites"][0]["extra_day_chain"]
+    if n > 64:
+        assert d._sampler().sites[0].info["w"] == 2
     words = np.random.PCG64(4).random_raw(4 * sampler.n_words).reshape(4, -1).astype(np.uint64)
     np.testing.assert_array_equal(sampler.sample(words), _reference(sampler, words))
     # and the allocation is draw 0 of the same procedure
