@@ -64,15 +64,18 @@ How (each site separately; no run constraint)
    k/N`` exact.
 
 Why ``R`` rounds: from ``X0`` the isomorphism invariants of a schedule --
-the within-schedule variance of hot-spot pair overlaps (days co-tasked) and
-of day pair overlaps (hot spots co-tasked), their spread across draws --
-match a 40-round chain within Monte-Carlo error on 45 x 365 (22 a day), 45 x
-182 (22), 20 x 90 (8) and 45 x 365 with weekday blocking, while 2-3 rounds
-are detectably off (``tests/randomise/test_crossover_v3.py`` holds the check
-and the figures); small designs are checked against exact enumeration by
-chi-squared.  Transition probabilities ``P(t | t)``, ``P(t | u)`` at every lag
-are exact whatever the chain did (the day permutation makes each hot spot's
-days a uniformly random subset of its stratum of its size).
+the within-schedule variance, minimum and maximum of the hot-spot pair
+overlaps (days co-tasked), the variance of the day pair overlaps, their
+spread across draws -- match a chain five times longer within Monte-Carlo
+error on 45 x 365 (22 a day), 45 x 182 (22), 20 x 90 (8) and 45 x 365 with
+weekday blocking, while 2-3 rounds are detectably off; e.g. at 45 x 365,
+1,000 draws each, the pair-overlap variance is 22.94 +- 0.03 (8 rounds),
+22.97 +- 0.03 (40 rounds) and 23.01 +- 0.03 (``rct-randomise/2``).  The check
+is ``tests/randomise/test_crossover_v3.py::test_mixing_on_published_designs``;
+small designs are checked against exact enumeration by chi-squared.
+Transition probabilities ``P(t | t)``, ``P(t | u)`` at every lag match their
+uniform values whatever the chain did (the day permutation makes each hot
+spot's days a uniformly random subset of its stratum of its size).
 
 *No equal coverage* (and no run constraint): each day's ``k`` hot spots are a
 uniformly random subset (partial Fisher-Yates; exactly uniform on ``S``).
