@@ -253,6 +253,23 @@ def _rounds(X, pa, pb, loff, rounds, w, g, buf, pos, mbuf):  # pragma: no cover 
                     continue
                 A = x1 & P
                 Bm = P ^ A
+                if _popc(A) != _popc(Bm):  # rows of different sums: sequential selection
+                    need = _popc(A)
+                    rem = need + _popc(Bm)
+                    keep = _U0
+                    Q = P
+                    while Q != _U0:
+                        bit = Q & (~Q + _U1)
+                        Q ^= bit
+                        v, pos = _below(g, buf, pos, np.uint64(rem))
+                        if v < np.uint64(need):
+                            keep |= bit
+                            need -= 1
+                        rem -= 1
+                    sw = P & (x1 ^ keep)
+                    X[i, 0] = x1 ^ sw
+                    X[j, 0] = x2 ^ sw
+                    continue
                 while True:
                     if pos == NB:
                         _refill(g, buf)
@@ -265,11 +282,33 @@ def _rounds(X, pa, pb, loff, rounds, w, g, buf, pos, mbuf):  # pragma: no cover 
                 X[i, 0] = x1 ^ sw
                 X[j, 0] = x2 ^ sw
                 continue
-            same = True
+            na = 0
+            nb = 0
             for q in range(w):
-                if X[i, q] != X[j, q]:
-                    same = False
-            if same:
+                P = X[i, q] ^ X[j, q]
+                na += _popc(X[i, q] & P)
+                nb += _popc(P & ~X[i, q])
+            if na + nb == 0:
+                continue
+            if na != nb:  # rows of different sums (the extra-day matrix): sequential selection
+                need = na
+                rem = na + nb
+                for q in range(w):
+                    x1 = X[i, q]
+                    P = x1 ^ X[j, q]
+                    keep = _U0
+                    while P != _U0:
+                        bit = P & (~P + _U1)  # lowest set bit
+                        P ^= bit
+                        v, pos = _below(g, buf, pos, np.uint64(rem))
+                        if v < np.uint64(need):
+                            keep |= bit
+                            need -= 1
+                        rem -= 1
+                    mbuf[q] = (x1 ^ X[j, q]) & (x1 ^ keep)  # the bits that change
+                for q in range(w):
+                    X[i, q] ^= mbuf[q]
+                    X[j, q] ^= mbuf[q]
                 continue
             while True:
                 diff = 0

@@ -31,7 +31,11 @@ How (each site separately; no run constraint)
    one).  With one stratum with extras it is fixed (the final hot-spot
    permutation randomises it); with several, each chain mixes ``E`` from
    cyclic segments by :data:`_E_ROUNDS` rounds of the trades of step 4 on its
-   rows, and in each stratum relabels ``X0``'s hot spots ``0..e_s-1`` as the
+   rows (its rows have different sums, where a balanced mask can be very
+   rare, so there the kept subset is drawn by sequential selection instead:
+   each hot spot of ``P`` in turn, lowest first, kept with probability
+   need / remaining by an exact bounded integer -- the same uniform subset),
+   and in each stratum relabels ``X0``'s hot spots ``0..e_s-1`` as the
    hot spots of ``E``'s row and the others as the rest (both ascending): a
    relabelling of hot spots within a stratum maps that stratum's schedules
    with one set of extra hot spots one-to-one onto those with another, so the
