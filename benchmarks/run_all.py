@@ -75,10 +75,12 @@ def adapt_ingest_memory(lines: list[dict]) -> list[dict]:
 def adapt_crossover_draws(lines: list[dict]) -> list[dict]:
     out = []
     for d in lines:
-        if "v2_draws_per_cpu_s" in d:
+        if "v3_draws_per_cpu_s" in d:
             out.append(_row(f"crossover draws {d['hotspots']}x{d['days']} (per 1000, CPU)",
-                            _per(d["v2_draws_per_cpu_s"], 1000), "rct-randomise/1 (previous)",
-                            _per(d["v1_draws_per_cpu_s"], 1000)))
+                            _per(d["v3_draws_per_cpu_s"], 1000), "rct-randomise/2 (previous)",
+                            _per(d["v2_draws_per_cpu_s"], 1000),
+                            f"{d['v3_draws_per_cpu_s']:,.0f} draws/s; word ceiling "
+                            f"{d['v3_word_ceiling_draws_per_cpu_s']:,.0f}"))
     return out
 
 

@@ -1,13 +1,14 @@
 """Compile and cache rct's numba kernels once, at install: ``python -m rct._warm``.
 
-rct has one numba kernel, the point-in-polygon scan of :mod:`rct.pip`
-(everything else is numpy).  Compiling it takes about 2-3 CPU seconds; with
-numba's on-disk cache (``cache=True``) every later run loads it in
-milliseconds.  ``make`` runs this module after ``pip install`` so that the
-first real run is not the one that pays.  Safe to run any number of times;
+rct's numba kernels: the point-in-polygon scan of :mod:`rct.pip` and the
+crossover sampler of :mod:`rct.randomise.crossover_v3` (its curveball,
+independent-days and start kernels; everything else is numpy).  Compiling
+them takes about 10 CPU seconds; with numba's on-disk cache (``cache=True``)
+every later run loads them in milliseconds.  ``make`` runs this module after
+``pip install`` so that the first real run is not the one that pays.  Safe to run any number of times;
 without a writable cache directory it compiles in memory and exits.
 
-Prints what it did, e.g. ``rct._warm: 1 numba kernel ready (2.41 s)``.
+Prints what it did, e.g. ``rct._warm: 4 numba kernels ready (12.4 s)``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 
 
 def warm() -> list[str]:
-    """Run every numba kernel once on a tiny input; returns their names."""
+    """Run the point-in-polygon kernel once on a tiny input; returns its name."""
     import numpy as np
     import shapely
 
@@ -32,9 +33,23 @@ def warm() -> list[str]:
     return [pip._scan.__name__]
 
 
+def warm_crossover() -> list[str]:
+    """Draw from tiny crossover designs: compiles every kernel of ``rct-randomise/3``."""
+    import numpy as np
+
+    from rct.randomise import _crossover_v3_kernels as K
+    from rct.randomise.crossover import crossover
+
+    ids = [f"h{i}" for i in range(5)]
+    for kw in ({}, {"block_weekday": True}, {"equal_coverage": False}):  # one kernel each
+        crossover(ids, start="2021-01-04", days=15, per_day=2, seed=1, **kw).draw(
+            2, np.random.PCG64(1))
+    return [K.premix.__name__, K.curveball_site.__name__, K.independent_site.__name__]
+
+
 def main() -> int:
     t = time.perf_counter()
-    names = warm()
+    names = warm() + warm_crossover()
     n = len(names)
     print(f"rct._warm: {n} numba kernel{'s' if n != 1 else ''} ready "
           f"({time.perf_counter() - t:.2f} s)")

@@ -34,7 +34,9 @@ Every manifest records the version of the algorithm that made it, and
 ``rct randomise verify`` re-derives an allocation with that version.
 Parallel designs are at :data:`ALGORITHM_VERSION` (``rct-randomise/1``);
 crossover designs are at :data:`CROSSOVER_ALGORITHM_VERSION`
-(``rct-randomise/2``: schedules drawn uniformly from the design), and
+(``rct-randomise/3``: schedules drawn uniformly from the design by exact
+curveball trades, :mod:`rct.randomise.crossover_v3`), and ``rct-randomise/2``
+(the same target by masked trades, :mod:`rct.randomise.crossover_mcmc`) and
 ``rct-randomise/1`` crossover schedules (the earlier priority sampler) still
 re-derive: :data:`SUPPORTED_VERSIONS` lists what this rct can rebuild.
 """
@@ -69,10 +71,10 @@ __all__ = [
 ALGORITHM_VERSION = "rct-randomise/1"
 
 #: Version of the crossover sampler new schedules are made with.
-CROSSOVER_ALGORITHM_VERSION = "rct-randomise/2"
+CROSSOVER_ALGORITHM_VERSION = "rct-randomise/3"
 
 #: Crossover algorithms this rct can run (old manifests re-derive with theirs).
-CROSSOVER_ALGORITHM_VERSIONS = ("rct-randomise/1", "rct-randomise/2")
+CROSSOVER_ALGORITHM_VERSIONS = ("rct-randomise/1", "rct-randomise/2", "rct-randomise/3")
 
 #: Versions this rct can re-derive, by design kind (manifest ``design.design``).
 SUPPORTED_VERSIONS = {"parallel": (ALGORITHM_VERSION,), "crossover": CROSSOVER_ALGORITHM_VERSIONS}

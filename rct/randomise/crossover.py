@@ -4,17 +4,20 @@ Since ``rct-randomise/2`` the schedule is drawn uniformly from every schedule
 that meets the design's constraints -- ``k`` a day (or ``k_s`` per site),
 equal coverage (each hot spot's tasked days within one of the others', and
 within each weekday with ``block_weekday``), ``max_consecutive`` and
-``washout`` -- by the chain described in :mod:`rct.randomise.crossover_mcmc`.
+``washout``.  New designs use ``rct-randomise/3`` (exact curveball trades in a
+compiled kernel, about ten times faster: :mod:`rct.randomise.crossover_v3`);
+``rct-randomise/2`` (masked trades, :mod:`rct.randomise.crossover_mcmc`) is
+kept so schedules made with it re-derive bit for bit.
 Under that distribution a hot spot's tasked days are, without run
 constraints, a uniformly random subset of the trial: being tasked yesterday
 says nothing about today beyond the fixed total, so schedules do not
 alternate (the ``rct-randomise/1`` priority sampler did: with 45 hot spots,
 22 a day and 182 days it gave P(tasked | tasked yesterday) = 0.29 against
 0.68 after an untasked day, which biases the same-day comparison whenever
-patrols deter crime on the following days).  ``rct-randomise/1`` designs are
-still built, drawn and verified by their own algorithm
-(:mod:`rct.randomise.crossover_v1`) when a manifest names it or
-``algorithm="rct-randomise/1"`` is passed.
+patrols deter crime on the following days).  ``rct-randomise/1`` and ``/2``
+designs are still built, drawn and verified by their own algorithm
+(:mod:`rct.randomise.crossover_v1`, :mod:`rct.randomise.crossover_mcmc`) when
+a manifest names it or ``algorithm=`` is passed.
 
 Randomisation inference is exact: ``design.draw`` runs the very procedure
 that made the allocation (same code, its own raw words), and the allocation
@@ -161,7 +164,7 @@ class CrossoverDesign:
 
         Draw ``i`` reads the ``i``-th block of raw words of ``rng``'s bit
         generator, whatever ``n`` is; ``draw(1, numpy.random.PCG64(seed))`` is
-        the allocation (``rct-randomise/2``).
+        the allocation (``rct-randomise/2`` and ``/3``).
         """
         return self._draw(int(n), rng).reshape(int(n), self.n_units)
 
@@ -183,7 +186,7 @@ class CrossoverDesign:
     def enumerate(self, limit: int = 100_000, *, with_probabilities: bool = False) -> Any:
         """Every schedule the design can produce (with probabilities) when few enough, else None.
 
-        ``rct-randomise/2``: every feasible schedule, each with probability
+        ``rct-randomise/2`` and ``/3``: every feasible schedule, each with probability
         ``1/m`` (the uniform distribution the sampler draws from; the tests
         check the sampler against it by chi-squared).  ``rct-randomise/1``:
         exact enumeration of that sampler's branching.  Only small designs
@@ -277,7 +280,10 @@ class CrossoverDesign:
 
     def _sampler(self) -> Any:
         if "sampler" not in self._cache:
-            from rct.randomise.crossover_mcmc import ScheduleSampler
+            if self.algorithm_version == "rct-randomise/2":
+                from rct.randomise.crossover_mcmc import ScheduleSampler
+            else:
+                from rct.randomise.crossover_v3 import ScheduleSamplerV3 as ScheduleSampler
 
             p = self.parameters
             self._cache["sampler"] = ScheduleSampler(
@@ -370,11 +376,14 @@ def crossover(
         (:func:`tasking_list`) then has one row per trial day and shift.
     max_attempts
         Attempts of the priority sampler when looking for a feasible start under
-        run constraints (``rct-randomise/2``), or for the schedule itself (``/1``).
+        run constraints (``rct-randomise/2`` and ``/3``), or for the schedule
+        itself (``/1``).
     algorithm
-        ``"rct-randomise/2"`` (default: uniform over the feasible schedules) or
-        ``"rct-randomise/1"`` (the earlier priority sampler, kept so schedules
-        made with it re-derive; no ``sites``).
+        ``"rct-randomise/3"`` (default: uniform over the feasible schedules,
+        exact curveball trades), ``"rct-randomise/2"`` (the same target by
+        masked trades, slower; kept so schedules made with it re-derive) or
+        ``"rct-randomise/1"`` (the earlier priority sampler, kept likewise; no
+        ``sites``).
 
     Returns
     -------
@@ -383,7 +392,8 @@ def crossover(
     Notes
     -----
     The uniform target, the chain and why randomisation inference is exact are
-    in :mod:`rct.randomise.crossover_mcmc`.  Under the uniform distribution a
+    in :mod:`rct.randomise.crossover_v3` (and :mod:`rct.randomise.crossover_mcmc`
+    for ``rct-randomise/2``).  Under the uniform distribution a
     hot spot with ``c`` of ``D`` tasked days has ``P(tasked | tasked l days
     before) = (c-1)/(D-1)`` and ``P(tasked | untasked l days before) = c/(D-1)``
     (no constraint beyond ``k`` a day and equal coverage).  Designs such as
@@ -430,7 +440,8 @@ def crossover(
         site_labels, window_labels, quota, k_total = _check_strata(ids, site_of, window_of,
                                                                    per_day, shift_spec)
     if (site_labels is not None or window_labels is not None) and algorithm == _V1:
-        raise DesignError("sites and shifts need algorithm 'rct-randomise/2'")
+        raise DesignError("sites and shifts need algorithm 'rct-randomise/2' or later "
+                          "(the default 'rct-randomise/3')")
     dates = tuple(start_d + dt.timedelta(days=i) for i in range(days))
     strata = (
         np.array([d.weekday() for d in dates], dtype=np.int64)

@@ -1,7 +1,7 @@
 """Exact enumeration of crossover designs (small designs; tests and exact RI).
 
 :func:`enumerate_feasible` lists every schedule meeting a design's constraints:
-the support of the uniform distribution ``rct-randomise/2`` draws from.
+the support of the uniform distribution ``rct-randomise/2`` and ``/3`` draw from.
 
 :func:`enumerate_schedules` is the exact distribution of the
 ``rct-randomise/1`` priority sampler (kept for designs made with it).  It
@@ -188,7 +188,7 @@ def feasible_schedules(n: int, k: int, strata: Any, *, equal_coverage: bool,
 def enumerate_feasible(design: Any, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Every schedule meeting the design's constraints ``(m, D, N)``, each with probability ``1/m``.
 
-    The support of the uniform distribution ``rct-randomise/2`` draws from
+    The support of the uniform distribution ``rct-randomise/2`` and ``/3`` draw from
     (:func:`feasible_schedules` per site; sites are independent, so the
     design's schedules are every combination of the sites').  None when there
     are more than ``limit`` schedules or the design is too big (``N > 8`` or

@@ -38,7 +38,8 @@ def test_interim_analysis_follows_the_plan(trial):
     ie = interim_estimates(panel, outcome="crimes", every=7, start=t.design.start)
     direct = sequential_test(np.asarray(ie.estimates), np.asarray(ie.std_errors),
                              information_rates=np.arange(1, 7) / 6, df=np.asarray(ie.df),
-                             final=True, alpha=0.05)
+                             final=True, alpha=0.05,
+                             labels=[str(x) for x in ie.look_dates])  # the plan names looks by date
     np.testing.assert_allclose(res.sequential.tidy()["critical_value"],
                                direct.tidy()["critical_value"])
     assert res.sequential.crossed == direct.crossed
@@ -135,7 +136,12 @@ def test_unit_costs_give_a_benefit_cost_ratio(trial, tmp_path):
     assert "benefit_cost_ratio" in terms
     prevented = terms["crimes_prevented"]["estimate"]
     value = terms["value_of_crime_prevented"]["estimate"]
-    assert value == pytest.approx(1000.0 * prevented, rel=0.02)  # every offence priced alike
+    # every priced offence at 1,000: the value is 1,000 per crime prevented times the share of
+    # the expected crimes that is priced (crimes with no offence code have no unit cost)
+    share = (terms["cost_of_crime_expected_without_tasking"]["estimate"]
+             / (1000.0 * terms["crimes_expected_without_tasking"]["estimate"]))
+    assert 0.9 < share <= 1.0
+    assert value == pytest.approx(1000.0 * prevented * share, rel=1e-9)
     assert terms["benefit_cost_ratio"]["estimate"] == pytest.approx(value / terms["cost"]["estimate"])
     assert "unit costs of crime" in res.meta["inputs"]
 

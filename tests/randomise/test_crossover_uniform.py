@@ -1,4 +1,8 @@
-"""rct-randomise/2: schedules drawn uniformly from the design, verified.
+"""rct-randomise/2 and /3: schedules drawn uniformly from the design, verified.
+
+(``rct-randomise/3``'s own checks -- its generator, a pure-Python re-run of its
+procedure, its mixing on the published designs, its pinned bytes -- are in
+``test_crossover_v3.py``; the checks here run both versions where both apply.)
 
 * exact enumeration: on small designs every feasible schedule is equally
   likely (chi-squared of many draws against the enumerated support), for
@@ -44,18 +48,28 @@ def _chi2_uniform(design, draws_per_schedule, seed):
     return m, stats.chisquare(counts).pvalue
 
 
+V2 = {"algorithm": "rct-randomise/2"}
 UNIFORM_CASES = [
     pytest.param(4, 5, 2, {}, id="swap-4x5"),
     pytest.param(4, 7, 1, {}, id="swap-4x7-k1"),
     pytest.param(3, 9, 1, {"block_weekday": True}, id="swap-weekday-extra-day-chain"),
     pytest.param(4, 3, 2, {"block_weekday": True}, id="swap-weekday-three-weekdays"),
     pytest.param(4, 5, 2, {"equal_coverage": False}, id="independent-days"),
+    pytest.param(4, 5, 2, V2, id="v2-swap-4x5"),
+    pytest.param(4, 7, 1, V2, id="v2-swap-4x7-k1"),
+    pytest.param(3, 9, 1, {"block_weekday": True, **V2}, id="v2-swap-weekday-extra-day-chain"),
+    pytest.param(4, 3, 2, {"block_weekday": True, **V2}, id="v2-swap-weekday-three-weekdays"),
+    pytest.param(4, 5, 2, {"equal_coverage": False, **V2}, id="v2-independent-days"),
     pytest.param(4, 6, 2, {"max_consecutive": 2}, id="local-cap2"),
     pytest.param(4, 7, 1, {"washout": 2}, id="local-washout2"),
     pytest.param(4, 7, 1, {"block_weekday": True, "max_consecutive": 1}, id="local-weekday-cap1"),
     pytest.param(4, 4, 2, {"equal_coverage": False, "washout": 2}, id="local-no-coverage-washout"),
     pytest.param(6, 3, 1, {"sites": {"HS00": "x", "HS01": "x", "HS02": "x", "HS03": "y",
                                      "HS04": "y", "HS05": "y"}}, id="sites"),
+    pytest.param(6, 3, 1, {"sites": {"HS00": "x", "HS01": "x", "HS02": "x", "HS03": "y",
+                                     "HS04": "y", "HS05": "y"}, **V2}, id="v2-sites"),
+    pytest.param(4, 12, 1, {"sites": {"HS00": "x", "HS01": "x", "HS02": "y", "HS03": "y"},
+                            "block_weekday": True}, id="sites-weekday-extra-day-chain"),
 ]
 
 
@@ -115,9 +129,11 @@ def _transitions(design, n_draws, seed, lags=(1, 2, 7)):
     return out
 
 
+@pytest.mark.parametrize("algorithm", ["rct-randomise/3", "rct-randomise/2"])
 @pytest.mark.parametrize(("n", "days", "k"), [(45, 182, 22), (20, 90, 8)])
-def test_no_induced_alternation_default_design(n, days, k):
-    d = crossover(_ids(n), start="2021-06-07", days=days, per_day=k, seed=2022)
+def test_no_induced_alternation_default_design(n, days, k, algorithm):
+    d = crossover(_ids(n), start="2021-06-07", days=days, per_day=k, seed=2022,
+                  algorithm=algorithm)
     c = np.floor(k * days / n)  # coverage c or c+1 per hot spot
     for lag, (t, se_t, ref_t, u, se_u, ref_u) in _transitions(d, 300, 5).items():
         # uniform: (c-1)/(D-1) after a tasked day, c/(D-1) after an untasked one
@@ -149,10 +165,13 @@ def test_unit_day_probabilities_exactly_k_over_n():
 
 
 KERNELS = [
-    pytest.param({}, id="swap"),
-    pytest.param({"block_weekday": True}, id="swap-weekday"),
+    pytest.param({}, id="curveball"),
+    pytest.param({"block_weekday": True}, id="curveball-weekday"),
     pytest.param({"equal_coverage": False}, id="independent"),
     pytest.param({"max_consecutive": 2, "washout": 2}, id="local"),
+    pytest.param(V2, id="v2-swap"),
+    pytest.param({"block_weekday": True, **V2}, id="v2-swap-weekday"),
+    pytest.param({"equal_coverage": False, **V2}, id="v2-independent"),
 ]
 
 
@@ -238,14 +257,15 @@ def test_sites_errors():
 
 
 def test_regression_pin_v2_bytes():
-    # These bytes may only change together with CROSSOVER_ALGORITHM_VERSION.
-    d = crossover(_ids(20), start="2020-06-01", days=90, per_day=8, seed=2020)
+    # These bytes may never change: rct-randomise/2 schedules must re-derive.
+    d = crossover(_ids(20), start="2020-06-01", days=90, per_day=8, seed=2020, **V2)
     digest = hashlib.sha256(allocation_bytes(d)).hexdigest()
     assert digest == PIN_DEFAULT, digest
-    d = crossover(_ids(12), start="2020-06-01", days=28, per_day=4, seed=5, max_consecutive=2,
-                  washout=2, block_weekday=True)
-    digest = hashlib.sha256(allocation_bytes(d)).hexdigest()
-    assert digest == PIN_CONSTRAINED, digest
+    for algorithm in ("rct-randomise/2", "rct-randomise/3"):  # /3 runs /2 under run constraints
+        d = crossover(_ids(12), start="2020-06-01", days=28, per_day=4, seed=5,
+                      max_consecutive=2, washout=2, block_weekday=True, algorithm=algorithm)
+        digest = hashlib.sha256(allocation_bytes(d)).hexdigest()
+        assert digest == PIN_CONSTRAINED, (algorithm, digest)
 
 
 PIN_DEFAULT = "b3a4a1d7872dbc66e9d35e4ae2d4ecd68296382c6824bffa70d79e872746bff4"
@@ -254,7 +274,7 @@ PIN_CONSTRAINED = "cbbc971b051e29e50a697e3855dfe70074d94e4ff157987b87791abf23af9
 
 @pytest.mark.slow
 def test_pair_overlaps_mixed_like_a_four_times_longer_chain(monkeypatch):
-    # mixing: the within-schedule spread of pairwise co-tasking counts (an isomorphism
+    # rct-randomise/2 mixing: the within-schedule spread of pairwise co-tasking counts (an isomorphism
     # invariant the permutations cannot change) matches a chain run four times longer
     import rct.randomise.crossover_mcmc as M
 
@@ -265,7 +285,7 @@ def test_pair_overlaps_mixed_like_a_four_times_longer_chain(monkeypatch):
         v = o[:, iu[0], iu[1]].var(axis=1)
         return v.mean(), v.std(ddof=1) / np.sqrt(len(v))
 
-    kw = {"start": "2021-06-07", "days": 182, "per_day": 22, "seed": 1}
+    kw = {"start": "2021-06-07", "days": 182, "per_day": 22, "seed": 1, **V2}
     m1, s1 = spread(crossover(_ids(45), **kw))
     monkeypatch.setattr(M, "_SWEEPS_PER_LEVEL", 4 * M._SWEEPS_PER_LEVEL)
     m4, s4 = spread(crossover(_ids(45), **kw))

@@ -175,13 +175,50 @@ def test_schedules_made_by_rct_randomise_1_still_verify(tmp_path, name):
     assert not rep.ok and any("rct-randomise/9" in p for p in rep.problems)
 
 
-def test_new_crossover_manifest_records_version_2(tmp_path):
+FIXTURE_V2 = Path(__file__).parent / "fixtures" / "crossover_v2"
+
+
+@pytest.mark.parametrize("name", ["schedule_default.csv", "schedule_constrained.csv",
+                                  "schedule_weekday.csv"])
+def test_schedules_made_by_rct_randomise_2_still_verify(tmp_path, name):
+    # made with `rct randomise crossover` at commit 902815e (before rct-randomise/3)
+    import shutil
+
+    for f in FIXTURE_V2.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    out = tmp_path / name
+    man = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert man["design"]["algorithm_version"] == "rct-randomise/2"
+    rep = verify_allocation(out)
+    assert rep.ok, rep.problems
+    assert "re-derived from seed and parameters" in rep.checked
+    assert main(["randomise", "verify", str(out)]) == 0
+    d = load_design(out)
+    assert d.algorithm_version == "rct-randomise/2"
+    from rct.randomise.manifest import allocation_bytes
+
+    assert allocation_bytes(d) == out.read_bytes()
+    # its randomisation distribution is drawn by the v2 code: draw 0 is the allocation
+    z = d.draw(2, np.random.PCG64(int(man["design"]["seed"])))
+    assert (z[0] == d.assignment).all()
+    # the same design under rct-randomise/3 is another schedule (unless run-constrained,
+    # where /3 runs the /2 procedure), so the recorded version matters
+    from rct.randomise.crossover import crossover
+
+    p = dict(man["design"]["parameters"])
+    again = crossover(list(d.ids), seed=int(man["design"]["seed"]), **p)
+    assert again.algorithm_version == "rct-randomise/3"
+    same = (again.schedule == d.schedule).all()
+    assert same == (p["max_consecutive"] is not None or p["washout"] >= 2)
+
+
+def test_new_crossover_manifest_records_version_3(tmp_path):
     hs = _write_hotspots(tmp_path / "h.csv", n=20)
     out = tmp_path / "s.csv"
     d = randomise_crossover_file(hs, out=out, seed=1, start="2020-06-01", days=30, per_day=8)
     man = json.loads(Path(f"{out}.manifest.json").read_text())
-    assert man["design"]["algorithm_version"] == "rct-randomise/2"
-    assert man["design"]["derived"]["sampler"]["sites"][0]["kernel"] == "swap"
+    assert man["design"]["algorithm_version"] == "rct-randomise/3"
+    assert man["design"]["derived"]["sampler"]["sites"][0]["kernel"] == "curveball"
     assert verify_allocation(out).ok
     assert (load_design(out).schedule == d.schedule).all()
 
