@@ -498,11 +498,18 @@ def _arrow_numbers(values: pd.Series) -> np.ndarray | None:
 
     from rct.io.convert import to_float64
 
-    try:
-        arr = pa.array(pd.Series(values).to_numpy(dtype=object), type=pa.string(),
-                       from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+    values = pd.Series(values)
+    arr = None
+    if isinstance(values.dtype, pd.StringDtype):  # Arrow-backed text: its array, no copy
+        try:
+            arr = pa.array(values.array, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+    if arr is None:
+        try:
+            arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
     out = to_float64(arr)
     again = np.flatnonzero(np.isnan(out))
     if len(again):
