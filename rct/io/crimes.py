@@ -513,6 +513,8 @@ def _arrow_numbers(values: pd.Series) -> np.ndarray | None:
     out = to_float64(arr)
     again = np.flatnonzero(np.isnan(out))
     if len(again):
+        if not out.flags.writeable:  # a zero-copy view of pyarrow's result
+            out = out.copy()
         sub = pd.Series(np.asarray(values.to_numpy(dtype=object))[again], dtype=object)
         try:
             num = pd.to_numeric(sub, errors="coerce")
@@ -597,8 +599,33 @@ def synthetic_ids(frame: pd.DataFrame) -> pd.Series:
     h2 = pd.util.hash_pandas_object(
         pd.DataFrame({"h": h.to_numpy(), "r": rep.to_numpy()}), index=False
     )
-    hexes = np.char.mod("%016x", h2.to_numpy())
-    return pd.Series(np.char.add("synthetic:", hexes), index=frame.index, dtype="string")
+    return pd.Series(_prefixed_hex("synthetic:", h2.to_numpy()), index=frame.index)
+
+
+def _prefixed_hex(prefix: str, h: np.ndarray) -> Any:
+    """``prefix + "%016x" % v`` for each uint64 ``v``, as a ``string`` array.
+
+    The digits are looked up per nibble and laid out as one Arrow buffer of
+    fixed-width values (``np.char.mod`` formats one Python string per value).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    h = np.ascontiguousarray(h, dtype=np.uint64)
+    n, head = len(h), np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    width = len(head) + 16
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    buf = np.empty((n, width), dtype=np.uint8)
+    buf[:, : len(head)] = head
+    buf[:, len(head):] = digits[((h[:, None] >> shifts) & np.uint64(0xF)).astype(np.intp)]
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
+    arr = pa.Array.from_buffers(pa.large_string(), n,
+                                [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow":
+        return pd.array(arr, dtype=dtype)
+    return pd.array(arr.to_numpy(zero_copy_only=False), dtype=dtype)  # pandas 2: Python storage
 
 
 def extras(raw: pd.DataFrame, used: Iterable[str]) -> dict[str, pd.Series]:
