@@ -707,11 +707,63 @@ def _duplicated(parts: list) -> np.ndarray:
         return ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
     arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
         [], pa.string())
-    codes = pc.dictionary_encode(arr).indices
-    c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    # a code's first row: codes are numbered in order of first appearance
-    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
-    return (c >= 0) & (c <= running)
+
+    def first_seen(a: Any) -> np.ndarray:  # exact: Arrow's hash table of the text
+        codes = pc.dictionary_encode(a).indices
+        c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        # a code's first row: codes are numbered in order of first appearance
+        running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+        return (c >= 0) & (c <= running)
+
+    h = _hash64(arr) if len(arr) >= 4096 else None
+    if h is None:
+        return first_seen(arr)
+    # equal ids have equal hashes: only ids whose hash repeats can be duplicates, and
+    # those (in file order) are settled exactly on their text
+    valid = np.flatnonzero(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    cand = valid[pd.Series(h[valid]).duplicated(keep=False).to_numpy()]
+    out = np.zeros(len(arr), dtype=bool)
+    if len(cand):
+        out[cand] = first_seen(arr.take(pa.array(cand)))
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash64(arr: Any) -> np.ndarray | None:
+    """A 64-bit hash of each value of an Arrow string array, eight bytes at a time in
+    numpy (the length mixed in; None for values longer than 256 bytes)."""
+    import pyarrow as pa
+
+    n = len(arr)
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    off = np.frombuffer(bufs[1], dtype=width)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    start, lens = off[:-1], np.diff(off)
+    longest = int(lens.max()) if n else 0
+    if longest > 256:
+        return None
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    d = np.zeros(len(data) + 8, dtype=np.uint8)
+    d[: len(data)] = data
+    # every 8-byte window of the text, as little-endian uint64 (unaligned reads)
+    words = np.ndarray(shape=(len(d) - 7,), dtype=np.uint64, buffer=d, strides=(1,))
+    h = lens.astype(np.uint64) * _MIX
+    last = len(words) - 1
+    for k in range(0, longest, 8):
+        w = words[np.minimum(start + k, last)]
+        rem = lens - k
+        short = rem < 8
+        if short.any():  # keep only the value's own bytes (none once it has ended)
+            nbytes = np.clip(rem, 0, 7).astype(np.uint64) * np.uint64(8)
+            mask = np.where(short, (np.uint64(1) << nbytes) - np.uint64(1),
+                            np.uint64(0xFFFFFFFFFFFFFFFF))
+            w = w & mask
+        h ^= w
+        h *= _MIX
+        h ^= h >> np.uint64(29)
+    return h
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
