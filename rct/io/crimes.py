@@ -457,6 +457,18 @@ def column_lookup(columns: Iterable[object]) -> dict[str, str]:
 
 def text(values: pd.Series) -> pd.Series:
     """Stripped strings (``string`` dtype) with blanks as <NA>."""
+    import pandas as pd
+
+    if (isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
+            and values.dtype.storage == "pyarrow" and pd.StringDtype().storage == "pyarrow"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow text: pandas' own kernel for .str.strip(), blanks to null, in one pass
+        t = pc.utf8_trim_whitespace(pa.array(values.array))
+        t = pc.if_else(pc.equal(t, ""), pa.scalar(None, t.type), t)
+        return pd.Series(pd.array(t, dtype=pd.StringDtype()), index=values.index,
+                         name=values.name)
     s = values.astype("string").str.strip()
     return s.mask(s == "")
 
