@@ -721,7 +721,8 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
             "stops": pick("stops", np.int64),
             "source_file": pd.Series(names[pick("file", np.int64)], dtype=object),
             "source_row": pick("row", np.int64) + 1,
-        }
+        },
+        copy=False,  # fresh arrays: no stacking into 2-D blocks (0.2 s per million rows)
     )
     if opts.include_notes:
         notes = state.keep.pop("notes", None)

@@ -143,9 +143,10 @@ def patrol_dosage(
     # integer codes throughout: no per-row Python objects, memory set by the patrols
     hcode, hnames = pd.factorize(pd.Series(p["hotspot_id"], dtype=object))
     ocode, onames = pd.factorize(pd.Series(p["officer"], dtype=object))
-    mode = pd.Series(p["mode"], dtype=object)
-    foot = mode.eq("foot").fillna(False).to_numpy(dtype=bool)
-    vehicle = mode.eq("vehicle").fillna(False).to_numpy(dtype=bool)
+    mcode, mnames = pd.factorize(pd.Series(p["mode"], dtype=object))  # compared once per value
+    mnames = pd.Series(np.asarray(mnames, dtype=object), dtype=object)
+    foot = np.append(mnames.eq("foot").fillna(False).to_numpy(dtype=bool), False)[mcode]
+    vehicle = np.append(mnames.eq("vehicle").fillna(False).to_numpy(dtype=bool), False)[mcode]
     if windows is not None:  # pieces per (unit, window instance); codes are unit codes
         hcode, hnames, rows, pcode, day, s_ns, e_ns, minutes, scode_of, first_day = \
             _window_pieces(p, hcode, hnames, windows, day_starts)
@@ -304,7 +305,24 @@ def _window_pieces(p: pd.DataFrame, hcode: np.ndarray, hnames: Any, windows: Any
 
 
 def _codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code per value, sorted distinct values) of an int64 array (hash-based, then sorted)."""
+    """(code per value, sorted distinct values) of an int64 array.
+
+    Keys ``code * 2**32 + offset`` (hot-spot-days) span a small grid: the
+    distinct values are then the occupied cells of that grid (one bincount,
+    no hashing or sorting); otherwise hash-based, then sorted.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    if len(keys) and int(keys.min()) >= 0:
+        hi, low = keys >> 32, keys & 0xFFFFFFFF
+        h0, l0 = int(hi.min()), int(low.min())
+        nh, nl = int(hi.max()) - h0 + 1, int(low.max()) - l0 + 1
+        if nh * nl <= max(4 * len(keys), 1 << 20):
+            dense = (hi - h0) * nl + (low - l0)
+            present = np.bincount(dense, minlength=nh * nl) > 0
+            cells = np.flatnonzero(present)
+            codes = (np.cumsum(present) - 1)[dense]
+            uniques = ((cells // nl + h0) << 32) | (cells % nl + l0)
+            return codes.astype(np.int64), uniques.astype(np.int64)
     codes, uniques = pd.factorize(keys, sort=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
 

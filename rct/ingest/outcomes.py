@@ -52,6 +52,23 @@ def group_slug(values: Any) -> Any:
     return pd.Series(slugs[np.where(idx < 0, len(uniq), idx)], index=v.index, dtype="object")
 
 
+def _slug_codes(values: Any) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize(group_slug(values), sort=True)``, slugging and sorting the distinct
+    values only (no Python string per crime)."""
+    import pandas as pd
+
+    idx, uniq = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    s = pd.Series(np.asarray(uniq, dtype=object), dtype="object").astype(str).str.lower()
+    s = s.str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+    slugs = s.where(s != "", "unknown").to_numpy(dtype=object)
+    missing = idx < 0
+    if missing.any():  # a missing value's group is "unknown"
+        slugs = np.append(slugs, "unknown")
+        idx = np.where(missing, len(slugs) - 1, idx)
+    scode, names = pd.factorize(pd.Series(slugs, dtype="object"), sort=True)
+    return scode[idx].astype(np.int64), [str(n) for n in names]
+
+
 def locate_pairs(x: np.ndarray, y: np.ndarray, polygons: Any, *, buffer_m: float = 0.0
                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(point_idx, polygon_idx)`` for every point inside (or on the edge of) each polygon.
@@ -239,7 +256,7 @@ def build_outcomes(
         key = None
     else:
         if "month" in c.columns:
-            key = c["month"].astype("string").str.slice(0, 7).astype("object")
+            key = c["month"].astype("string").str.slice(0, 7)  # text, not a str per crime
         else:
             t = pd.to_datetime(c["occurred_at"], utc=True)
             key = t.dt.tz_convert("Europe/London").dt.strftime("%Y-%m").astype("object")
@@ -270,7 +287,7 @@ def build_outcomes(
     if period == "month":
         # a month with no crime anywhere in the input is a gap in the data (police.uk
         # files not supplied), not a month of zero crime: leave it out, and say so
-        present = {str(v) for v in pd.unique(valid.to_numpy(dtype=object))}  # distinct first
+        present = {str(v) for v in pd.unique(valid)}  # distinct first
         gaps = [m for m in periods if m not in present]
         if gaps:
             warnings.warn(f"no crimes at all in the input for {', '.join(gaps)}: treated as "
@@ -309,8 +326,7 @@ def build_outcomes(
 
     # --- groups
     if group_column is not None and group_column in c.columns:
-        gcodes, gnames = pd.factorize(group_slug(c[group_column]), sort=True)
-        gnames = list(gnames)
+        gcodes, gnames = _slug_codes(c[group_column])
     else:
         gcodes, gnames = np.zeros(n_read, dtype=np.int64), []
 
@@ -381,7 +397,9 @@ def _by_distinct(values: Any, fn: Any) -> np.ndarray:
     """``values.map(fn)`` as int64, ``fn`` called once per distinct value (-1 for missing)."""
     import pandas as pd
 
-    codes, uniq = pd.factorize(pd.Series(values, dtype="object"), use_na_sentinel=True)
+    if not (isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)):
+        values = pd.Series(values, dtype="object")  # text is factorized as it is
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniq] + [-1], dtype=np.int64)
     return mapped[np.where(codes < 0, len(uniq), codes)]
 

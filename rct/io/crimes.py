@@ -457,6 +457,18 @@ def column_lookup(columns: Iterable[object]) -> dict[str, str]:
 
 def text(values: pd.Series) -> pd.Series:
     """Stripped strings (``string`` dtype) with blanks as <NA>."""
+    import pandas as pd
+
+    if (isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
+            and values.dtype.storage == "pyarrow" and pd.StringDtype().storage == "pyarrow"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow text: pandas' own kernel for .str.strip(), blanks to null, in one pass
+        t = pc.utf8_trim_whitespace(pa.array(values.array))
+        t = pc.if_else(pc.equal(t, ""), pa.scalar(None, t.type), t)
+        return pd.Series(pd.array(t, dtype=pd.StringDtype()), index=values.index,
+                         name=values.name)
     s = values.astype("string").str.strip()
     return s.mask(s == "")
 
@@ -498,14 +510,23 @@ def _arrow_numbers(values: pd.Series) -> np.ndarray | None:
 
     from rct.io.convert import to_float64
 
-    try:
-        arr = pa.array(pd.Series(values).to_numpy(dtype=object), type=pa.string(),
-                       from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+    values = pd.Series(values)
+    arr = None
+    if isinstance(values.dtype, pd.StringDtype):  # Arrow-backed text: its array, no copy
+        try:
+            arr = pa.array(values.array, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+    if arr is None:
+        try:
+            arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
     out = to_float64(arr)
     again = np.flatnonzero(np.isnan(out))
     if len(again):
+        if not out.flags.writeable:  # a zero-copy view of pyarrow's result
+            out = out.copy()
         sub = pd.Series(np.asarray(values.to_numpy(dtype=object))[again], dtype=object)
         try:
             num = pd.to_numeric(sub, errors="coerce")
@@ -590,8 +611,33 @@ def synthetic_ids(frame: pd.DataFrame) -> pd.Series:
     h2 = pd.util.hash_pandas_object(
         pd.DataFrame({"h": h.to_numpy(), "r": rep.to_numpy()}), index=False
     )
-    hexes = np.char.mod("%016x", h2.to_numpy())
-    return pd.Series(np.char.add("synthetic:", hexes), index=frame.index, dtype="string")
+    return pd.Series(_prefixed_hex("synthetic:", h2.to_numpy()), index=frame.index)
+
+
+def _prefixed_hex(prefix: str, h: np.ndarray) -> Any:
+    """``prefix + "%016x" % v`` for each uint64 ``v``, as a ``string`` array.
+
+    The digits are looked up per nibble and laid out as one Arrow buffer of
+    fixed-width values (``np.char.mod`` formats one Python string per value).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    h = np.ascontiguousarray(h, dtype=np.uint64)
+    n, head = len(h), np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    width = len(head) + 16
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    buf = np.empty((n, width), dtype=np.uint8)
+    buf[:, : len(head)] = head
+    buf[:, len(head):] = digits[((h[:, None] >> shifts) & np.uint64(0xF)).astype(np.intp)]
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
+    arr = pa.Array.from_buffers(pa.large_string(), n,
+                                [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow":
+        return pd.array(arr, dtype=dtype)
+    return pd.array(arr.to_numpy(zero_copy_only=False), dtype=dtype)  # pandas 2: Python storage
 
 
 def extras(raw: pd.DataFrame, used: Iterable[str]) -> dict[str, pd.Series]:
@@ -673,11 +719,63 @@ def _duplicated(parts: list) -> np.ndarray:
         return ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
     arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
         [], pa.string())
-    codes = pc.dictionary_encode(arr).indices
-    c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    # a code's first row: codes are numbered in order of first appearance
-    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
-    return (c >= 0) & (c <= running)
+
+    def first_seen(a: Any) -> np.ndarray:  # exact: Arrow's hash table of the text
+        codes = pc.dictionary_encode(a).indices
+        c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        # a code's first row: codes are numbered in order of first appearance
+        running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+        return (c >= 0) & (c <= running)
+
+    h = _hash64(arr) if len(arr) >= 4096 else None
+    if h is None:
+        return first_seen(arr)
+    # equal ids have equal hashes: only ids whose hash repeats can be duplicates, and
+    # those (in file order) are settled exactly on their text
+    valid = np.flatnonzero(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    cand = valid[pd.Series(h[valid]).duplicated(keep=False).to_numpy()]
+    out = np.zeros(len(arr), dtype=bool)
+    if len(cand):
+        out[cand] = first_seen(arr.take(pa.array(cand)))
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash64(arr: Any) -> np.ndarray | None:
+    """A 64-bit hash of each value of an Arrow string array, eight bytes at a time in
+    numpy (the length mixed in; None for values longer than 256 bytes)."""
+    import pyarrow as pa
+
+    n = len(arr)
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    off = np.frombuffer(bufs[1], dtype=width)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    start, lens = off[:-1], np.diff(off)
+    longest = int(lens.max()) if n else 0
+    if longest > 256:
+        return None
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    d = np.zeros(len(data) + 8, dtype=np.uint8)
+    d[: len(data)] = data
+    # every 8-byte window of the text, as little-endian uint64 (unaligned reads)
+    words = np.ndarray(shape=(len(d) - 7,), dtype=np.uint64, buffer=d, strides=(1,))
+    h = lens.astype(np.uint64) * _MIX
+    last = len(words) - 1
+    for k in range(0, longest, 8):
+        w = words[np.minimum(start + k, last)]
+        rem = lens - k
+        short = rem < 8
+        if short.any():  # keep only the value's own bytes (none once it has ended)
+            nbytes = np.clip(rem, 0, 7).astype(np.uint64) * np.uint64(8)
+            mask = np.where(short, (np.uint64(1) << nbytes) - np.uint64(1),
+                            np.uint64(0xFFFFFFFFFFFFFFFF))
+            w = w & mask
+        h ^= w
+        h *= _MIX
+        h ^= h >> np.uint64(29)
+    return h
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -222,10 +222,27 @@ def _months(local: pd.Series) -> pd.Series:
     ym = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64", na_value=np.nan)
     ok = np.isfinite(ym)
     idx, uniq = pd.factorize(ym[ok].astype(np.int64))
-    text = np.array([f"{int(v) // 100}-{int(v) % 100:02d}" for v in uniq], dtype=object)
-    out = np.full(len(ym), None, dtype=object)
-    out[ok] = text[idx]
-    return pd.Series(out, index=local.index, dtype="string")
+    text = [f"{int(v) // 100}-{int(v) % 100:02d}" for v in uniq]
+    codes = np.full(len(ym), -1, dtype=np.int64)
+    codes[ok] = idx
+    return _gathered_text(text, codes, local.index)
+
+
+def _gathered_text(uniques: list, codes: np.ndarray, index: Any) -> pd.Series:
+    """A ``string`` Series: ``uniques[code]`` per row, <NA> where the code is -1 or the
+    value None (gathered by Arrow: no Python string per row)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = pd.StringDtype()
+    if dtype.storage != "pyarrow":  # pandas 2: Python storage
+        table = np.array(list(uniques) + [None], dtype=object)
+        return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=index,
+                         dtype=dtype)
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = pa.array(list(uniques), type=pa.large_string()).take(
+        pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=dtype), index=index)
 
 
 def _listed(columns: Iterable[object], limit: int = 12) -> str:
@@ -323,7 +340,4 @@ def category_from_code(codes: pd.Series) -> pd.Series:
     u = pd.Series(uniq, dtype="string")
     keys = u.str.replace(r"\s+", "", regex=True).str.upper().str.lstrip("0")
     cats = keys.map(table).astype("string").to_numpy(dtype=object, na_value=None)
-    out = np.full(len(idx), None, dtype=object)
-    has = idx >= 0
-    out[has] = cats[idx[has]]
-    return pd.Series(out, index=codes.index, dtype="string")
+    return _gathered_text(list(cats), np.asarray(idx, dtype=np.int64), codes.index)

@@ -1,0 +1,47 @@
+"""Duplicate crime ids found through a 64-bit hash of the text, settled exactly on the text."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from rct.io import crimes
+
+
+def _reference(parts):
+    ids = pd.Series(np.concatenate([np.asarray(p.to_pylist(), dtype=object) for p in parts]),
+                    dtype=object)
+    return ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+
+
+def _ids(rng, n):
+    pool = np.array(["".join(rng.choice(list("ab\u00e9x0"), int(rng.integers(0, 40))))
+                     for _ in range(n // 3 + 1)], dtype=object)
+    v = pool[rng.integers(0, len(pool), n)].astype(object)
+    v[rng.random(n) < 0.05] = None
+    return pa.array(v, pa.string())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_duplicates_match_pandas(seed):
+    rng = np.random.default_rng(seed)
+    a = _ids(rng, int(rng.integers(4096, 12000)))
+    parts = [a.slice(0, len(a) // 3), a.slice(len(a) // 3)] if seed % 2 else [a]
+    if seed % 3 == 0:
+        parts = [p.cast(pa.large_string()) for p in parts]
+    assert np.array_equal(crimes._duplicated(parts), _reference(parts))
+
+
+def test_values_that_differ_only_in_padding_or_length():
+    vals = ["a", "a\x00", "", "\x00", "abcdefgh", "abcdefgh\x00", "abcdefghi", None] * 700
+    a = pa.array(vals)
+    assert np.array_equal(crimes._duplicated([a]), _reference([a]))
+    h = crimes._hash64(a.slice(0, 7))
+    assert len(set(h.tolist())) == 7  # distinct texts, distinct hashes
+
+
+def test_hash_collisions_are_settled_on_the_text(monkeypatch):
+    # every id hashes alike: the exact text decides
+    monkeypatch.setattr(crimes, "_hash64", lambda arr: np.zeros(len(arr), dtype=np.uint64))
+    a = _ids(np.random.default_rng(9), 5000)
+    assert np.array_equal(crimes._duplicated([a]), _reference([a]))
