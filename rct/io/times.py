@@ -108,6 +108,11 @@ def parse_times(
         )
         bad = ~missing & (has_offset & aware.isna() | ~has_offset & naive.isna())
         reasons[bad] = "unparseable timestamp"
+        # pandas 3 may parse years outside nanosecond range (e.g. "0000") at a coarser unit:
+        # such a time is quarantined for its year, never an OutOfBoundsDatetime
+        aware, far_a = _in_ns_range(aware)
+        naive, far_n = _in_ns_range(naive)
+        reasons[far_a | far_n] = _OUT_OF_RANGE
         out[has_offset] = aware[has_offset]
 
     todo = ~has_offset & naive.notna()
@@ -139,6 +144,24 @@ def parse_times(
                     )
         out[todo] = loc_nat.dt.tz_convert("UTC")
     return out.astype("datetime64[ns, UTC]"), reasons
+
+
+_OUT_OF_RANGE = "timestamp out of range (years 1678 to 2261 only)"
+# one day inside pandas' nanosecond bounds, so localising to London's LMT offset stays in range
+_NS_MIN, _NS_MAX = np.datetime64("1677-09-23", "s"), np.datetime64("2262-04-10", "s")
+
+
+def _in_ns_range(times: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``times`` at nanosecond unit with out-of-range values as NaT, and where they were."""
+    import pandas as pd
+
+    tz = getattr(times.dtype, "tz", None)
+    raw = (times.dt.tz_convert(None) if tz is not None else times).to_numpy("datetime64[s]")
+    far = pd.Series((raw < _NS_MIN) | (raw > _NS_MAX), index=times.index)
+    if far.any():
+        times = times.where(~far)
+    unit = f"datetime64[ns, {tz}]" if tz is not None else "datetime64[ns]"
+    return times.astype(unit), far
 
 
 def trial_date(

@@ -307,3 +307,20 @@ def test_day_order_scan_by_bytes_matches_the_regex_path(values: list) -> None:
         ref = times.DayOrderScan()
         ref.add(arr, rows)
     assert vars(fast) == vars(ref)
+
+
+@pytest.mark.parametrize("value", ["0000", "0000-01-01T10:00+01:00", "9999-01-01",
+                                   "9999-12-31T23:59", "1066-10-14 09:00"])
+def test_a_year_outside_nanosecond_range_is_quarantined_not_raised(value):
+    """Found by hypothesis (a crime's date cell "0000"): pandas 3 parses such years at a
+    coarser unit, and localising them raised OutOfBoundsDatetime out of the reader."""
+    import pandas as pd
+
+    from rct.io.times import parse_times
+
+    times, reasons = parse_times(pd.Series([value, "2024-01-01T10:00"]))
+    assert times.isna().tolist() == [True, False]
+    assert reasons[0] in ("timestamp out of range (years 1678 to 2261 only)",
+                          "unparseable timestamp")  # pandas 2.2 does not parse these at all
+    ns, why = utc_ns(pa.array([value, "2024-01-01T10:00"]))
+    assert ns[0] == NAT and why[0] == reasons[0] and why[1] is None
