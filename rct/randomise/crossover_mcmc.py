@@ -316,7 +316,29 @@ class _Site:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-class ScheduleSampler:
+class DayLayout:
+    """The design's days grouped by stratum ("slots"), shared by the ``/2`` and ``/3`` samplers.
+
+    Sets ``n``, ``strata``, ``d`` (days), ``n_strata``, ``equal_coverage`` and the slots:
+    ``slot_day`` (the day in each slot: strata in order, ascending days within each),
+    ``day_slot`` (its inverse), ``slot_stratum``, ``sizes`` and ``offsets`` (days per
+    stratum and each stratum's first slot), all int64.
+    """
+
+    def _set_days(self, n_hotspots: int, strata: np.ndarray, equal_coverage: bool) -> None:
+        self.n = int(n_hotspots)
+        self.strata = np.asarray(strata, dtype=np.int64)
+        self.d = len(self.strata)
+        self.n_strata = int(self.strata.max()) + 1 if self.d else 1
+        self.equal_coverage = bool(equal_coverage)
+        self.slot_day = np.lexsort((np.arange(self.d), self.strata)).astype(np.int64)
+        self.day_slot = np.argsort(self.slot_day, kind="stable").astype(np.int64)
+        self.slot_stratum = self.strata[self.slot_day]
+        self.sizes = np.bincount(self.strata, minlength=self.n_strata).astype(np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+
+
+class ScheduleSampler(DayLayout):
     """The ``rct-randomise/2`` procedure for one design; :meth:`sample` runs it on raw words.
 
     Parameters
@@ -334,21 +356,11 @@ class ScheduleSampler:
     def __init__(self, n_hotspots: int, strata: np.ndarray, sites: list[tuple[np.ndarray, int]], *,
                  equal_coverage: bool, max_consecutive: int | None, washout: int,
                  max_attempts: int) -> None:
-        self.n = int(n_hotspots)
-        self.strata = np.asarray(strata, dtype=np.int64)
-        self.d = len(self.strata)
-        self.n_strata = int(self.strata.max()) + 1 if self.d else 1
-        self.equal_coverage = bool(equal_coverage)
+        self._set_days(n_hotspots, strata, equal_coverage)
         self.cap = None if max_consecutive is None else int(max_consecutive)
         self.washout = int(washout)
         self.constrained = self.cap is not None or self.washout >= 2
         self.max_attempts = int(max_attempts)
-        # slots: days grouped by stratum (ascending days within each)
-        self.slot_day = np.lexsort((np.arange(self.d), self.strata))
-        self.day_slot = np.argsort(self.slot_day, kind="stable")
-        self.slot_stratum = self.strata[self.slot_day]
-        self.sizes = np.bincount(self.strata, minlength=self.n_strata)
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
         self.sites: list[_Site] = [self._plan(np.asarray(c, dtype=np.int64), int(k))
                                    for c, k in sites]
         self.n_words = sum(s.n_words for s in self.sites)

@@ -111,7 +111,7 @@ from typing import Any
 import numpy as np
 
 from rct.randomise.base import RawStream
-from rct.randomise.crossover_mcmc import ScheduleSampler, _butterfly, pack_bits
+from rct.randomise.crossover_mcmc import DayLayout, ScheduleSampler, _butterfly, pack_bits
 
 __all__ = ["ScheduleSamplerV3", "WORDS_PER_SITE"]
 
@@ -151,7 +151,7 @@ def _step(size: int) -> int:
     return s
 
 
-class ScheduleSamplerV3:
+class ScheduleSamplerV3(DayLayout):
     """The ``rct-randomise/3`` procedure for one design (same parameters as
     :class:`rct.randomise.crossover_mcmc.ScheduleSampler`).
 
@@ -162,11 +162,7 @@ class ScheduleSamplerV3:
     def __init__(self, n_hotspots: int, strata: np.ndarray, sites: list[tuple[np.ndarray, int]], *,
                  equal_coverage: bool, max_consecutive: int | None, washout: int,
                  max_attempts: int) -> None:
-        self.n = int(n_hotspots)
-        self.strata = np.asarray(strata, dtype=np.int64)
-        self.d = len(self.strata)
-        self.n_strata = int(self.strata.max()) + 1 if self.d else 1
-        self.equal_coverage = bool(equal_coverage)
+        self._set_days(n_hotspots, strata, equal_coverage)
         cap = None if max_consecutive is None else int(max_consecutive)
         self.constrained = cap is not None or int(washout) >= 2
         self.v2: ScheduleSampler | None = None
@@ -176,11 +172,6 @@ class ScheduleSamplerV3:
                                       max_attempts=max_attempts)
             self.n_words = self.v2.n_words
             return
-        self.slot_day = np.lexsort((np.arange(self.d), self.strata))
-        self.day_slot = np.argsort(self.slot_day, kind="stable").astype(np.int64)
-        self.slot_stratum = self.strata[self.slot_day]
-        self.sizes = np.bincount(self.strata, minlength=self.n_strata).astype(np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.sites = [self._plan(np.asarray(c, dtype=np.int64), int(k)) for c, k in sites]
         self.n_words = WORDS_PER_SITE * len(self.sites)
         self.generator_words = 0.0  # words the chains' generators read per draw (last sample)
