@@ -97,28 +97,10 @@ def make_hotspots(d: Path):
 
 def make_patrols(path: Path, n: int) -> None:
     """``n`` patrols at the hot spots over 2024 (both clock changes), naive local times."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
+    from ingest_memory import write_patrols_csv  # this folder's shared patrol-log writer
 
-    rng = np.random.default_rng(2)
-    start = np.datetime64("2024-01-01T00:00:00", "s").astype(np.int64)
-    arrive = start + rng.integers(0, 366 * 86400, n)
-    dur = rng.integers(60, 3600, n)
-
-    def fmt(s: np.ndarray) -> pa.Array:
-        return pc.strftime(pa.array(s.astype("datetime64[s]")), format="%Y-%m-%d %H:%M:%S")
-
-    pcsv.write_csv(pa.table({
-        "patrol_id": pa.array(np.char.add("P", np.arange(n).astype(str))),
-        "officer_id": pa.array(np.char.add("PC", rng.integers(1000, 1500, n).astype(str))),
-        "hotspot_id": pa.array(np.char.add("HS", np.char.zfill(
-            rng.integers(0, N_HOT, n).astype(str), 3))),
-        "arrived_at": fmt(arrive),
-        "left_at": fmt(arrive + dur),
-        "mode": pa.array(np.where(rng.random(n) < 0.6, "foot", "vehicle")),
-        "stopped": pa.array(np.where(rng.random(n) < 0.2, "yes", "no")),
-    }), path, write_options=pcsv.WriteOptions(quoting_style="none"))
+    hot = np.char.add("HS", np.char.zfill(np.arange(N_HOT).astype(str), 3))
+    write_patrols_csv(path, n, hotspot_ids=hot, year=2024, days=366, notes=False)
 
 
 def _points(n: int, cx: np.ndarray, cy: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:

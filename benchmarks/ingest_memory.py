@@ -119,32 +119,42 @@ def make_hotspots(path: Path) -> None:
     write_hotspots(gdf, path)
 
 
-def make_patrols(path: Path, n: int, *, seed: int = 2) -> Path:
-    """``n`` patrol rows (about 85 bytes each) at 45 hot spots over a year; returns the id list."""
+def write_patrols_csv(path: Path, n: int, *, hotspot_ids: np.ndarray, year: int, days: int,
+                      notes: bool, seed: int = 2) -> None:
+    """``n`` patrol rows (naive local times) at ``hotspot_ids`` over ``days`` days from 1 January
+    ``year``: the synthetic patrol log of this benchmark and of ``ingest_csv.py``."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
     rng = np.random.default_rng(seed)
-    start = np.datetime64("2022-01-01T00:00:00", "s").astype(np.int64)
-    arrive = start + rng.integers(0, 365 * 86400, n)
+    start = np.datetime64(f"{year}-01-01T00:00:00", "s").astype(np.int64)
+    arrive = start + rng.integers(0, days * 86400, n)
     dur = rng.integers(60, 3600, n)
 
     def fmt(s: np.ndarray) -> pa.Array:
         return pc.strftime(pa.array(s.astype("datetime64[s]")), format="%Y-%m-%d %H:%M:%S")
 
-    pcsv.write_csv(pa.table({
+    cols = {
         "patrol_id": pa.array(np.char.add("P", np.arange(n).astype(str))),
         "officer_id": pa.array(np.char.add("PC", rng.integers(1000, 1500, n).astype(str))),
-        "hotspot_id": pa.array(np.char.add("HS", rng.integers(10, 55, n).astype(str))),
+        "hotspot_id": pa.array(np.asarray(hotspot_ids)[rng.integers(0, len(hotspot_ids), n)]),
         "arrived_at": fmt(arrive),
         "left_at": fmt(arrive + dur),
         "mode": pa.array(np.where(rng.random(n) < 0.6, "foot", "vehicle")),
         "stopped": pa.array(np.where(rng.random(n) < 0.2, "yes", "no")),
-        "notes": pa.array(np.where(rng.random(n) < 0.3, "spoke to shop staff", "quiet")),
-    }), path, write_options=pcsv.WriteOptions(quoting_style="none"))
+    }
+    if notes:
+        cols["notes"] = pa.array(np.where(rng.random(n) < 0.3, "spoke to shop staff", "quiet"))
+    pcsv.write_csv(pa.table(cols), path, write_options=pcsv.WriteOptions(quoting_style="none"))
+
+
+def make_patrols(path: Path, n: int, *, seed: int = 2) -> Path:
+    """``n`` patrol rows (about 85 bytes each) at 45 hot spots over a year; returns the id list."""
+    hot = np.array([f"HS{i}" for i in range(10, 55)])
+    write_patrols_csv(path, n, hotspot_ids=hot, year=2022, days=365, notes=True, seed=seed)
     ids = path.with_name("patrol_hotspots.csv")
-    ids.write_text("hotspot_id\n" + "\n".join(f"HS{i}" for i in range(10, 55)) + "\n")
+    ids.write_text("hotspot_id\n" + "\n".join(hot) + "\n")
     return ids
 
 
