@@ -192,7 +192,7 @@ def trial_date(
     if fast is not None:
         return fast if kind == "datetime64" else fast.dt.date
     wall = times_utc.dt.tz_convert(LONDON).dt.tz_localize(None)
-    day = (wall - pd.Timedelta(offset)).dt.normalize()
+    day = (wall - pd.Timedelta(offset)).dt.normalize().copy()  # not a view of the accessor
     if _boundary_can_be_ambiguous(offset):
         # wall-clock arithmetic is off by a day inside a repeated boundary hour:
         # compare with the day's real bounds and step to the neighbour
