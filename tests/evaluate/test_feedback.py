@@ -146,7 +146,7 @@ def test_hotspot_feedback_window_and_labels():
     win = p[p["trial_date"] > last - pd.Timedelta(days=21)]
     g = win.groupby("hotspot_id")
     np.testing.assert_array_equal(t["tasked_days"], g["tasked"].sum())
-    np.testing.assert_array_equal(t["crimes_tasked"], g.apply(lambda x: (x.crimes * x.tasked).sum()))
+    np.testing.assert_array_equal(t["crimes_tasked"], g[["crimes", "tasked"]].apply(lambda x: (x.crimes * x.tasked).sum()))
     np.testing.assert_array_equal(t["n"], g.size())
     assert f.kind == "feedback" and f.note == FEEDBACK_NOTE and "not a test" in f.summary()
     assert t["p_value"].isna().all() and t["statistic"].isna().all()

@@ -310,8 +310,8 @@ def test_interim_estimates_use_the_data_up_to_each_look():
         cut = pd.Timestamp(ie.look_dates[k])
         sub = p[d <= cut]
         g = sub.groupby("hotspot_id")
-        fit = stratified_log_rr(g.apply(lambda x: (x.crimes * x.tasked).sum()).to_numpy(),
-                                g.apply(lambda x: (x.crimes * (1 - x.tasked)).sum()).to_numpy(),
+        fit = stratified_log_rr(g[["crimes", "tasked"]].apply(lambda x: (x.crimes * x.tasked).sum()).to_numpy(),
+                                g[["crimes", "tasked"]].apply(lambda x: (x.crimes * (1 - x.tasked)).sum()).to_numpy(),
                                 g["tasked"].sum().to_numpy(),
                                 (1 - sub["tasked"]).groupby(sub["hotspot_id"]).sum().to_numpy())
         assert ie.estimates[k] == pytest.approx(float(fit.log_rr), abs=1e-10)
