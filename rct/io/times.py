@@ -218,7 +218,6 @@ def _trial_day_by_table(times_utc: pd.Series, offset: dt.timedelta) -> pd.Series
     """
     import pandas as pd
 
-
     if _boundary_can_be_ambiguous(offset) or not isinstance(times_utc.dtype, pd.DatetimeTZDtype):
         return None
     ns = times_utc.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]") \
@@ -244,7 +243,7 @@ def trial_day_ns(ns: np.ndarray, offset: dt.timedelta) -> np.ndarray | None:
     good = ns[~nat] if nat.any() else ns
     if len(good) and (good.min() < z.lo + day_ns or good.max() >= z.hi - day_ns):
         return None
-    wall = ns + z._after[np.searchsorted(z.at, ns, side="right")]
+    wall = z.wall(ns)
     shift = int(offset.total_seconds()) * 1_000_000_000
     day = (wall - shift) // day_ns * day_ns
     day[nat] = np.iinfo(np.int64).min

@@ -127,6 +127,13 @@ class ZoneTable:
                 utc[back] = local[back] - self.before[k[~forward]]
         return utc, fold, gap, outside
 
+    def wall(self, utc: np.ndarray) -> np.ndarray:
+        """Wall-clock ns of UTC ns (the inverse of :meth:`localise`): ``utc`` plus the offset
+        in force at ``utc`` (one ``searchsorted`` on :attr:`at`).  Callers keep ``utc``
+        within the table's years."""
+        utc = np.asarray(utc, dtype=np.int64)
+        return utc + self._after[np.searchsorted(self.at, utc, side="right")]
+
     @functools.cached_property
     def _after(self) -> np.ndarray:
         return np.concatenate([[self.first_offset], self.after]).astype(np.int64)
