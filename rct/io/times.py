@@ -352,6 +352,8 @@ def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
 
 # ------------------------------------------------------------------ day-first dates
 
+#: how a slash date starts (the cheap test before :data:`SLASH_DATE` reads its parts)
+_SLASH_START = r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}"
 #: ``dd/mm/yyyy[ HH:MM[:SS[.fff]]]`` (or mm/dd/yyyy); ``/``, ``.`` or ``-`` between the parts
 SLASH_DATE = (
     r"^\s*(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4})"
@@ -398,7 +400,7 @@ class DayOrderScan:
             keep = np.flatnonzero(maybe)
             text = text.take(pa.array(keep))
             rows = (np.arange(len(maybe)) + 1 if rows is None else np.asarray(rows))[keep]
-        if not pc.any(pc.match_substring_regex(text, r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")).as_py():
+        if not pc.any(pc.match_substring_regex(text, _SLASH_START)).as_py():
             return
         fixed = _slash_parts_fixed(text)
         if fixed is not None:  # one fixed layout: the two leading numbers from the bytes
@@ -479,8 +481,7 @@ def slash_mask(values: Any) -> np.ndarray:
         return out
     maybe = np.flatnonzero(_not_iso_start(text))
     if len(maybe):
-        hit = pc.match_substring_regex(text.take(pa.array(maybe)),
-                                       r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}")
+        hit = pc.match_substring_regex(text.take(pa.array(maybe)), _SLASH_START)
         out[maybe] = np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     return out
 
