@@ -142,6 +142,28 @@ def test_cli_bad_choice_is_one_line_error(tmp_path, capsys):
     assert not (tmp_path / "a.csv").exists()
 
 
+def _old_fixture_verifies(tmp_path: Path, fixture: Path, name: str, version: str):
+    """Copy a fixture made by an earlier algorithm version and check that it verifies bit for
+    bit (library and CLI) and reloads under that version; ``(allocation, manifest, design)``."""
+    import shutil
+
+    from rct.randomise.manifest import allocation_bytes
+
+    for f in fixture.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    out = tmp_path / name
+    man = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert man["design"]["algorithm_version"] == version
+    rep = verify_allocation(out)
+    assert rep.ok, rep.problems
+    assert "re-derived from seed and parameters" in rep.checked
+    assert main(["randomise", "verify", str(out)]) == 0
+    d = load_design(out)
+    assert d.algorithm_version == version
+    assert allocation_bytes(d) == out.read_bytes()
+    return out, man, d
+
+
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "crossover_v1"
 
 
@@ -149,22 +171,7 @@ FIXTURE_V1 = Path(__file__).parent / "fixtures" / "crossover_v1"
                                   "schedule_weekday.csv"])
 def test_schedules_made_by_rct_randomise_1_still_verify(tmp_path, name):
     # made with `rct randomise crossover` at commit 7089b35 (before rct-randomise/2)
-    import shutil
-
-    for f in FIXTURE_V1.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    out = tmp_path / name
-    man = json.loads(Path(f"{out}.manifest.json").read_text())
-    assert man["design"]["algorithm_version"] == "rct-randomise/1"
-    rep = verify_allocation(out)
-    assert rep.ok, rep.problems
-    assert "re-derived from seed and parameters" in rep.checked
-    assert main(["randomise", "verify", str(out)]) == 0
-    d = load_design(out)
-    assert d.algorithm_version == "rct-randomise/1"
-    from rct.randomise.manifest import allocation_bytes
-
-    assert allocation_bytes(d) == out.read_bytes()
+    out, man, d = _old_fixture_verifies(tmp_path, FIXTURE_V1, name, "rct-randomise/1")
     # its randomisation distribution is the v1 sampler's, drawn by the v1 code
     z = d.draw(5, np.random.default_rng(1))
     assert z.shape == (5, d.n_units)
@@ -182,22 +189,7 @@ FIXTURE_V2 = Path(__file__).parent / "fixtures" / "crossover_v2"
                                   "schedule_weekday.csv"])
 def test_schedules_made_by_rct_randomise_2_still_verify(tmp_path, name):
     # made with `rct randomise crossover` at commit 902815e (before rct-randomise/3)
-    import shutil
-
-    for f in FIXTURE_V2.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    out = tmp_path / name
-    man = json.loads(Path(f"{out}.manifest.json").read_text())
-    assert man["design"]["algorithm_version"] == "rct-randomise/2"
-    rep = verify_allocation(out)
-    assert rep.ok, rep.problems
-    assert "re-derived from seed and parameters" in rep.checked
-    assert main(["randomise", "verify", str(out)]) == 0
-    d = load_design(out)
-    assert d.algorithm_version == "rct-randomise/2"
-    from rct.randomise.manifest import allocation_bytes
-
-    assert allocation_bytes(d) == out.read_bytes()
+    out, man, d = _old_fixture_verifies(tmp_path, FIXTURE_V2, name, "rct-randomise/2")
     # its randomisation distribution is drawn by the v2 code: draw 0 is the allocation
     z = d.draw(2, np.random.PCG64(int(man["design"]["seed"])))
     assert (z[0] == d.assignment).all()
