@@ -63,6 +63,13 @@ def _dense_cr2(X, e, w, unit, time, cluster):
     return cov, df
 
 
+def _assert_equals_definition(got, X, e, w, unit, time, cluster, *, rtol=1e-10):
+    """``got`` (covariance and df) equals :func:`_dense_cr2` of the same fit."""
+    cov, df = _dense_cr2(X, e, w, unit, time, cluster)
+    np.testing.assert_allclose(got.cov, cov, rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(got.df, df, rtol=rtol)
+
+
 def _panel(N, T, p, rng, drop=0):
     u = np.repeat(np.arange(N), T)
     t = np.tile(np.arange(T), N)
@@ -82,9 +89,7 @@ def test_balanced_ols_closed_form_equals_definition(N, T, p):
     u, t, X = _panel(N, T, p, rng)
     e = rng.normal(size=len(u))
     got = cr2_twoway(X, e, np.ones(len(u)), u, t)
-    cov, df = _dense_cr2(X, e, np.ones(len(u)), u, t, u)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    _assert_equals_definition(got, X, e, np.ones(len(u)), u, t, u)
 
 
 def test_balanced_ols_closed_form_is_used_and_equals_general_path(monkeypatch):
@@ -112,9 +117,7 @@ def test_general_path_in_small_chunks_equals_definition(monkeypatch, drop, paire
     cl = u // 2 if paired else u
     monkeypatch.setattr(_cr2, "_CLUSTER_CELLS", 150)  # a cluster or two per chunk
     got = cr2_twoway(X, e, w, u, t, cl if paired else None)
-    cov, df = _dense_cr2(X, e, w, u, t, cl)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-9)
+    _assert_equals_definition(got, X, e, w, u, t, cl, rtol=1e-9)
 
 
 def test_ratio_interval_on_compact_draws_equals_float64_and_rescoring():
@@ -238,9 +241,7 @@ def test_lanczos_cr2_equals_definition(monkeypatch, N, T, drop, paired, spread):
             assert sum(n for n, _ in calls) == len(np.unique(cl))
     else:  # far too ill-conditioned: straight to the dense eigensolver
         assert sum(ok for _, ok in calls) == 0
-    cov, df = _dense_cr2(X, e, w, u, t, cl)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    _assert_equals_definition(got, X, e, w, u, t, cl)
     monkeypatch.setattr(_cr2, "_LANCZOS_MIN", 10**9)  # the dense eigensolver for every cluster
     dense = cr2_twoway(X, e, w, u, t, cl if paired else None)
     np.testing.assert_allclose(got.cov, dense.cov, rtol=1e-11)
@@ -257,9 +258,7 @@ def test_lanczos_falls_back_to_the_dense_eigensolver(monkeypatch):
     monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # ... but every cluster is tried
     got = cr2_twoway(X, e, w, u, t)
     assert calls == [(6, 0)]
-    cov, df = _dense_cr2(X, e, w, u, t, u)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    _assert_equals_definition(got, X, e, w, u, t, u)
 
 
 def test_ill_conditioned_clusters_skip_lanczos():
@@ -282,9 +281,7 @@ def test_lanczos_exhausted_krylov_space_is_exact(monkeypatch):
     monkeypatch.setattr(_cr2, "_LANCZOS_STEPS", 0)  # every cluster tried
     got = cr2_twoway(X, e, w, u, t)
     assert calls == [(7, 7)]
-    cov, df = _dense_cr2(X, e, w, u, t, u)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    _assert_equals_definition(got, X, e, w, u, t, u)
 
 
 def test_distribution_functions_equal_scipy_stats():
@@ -348,6 +345,4 @@ def test_lanczos_sampled_checks_when_the_sample_settles_first(monkeypatch):
     calls = _lanczos_calls(monkeypatch)
     got = cr2_twoway(X, e, w, u, t)
     assert calls == [(6, 6)]  # every cluster converged (the check after the sample's, at 21)
-    cov, df = _dense_cr2(X, e, w, u, t, u)
-    np.testing.assert_allclose(got.cov, cov, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    _assert_equals_definition(got, X, e, w, u, t, u)
