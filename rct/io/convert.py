@@ -236,11 +236,10 @@ def _min_bytes(arr: Any) -> int:
     for c in chunks:
         if len(c) == c.null_count:
             continue
-        width = np.int64 if pa.types.is_large_string(c.type) else np.int32
-        off = np.frombuffer(c.buffers()[1], dtype=width)[c.offset : c.offset + len(c) + 1]
+        off, _ = string_buffers(c)
         n = np.diff(off)
         if c.null_count:
-            n = n[_bools(c.is_valid())]
+            n = n[bool_array(c.is_valid())]
         best = min(best, int(n.min()))
     return best
 
@@ -270,7 +269,7 @@ def _localise(naive: Any, ambiguous: str, nonexistent: str, only: Any) -> tuple[
         out[pos], fold[pos], gap[pos] = o, f, g
     flags: list[tuple[Any, str]] = []
     if only is not None:
-        flags.append((_bools(only), DATE_ONLY))
+        flags.append((bool_array(only), DATE_ONLY))
     if ambiguous == "quarantine":
         flags.append((fold, "ambiguous local time (October clock change)"))
     if nonexistent == "quarantine":
@@ -305,7 +304,7 @@ def _localise_arrow(naive: Any, amb: str) -> tuple[np.ndarray, np.ndarray, np.nd
     folded = pc.assume_timezone(naive, LONDON, ambiguous=other, nonexistent=non)
     gapped = pc.assume_timezone(naive, LONDON, ambiguous=amb, nonexistent="earliest")
     out = np.array(base.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return out, _bools(pc.not_equal(base, folded)), _bools(pc.not_equal(base, gapped))
+    return out, bool_array(pc.not_equal(base, folded)), bool_array(pc.not_equal(base, gapped))
 
 
 def _nulls(arr: Any, n: int) -> np.ndarray:
@@ -314,14 +313,7 @@ def _nulls(arr: Any, n: int) -> np.ndarray:
 
     if not arr.null_count:
         return np.zeros(n, dtype=bool)
-    return _bools(pc.is_null(arr))
-
-
-def _bools(mask: Any) -> np.ndarray:
-    """An Arrow or numpy boolean mask as numpy (nulls False)."""
-    if isinstance(mask, np.ndarray):
-        return mask.astype(bool, copy=False)
-    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return bool_array(pc.is_null(arr))
 
 
 def _finish(ns: Any, reasons: Any) -> tuple[np.ndarray, Any]:
@@ -403,6 +395,18 @@ def blank_mask(text: Any) -> np.ndarray:
 
     m = pc.or_kleene(pc.is_null(text), pc.equal(text, ""))
     return bool_array(m, fill=True)
+
+
+def string_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """An Arrow (large) string array's value offsets (``len(arr) + 1`` of them, into the
+    data buffer; int32 or int64 as stored) and its bytes (uint8; None without a data
+    buffer), as zero-copy numpy views."""
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    bufs = arr.buffers()
+    off = np.frombuffer(bufs[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    return off, (None if bufs[2] is None else np.frombuffer(bufs[2], dtype=np.uint8))
 
 
 def bool_array(mask: Any, *, fill: bool = False) -> np.ndarray:

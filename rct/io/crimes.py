@@ -746,17 +746,18 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 def _hash64(arr: Any) -> np.ndarray | None:
     """A 64-bit hash of each value of an Arrow string array, eight bytes at a time in
     numpy (the length mixed in; None for values longer than 256 bytes)."""
-    import pyarrow as pa
+
+    from rct.io.convert import string_buffers
 
     n = len(arr)
-    bufs = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    off = np.frombuffer(bufs[1], dtype=width)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    off, data = string_buffers(arr)
+    off = off.astype(np.int64)
     start, lens = off[:-1], np.diff(off)
     longest = int(lens.max()) if n else 0
     if longest > 256:
         return None
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    if data is None:
+        data = np.zeros(0, np.uint8)
     d = np.zeros(len(data) + 8, dtype=np.uint8)
     d[: len(data)] = data
     # every 8-byte window of the text, as little-endian uint64 (unaligned reads)

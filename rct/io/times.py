@@ -489,15 +489,13 @@ def slash_mask(values: Any) -> np.ndarray:
 def _not_iso_start(text: Any) -> np.ndarray:
     """False where a (non-null) string starts ``dddd-`` (a year: not a slash date), from the
     bytes; True elsewhere (nulls too: the regex decides)."""
-    import pyarrow as pa
+
+    from rct.io.convert import string_buffers
 
     n = len(text)
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    off = np.frombuffer(text.buffers()[1], dtype=width)[text.offset : text.offset + n + 1]
-    data = text.buffers()[2]
-    if data is None:
+    off, raw = string_buffers(text)
+    if raw is None:
         return np.ones(n, dtype=bool)
-    raw = np.frombuffer(data, dtype=np.uint8)
     size = np.diff(off)
     width0 = int(size[0]) if n else 0
     if n and width0 >= 5 and (size == width0).all():  # fixed width (most exports): a 2-D view
@@ -599,14 +597,14 @@ def _fixed_layout(text: Any) -> tuple[np.ndarray, np.ndarray | None, int] | None
     string array is a slash date in one fixed layout (see :func:`_slash_fixed`); else None."""
     import pyarrow as pa
 
+    from rct.io.convert import string_buffers
+
     n = len(text)
     if not n or text.offset or not pa.types.is_string(text.type):
         return None
-    off = np.frombuffer(text.buffers()[1], dtype=np.int32)[: n + 1]
-    data = text.buffers()[2]
-    if data is None:
+    off, raw = string_buffers(text)
+    if raw is None:
         return None
-    raw = np.frombuffer(data, dtype=np.uint8)
     size = np.diff(off)
     valid = None if not text.null_count else np.asarray(
         text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
