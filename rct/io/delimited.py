@@ -241,9 +241,11 @@ def iter_csv(
         text = None
         if keep_text and row.text is not None:
             text = row.text[:_MAX_TEXT]
-        # row.number counts the header as row 1 (blank lines not counted), so the
-        # 0-based data row is number - 2
-        bad.append((int(row.number) - 2, row.expected_columns, row.actual_columns, text))
+        # row.number counts the header as row 1 and the skipped blank lines before it
+        # (later blank lines are not counted), so the 0-based data row is
+        # number - 2 - blank_lines
+        bad.append((int(row.number) - 2 - layout.blank_lines, row.expected_columns,
+                    row.actual_columns, text))
         return "skip"
 
     # pyarrow parses small blocks fastest (cache); _rechunk joins them into chunk_rows rows

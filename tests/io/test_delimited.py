@@ -55,6 +55,23 @@ def test_delimiter_blank_lines_and_bom(tmp_path):
     assert read_csv_table(p).table.to_pydict() == {"id": ["1"], "name": ["a"]}
 
 
+def test_blank_lines_before_the_header_do_not_shift_malformed_row_numbers(tmp_path):
+    """Found by hypothesis (``b"\\r,\\x01\\n\\x00"``): pyarrow counts the skipped blank
+    lines in a bad row's number, so the malformed row was placed two rows late (past the
+    end of the table) and the good rows after it were numbered as if it had not been."""
+    p = tmp_path / "b.csv"
+    p.write_bytes(b"\n\r\na,b\n1,2\n3\n4,5\n")
+    t = read_csv_table(p)
+    assert [(b.row, b.expected, b.saw) for b in t.bad] == [(2, 2, 1)]
+    assert t.rows.tolist() == [0, 2]
+    from rct.io.crimes import read_raw_table
+
+    p2 = tmp_path / "c.csv"
+    p2.write_bytes(b"\r,\x01\n\x00")  # the example: one data row, malformed
+    frame, _ = read_raw_table(p2)
+    assert len(frame) == 1 and frame["_malformed"].tolist()[0].startswith("wrong number")
+
+
 def test_mixed_encodings_are_refused(tmp_path):
     p = tmp_path / "m.csv"
     p.write_bytes("x,y\ncafé,1\n".encode() + b"caf\xe9,2\n")
