@@ -672,23 +672,85 @@ def _flag_duplicates(parsed: list) -> None:
     """Quarantine later usable rows whose crime_id was already seen (across all files)."""
     import pandas as pd
 
-    files, rows_, ids = [], [], []
-    for i, (_, _, q, canon, _) in enumerate(parsed):
-        good = q.good.to_numpy()
-        where = np.flatnonzero(good)
-        files.append(np.full(len(where), i, dtype=np.int64))
-        rows_.append(where)
-        ids.append(_id_text(canon["crime_id"], where))
-    allk = pd.DataFrame({"file": np.concatenate(files), "row": np.concatenate(rows_)})
-    dup = _duplicated(ids)
+    wheres = [np.flatnonzero(q.good.to_numpy()) for _, _, q, _, _ in parsed]
+    dup = _duplicated_rows([canon["crime_id"] for _, _, _, canon, _ in parsed], wheres)
     if not dup.any():
         return
-    for i, (_, raw, q, _, _) in enumerate(parsed):
-        rows = allk.loc[dup & (allk["file"] == i).to_numpy(), "row"].to_numpy()
+    at = 0
+    for (_, raw, q, _, _), where in zip(parsed, wheres, strict=True):
+        rows = where[dup[at: at + len(where)]]
+        at += len(where)
         if len(rows):
             mask = np.zeros(len(raw), dtype=bool)
             mask[rows] = True
             q.flag(pd.Series(mask, index=raw.index), "duplicate crime_id")
+
+
+def _duplicated_rows(ids: list, wheres: list[np.ndarray]) -> np.ndarray:
+    """:func:`_duplicated` of ``ids[i]`` at positions ``wheres[i]``, in file order.
+
+    Text ids are hashed whole (:func:`_hash64`, no copy of the strings); only the
+    rows whose hash repeats have their text taken, and those are settled exactly.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    arrays = [_text_array(v) for v in ids]
+    total = sum(len(w) for w in wheres)
+    if total < 4096 or any(a is None for a in arrays):
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    hashes = [_hash64(a) for a in arrays]
+    if any(h is None for h in hashes):
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    valid = [_valid(a)[w] for a, w in zip(arrays, wheres, strict=True)]
+    h = np.concatenate([hh[w] for hh, w in zip(hashes, wheres, strict=True)])
+    ok = np.concatenate(valid) if valid else np.zeros(0, dtype=bool)
+    # equal ids have equal hashes: only ids whose hash repeats can be duplicates
+    vpos = np.flatnonzero(ok)
+    cand = vpos[pd.Series(h[vpos]).duplicated(keep=False).to_numpy()]
+    out = np.zeros(total, dtype=bool)
+    if not len(cand):
+        return out
+    bounds = np.cumsum([0] + [len(w) for w in wheres])
+    texts = []
+    for i, (a, w) in enumerate(zip(arrays, wheres, strict=True)):
+        mine = cand[(cand >= bounds[i]) & (cand < bounds[i + 1])] - bounds[i]
+        if len(mine):
+            texts.append(a.take(pa.array(w[mine])).cast(pa.large_string()))
+    out[cand] = _first_seen(pa.concat_arrays(texts))
+    return out
+
+
+def _text_array(ids: Any) -> Any:
+    """The ids as one Arrow (large) string array, or None when they are not all text."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return arr
+
+
+def _valid(arr: Any) -> np.ndarray:
+    from rct.io.convert import bool_array
+
+    return bool_array(arr.is_valid())
+
+
+def _first_seen(a: Any) -> np.ndarray:
+    """True at the first occurrence of each (non-null) text: Arrow's exact hash table."""
+    import pyarrow.compute as pc
+
+    codes = pc.dictionary_encode(a).indices
+    c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    # a code's first row: codes are numbered in order of first appearance
+    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+    return (c >= 0) & (c <= running)
 
 
 def _id_text(ids: pd.Series, where: np.ndarray) -> Any:
@@ -711,7 +773,6 @@ def _duplicated(parts: list) -> np.ndarray:
     pyarrow's dictionary encoding (hashing the text in C, not a Python object per id)."""
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if any(isinstance(p, np.ndarray) for p in parts):  # ids that are not all text
         ids = pd.Series(np.concatenate([np.asarray(p.to_pylist() if not isinstance(
@@ -720,23 +781,16 @@ def _duplicated(parts: list) -> np.ndarray:
     arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
         [], pa.string())
 
-    def first_seen(a: Any) -> np.ndarray:  # exact: Arrow's hash table of the text
-        codes = pc.dictionary_encode(a).indices
-        c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        # a code's first row: codes are numbered in order of first appearance
-        running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
-        return (c >= 0) & (c <= running)
-
     h = _hash64(arr) if len(arr) >= 4096 else None
     if h is None:
-        return first_seen(arr)
+        return _first_seen(arr)
     # equal ids have equal hashes: only ids whose hash repeats can be duplicates, and
     # those (in file order) are settled exactly on their text
     valid = np.flatnonzero(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
     cand = valid[pd.Series(h[valid]).duplicated(keep=False).to_numpy()]
     out = np.zeros(len(arr), dtype=bool)
     if len(cand):
-        out[cand] = first_seen(arr.take(pa.array(cand)))
+        out[cand] = _first_seen(arr.take(pa.array(cand)))
     return out
 
 
