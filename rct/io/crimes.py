@@ -473,6 +473,38 @@ def text(values: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
+def filled(values: pd.Series, where: pd.Series, new: pd.Series) -> pd.Series:
+    """``values`` (text) with the rows ``where`` marks replaced by ``new`` (one value per
+    marked row, in order): ``values.copy(); values[where] = new``, by Arrow's
+    ``replace_with_mask`` for Arrow-backed text (no pandas indexing per row)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = np.asarray(where, dtype=bool)
+    if (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+            and isinstance(new.dtype, pd.StringDtype) and new.dtype.storage == "pyarrow"):
+        base, repl = pa.array(values.array), pa.array(new.array)
+        chunks = base.chunks if isinstance(base, pa.ChunkedArray) else [base]
+        if isinstance(repl, pa.ChunkedArray):
+            repl = repl.combine_chunks() if repl.num_chunks else pa.array([], base.type)
+        if len(repl) == int(mask.sum()):
+            repl = repl.cast(base.type)
+            parts, at, used = [], 0, 0
+            for ch in chunks:  # chunk by chunk: no copy of the whole column at once
+                m = mask[at: at + len(ch)]
+                k = int(m.sum())
+                parts.append(pc.replace_with_mask(ch, pa.array(m), repl.slice(used, k))
+                             if k else ch)
+                at, used = at + len(ch), used + k
+            out = pa.chunked_array(parts, type=base.type)
+            return pd.Series(pd.array(out, dtype=values.dtype), index=values.index,
+                             name=values.name)
+    out_s = values.copy()
+    out_s[where] = new
+    return out_s
+
+
 def blank(values: pd.Series) -> pd.Series:
     """True where a value is missing or only whitespace."""
     if _is_numeric(values):
@@ -589,7 +621,8 @@ def month_strings(q: Quarantiner, values: pd.Series) -> pd.Series:
     u = text(pd.Series(uniques, dtype=object))
     good_u = u.str.fullmatch(_MONTH).fillna(False).astype(bool).to_numpy()
     blank_u = u.isna().to_numpy()
-    clean = u.where(good_u).to_numpy(dtype=object)
+    clean = u.where(good_u).to_numpy(dtype=object, na_value=None)
+    codes = np.asarray(codes, dtype=np.int64)
     has = codes >= 0
     blank = np.ones(len(codes), dtype=bool)
     blank[has] = blank_u[codes[has]]
@@ -597,9 +630,24 @@ def month_strings(q: Quarantiner, values: pd.Series) -> pd.Series:
     good[has] = good_u[codes[has]]
     q.flag(pd.Series(blank, index=values.index), "missing month")
     q.flag(pd.Series(~good, index=values.index), "unparseable month")
-    out = np.full(len(codes), None, dtype=object)
-    out[has] = clean[codes[has]]
-    return pd.Series(out, index=values.index, dtype="string")
+    return _gathered_text(list(clean), codes, values.index)
+
+
+def _gathered_text(uniques: list, codes: np.ndarray, index: Any) -> pd.Series:
+    """A ``string`` Series: ``uniques[code]`` per row, <NA> where the code is -1 or the
+    value None (gathered by Arrow: no Python string per row)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = pd.StringDtype()
+    if dtype.storage != "pyarrow":  # pandas 2: Python storage
+        table = np.array(list(uniques) + [None], dtype=object)
+        return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=index,
+                         dtype=dtype)
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = pa.array(list(uniques), type=pa.large_string()).take(
+        pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=dtype), index=index)
 
 
 def synthetic_ids(frame: pd.DataFrame) -> pd.Series:
@@ -699,7 +747,10 @@ def _duplicated_rows(ids: list, wheres: list[np.ndarray]) -> np.ndarray:
     total = sum(len(w) for w in wheres)
     if total < 4096 or any(a is None for a in arrays):
         return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
-    hashes = [_hash64(a) for a in arrays]
+    longest = max([0] + [_longest(a) for a in arrays])
+    if longest > 256:
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    hashes = [_hash_chunks(a, longest) for a in arrays]
     if any(h is None for h in hashes):
         return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
     valid = [_valid(a)[w] for a, w in zip(arrays, wheres, strict=True)]
@@ -716,7 +767,8 @@ def _duplicated_rows(ids: list, wheres: list[np.ndarray]) -> np.ndarray:
     for i, (a, w) in enumerate(zip(arrays, wheres, strict=True)):
         mine = cand[(cand >= bounds[i]) & (cand < bounds[i + 1])] - bounds[i]
         if len(mine):
-            texts.append(a.take(pa.array(w[mine])).cast(pa.large_string()))
+            t = a.take(pa.array(w[mine])).cast(pa.large_string())
+            texts.extend(t.chunks if isinstance(t, pa.ChunkedArray) else [t])
     out[cand] = _first_seen(pa.concat_arrays(texts))
     return out
 
@@ -729,17 +781,41 @@ def _text_array(ids: Any) -> Any:
         arr = pa.array(ids, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
-    return arr
+    return arr  # chunks kept: hashed one at a time, never copied whole
 
 
 def _valid(arr: Any) -> np.ndarray:
+    import pyarrow as pa
+
     from rct.io.convert import bool_array
 
-    return bool_array(arr.is_valid())
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return np.concatenate([np.zeros(0, dtype=bool)] + [bool_array(c.is_valid()) for c in chunks])
+
+
+def _hash_chunks(arr: Any, longest: int) -> np.ndarray | None:
+    """:func:`_hash64` of an array or of each chunk of a chunked array, in order, every
+    value hashed in the rounds of ``longest`` bytes (so equal texts hash alike)."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    parts = [_hash64(c, longest) for c in chunks]
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate([np.zeros(0, dtype=np.uint64)] + parts)
+
+
+def _longest(arr: Any) -> int:
+    """Bytes in the longest value of an Arrow string array (chunked or not)."""
+    import pyarrow as pa
+
+    from rct.io.convert import string_buffers
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return max([0] + [int(np.diff(string_buffers(c)[0].astype(np.int64)).max())
+                      for c in chunks if len(c)])
 
 
 def _first_seen(a: Any) -> np.ndarray:
@@ -797,9 +873,12 @@ def _duplicated(parts: list) -> np.ndarray:
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hash64(arr: Any) -> np.ndarray | None:
+def _hash64(arr: Any, longest: int | None = None) -> np.ndarray | None:
     """A 64-bit hash of each value of an Arrow string array, eight bytes at a time in
-    numpy (the length mixed in; None for values longer than 256 bytes)."""
+    numpy (the length mixed in; None for values longer than 256 bytes).
+
+    The hash depends on the number of eight-byte rounds, set by the longest value;
+    arrays hashed to be compared pass the same ``longest`` (at least their own)."""
 
     from rct.io.convert import string_buffers
 
@@ -807,7 +886,11 @@ def _hash64(arr: Any) -> np.ndarray | None:
     off, data = string_buffers(arr)
     off = off.astype(np.int64)
     start, lens = off[:-1], np.diff(off)
-    longest = int(lens.max()) if n else 0
+    own = int(lens.max()) if n else 0
+    if longest is None:
+        longest = own
+    if own > longest:
+        raise ValueError(f"longest={longest} is shorter than a value ({own} bytes)")
     if longest > 256:
         return None
     if data is None:

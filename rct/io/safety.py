@@ -171,6 +171,9 @@ def _as_text_array(s: pd.Series) -> Any:
     return arr
 
 
+_BLOCK = 1 << 20
+
+
 def _screened(values: Any) -> np.ndarray:
     """:func:`invisible_mask` of an Arrow string array: the regular expression only on
     the values holding a byte outside printable ASCII (0x20-0x7E)."""
@@ -187,7 +190,11 @@ def _screened(values: Any) -> np.ndarray:
         off, data = string_buffers(arr) if n else (None, None)
         if data is not None and len(data):
             lo, hi = int(off[0]), int(off[-1])
-            pos = lo + np.flatnonzero((data[lo:hi] < 0x20) | (data[lo:hi] > 0x7E))
+            # a block at a time: small temporaries, reused (no fresh pages per byte)
+            pos = np.concatenate([np.zeros(0, np.int64)] + [
+                b + np.flatnonzero((data[b: min(b + _BLOCK, hi)] < 0x20)
+                                   | (data[b: min(b + _BLOCK, hi)] > 0x7E))
+                for b in range(lo, hi, _BLOCK)])
             if len(pos):
                 # the value holding each such byte (empty values hold none)
                 rows = np.unique(np.searchsorted(off, pos, side="right") - 1)
