@@ -43,6 +43,9 @@ def test_screen_matches_python_re(values, cut):
     np.testing.assert_array_equal(invisible_mask(chunked), want)
     np.testing.assert_array_equal(invisible_mask(pd.Series(values, dtype="string")), want)
     np.testing.assert_array_equal(invisible_mask(pd.Series(values, dtype=object)), want)
+    # pandas 2's default text storage
+    python = pd.Series(values, dtype=pd.StringDtype("python"))
+    np.testing.assert_array_equal(invisible_mask(python), want)
 
 
 def test_values_that_are_not_text_are_shown_as_text():
