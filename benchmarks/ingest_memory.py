@@ -12,6 +12,10 @@ peer (``pyarrow.csv.read_csv`` of the same typed columns) runs in a fresh
 process too.  "Same result" compares the SHA-256 of the output tables
 written at two chunk sizes.  Prints JSON lines.
 
+``--crimes 1000000 3000000`` adds `rct ingest crimes` on police.uk street CSVs of those
+sizes (peak RSS and bytes per row; the crime reader still reads each file whole), and
+``--pings 0 --patrols 0`` runs those alone.
+
 Run: ``python benchmarks/ingest_memory.py`` (50 M pings, 5 M patrols; about
 2.5 GB + 0.4 GB of temporary CSV), or smaller:
 ``python benchmarks/ingest_memory.py --pings 2000000 --patrols 500000``.
