@@ -12,6 +12,10 @@ peer (``pyarrow.csv.read_csv`` of the same typed columns) runs in a fresh
 process too.  "Same result" compares the SHA-256 of the output tables
 written at two chunk sizes.  Prints JSON lines.
 
+``--crimes 1000000 3000000`` adds `rct ingest crimes` on police.uk street CSVs of those
+sizes (peak RSS and bytes per row; the crime reader still reads each file whole), and
+``--pings 0 --patrols 0`` runs those alone.
+
 Run: ``python benchmarks/ingest_memory.py`` (50 M pings, 5 M patrols; about
 2.5 GB + 0.4 GB of temporary CSV), or smaller:
 ``python benchmarks/ingest_memory.py --pings 2000000 --patrols 500000``.
@@ -158,71 +162,111 @@ def make_patrols(path: Path, n: int, *, seed: int = 2) -> Path:
     return ids
 
 
+def airwave_and_patrols(a: argparse.Namespace, d: Path) -> None:
+    """Issue 15/16 steps: airwave pings and patrol logs at two chunk sizes."""
+    t = time.perf_counter()
+    pings = d / "pings.csv"
+    make_pings(pings, a.pings)
+    hs = d / "hotspots.geojson"
+    make_hotspots(hs)
+    logs = d / "patrols.csv"
+    ids = make_patrols(logs, a.patrols)
+    emit(step="generate", pings=a.pings, ping_csv_mib=round(pings.stat().st_size / 2**20),
+         patrols=a.patrols, patrol_csv_mib=round(logs.stat().st_size / 2**20),
+         seconds=round(time.perf_counter() - t, 1))
+
+    peer = child("pyarrow", [str(pings), json.dumps(
+        {"radio_id": "string", "timestamp": "timestamp", "x": "float64", "y": "float64"})])
+    emit(step="pyarrow_read_pings", seconds=round(peer["seconds"], 2),
+         cpu_seconds=round(peer["cpu_seconds"], 2), peak_mib=round(peer["peak_mib"]),
+         note="pyarrow.csv.read_csv of radio_id, timestamp (typed), x, y; all threads")
+    tiny = d / "tiny.csv"
+    make_pings(tiny, 1000)
+    start = child("rct", ["ingest", "airwave", str(tiny), "--hotspots", str(hs), "--out",
+                          str(d / "tiny.parquet")])
+    emit(step="startup", seconds=round(start["seconds"], 2),
+         cpu_seconds=round(start["cpu_seconds"], 2), peak_mib=round(start["peak_mib"]),
+         note="the same command on 1,000 pings: imports, numba cache, polygon index")
+    shas = []
+    for rows in a.chunk_rows:
+        out = d / f"aw-{rows}.parquet"
+        r = child("rct", ["ingest", "airwave", str(pings), "--hotspots", str(hs), "--out",
+                          str(out), "--chunk-rows", str(rows), "--buffer", "25"])
+        shas.append(table_sha(out))
+        emit(step="ingest_airwave", pings=a.pings, chunk_rows=rows,
+             seconds=round(r["seconds"], 2), cpu_seconds=round(r["cpu_seconds"], 2),
+             peak_mib=round(r["peak_mib"]), goal_mib=1536, met=bool(r["peak_mib"] < 1536),
+             cpu_ratio_to_pyarrow=round(r["cpu_seconds"] / peer["cpu_seconds"], 2),
+             cpu_ratio_without_startup=round(
+                 (r["cpu_seconds"] - start["cpu_seconds"]) / peer["cpu_seconds"], 2),
+             wall_ratio_to_pyarrow=round(r["seconds"] / peer["seconds"], 2),
+             goal_ratio=3.0)
+    emit(step="airwave_same_result", same=len(set(shas)) == 1, sha256=shas[0])
+
+    peer = child("pyarrow", [str(logs), json.dumps({c: "string" for c in (
+        "patrol_id", "officer_id", "hotspot_id", "arrived_at", "left_at", "mode", "stopped",
+        "notes")})])
+    emit(step="pyarrow_read_patrols", seconds=round(peer["seconds"], 2),
+         cpu_seconds=round(peer["cpu_seconds"], 2), peak_mib=round(peer["peak_mib"]))
+    shas = []
+    for rows in (a.chunk_rows[0] // 2, a.chunk_rows[1] // 2):
+        out = d / f"dosage-{rows}.parquet"
+        r = child("rct", ["ingest", "patrols", str(logs), "--hotspots", str(ids), "--out",
+                          str(out), "--chunk-rows", str(rows), "--nonexistent",
+                          "shift_forward"])
+        shas.append(table_sha(out))
+        emit(step="ingest_patrols", rows=a.patrols, chunk_rows=rows,
+             seconds=round(r["seconds"], 2), cpu_seconds=round(r["cpu_seconds"], 2),
+             peak_mib=round(r["peak_mib"]), goal_mib=2048, met=bool(r["peak_mib"] < 2048),
+             cpu_ratio_to_pyarrow=round(r["cpu_seconds"] / peer["cpu_seconds"], 2))
+    emit(step="patrols_same_result", same=len(set(shas)) == 1, sha256=shas[0])
+
+
+def crimes_step(d: Path, n: int) -> None:
+    """Peak memory and CPU of `rct ingest crimes` on an ``n``-row police.uk street CSV.
+
+    The CSV is ``benchmarks/ingest_csv.py``'s (anonymised points, blank ASB ids, a year
+    of months); the peer is pyarrow's typed read of the columns rct uses.  Until the
+    crime reader streams (no ``--chunk-rows`` yet) the file is read whole.
+    """
+    sys.path.insert(0, str(Path(__file__).parent))
+    import ingest_csv
+
+    csv = d / f"police_uk_{n}.csv"
+    hs, _, cx, cy = ingest_csv.make_hotspots(d)
+    ingest_csv.make_police_uk(csv, n, cx, cy)
+    peer = child("pyarrow", [str(csv), json.dumps(
+        {"Crime ID": "string", "Month": "string", "Longitude": "float64",
+         "Latitude": "float64", "Crime type": "string"})])
+    emit(step="pyarrow_read_crimes", rows=n, csv_mib=round(csv.stat().st_size / 2**20),
+         seconds=round(peer["seconds"], 2), cpu_seconds=round(peer["cpu_seconds"], 2),
+         peak_mib=round(peer["peak_mib"]))
+    out = d / f"crimes-{n}.parquet"
+    r = child("rct", ["ingest", "crimes", str(csv), "--hotspots", str(hs), "--out", str(out),
+                      "--force"])
+    emit(step="ingest_crimes_police_uk", rows=n, seconds=round(r["seconds"], 2),
+         cpu_seconds=round(r["cpu_seconds"], 2), peak_mib=round(r["peak_mib"]),
+         peak_bytes_per_row=round(r["peak_mib"] * 2**20 / n),
+         sha256=table_sha(out), note="whole-file read (no --chunk-rows yet)")
+    csv.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pings", type=int, default=50_000_000)
     ap.add_argument("--patrols", type=int, default=5_000_000)
     ap.add_argument("--chunk-rows", type=int, nargs=2, default=[1_000_000, 250_000],
                     help="two chunk sizes whose results must agree (pings; patrols use half)")
+    ap.add_argument("--crimes", type=int, nargs="*", default=[],
+                    help="police.uk rows for `rct ingest crimes` (one run per size); "
+                    "--pings 0 --patrols 0 runs the crime steps alone")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        t = time.perf_counter()
-        pings = d / "pings.csv"
-        make_pings(pings, a.pings)
-        hs = d / "hotspots.geojson"
-        make_hotspots(hs)
-        logs = d / "patrols.csv"
-        ids = make_patrols(logs, a.patrols)
-        emit(step="generate", pings=a.pings, ping_csv_mib=round(pings.stat().st_size / 2**20),
-             patrols=a.patrols, patrol_csv_mib=round(logs.stat().st_size / 2**20),
-             seconds=round(time.perf_counter() - t, 1))
-
-        peer = child("pyarrow", [str(pings), json.dumps(
-            {"radio_id": "string", "timestamp": "timestamp", "x": "float64", "y": "float64"})])
-        emit(step="pyarrow_read_pings", seconds=round(peer["seconds"], 2),
-             cpu_seconds=round(peer["cpu_seconds"], 2), peak_mib=round(peer["peak_mib"]),
-             note="pyarrow.csv.read_csv of radio_id, timestamp (typed), x, y; all threads")
-        tiny = d / "tiny.csv"
-        make_pings(tiny, 1000)
-        start = child("rct", ["ingest", "airwave", str(tiny), "--hotspots", str(hs), "--out",
-                              str(d / "tiny.parquet")])
-        emit(step="startup", seconds=round(start["seconds"], 2),
-             cpu_seconds=round(start["cpu_seconds"], 2), peak_mib=round(start["peak_mib"]),
-             note="the same command on 1,000 pings: imports, numba cache, polygon index")
-        shas = []
-        for rows in a.chunk_rows:
-            out = d / f"aw-{rows}.parquet"
-            r = child("rct", ["ingest", "airwave", str(pings), "--hotspots", str(hs), "--out",
-                              str(out), "--chunk-rows", str(rows), "--buffer", "25"])
-            shas.append(table_sha(out))
-            emit(step="ingest_airwave", pings=a.pings, chunk_rows=rows,
-                 seconds=round(r["seconds"], 2), cpu_seconds=round(r["cpu_seconds"], 2),
-                 peak_mib=round(r["peak_mib"]), goal_mib=1536, met=bool(r["peak_mib"] < 1536),
-                 cpu_ratio_to_pyarrow=round(r["cpu_seconds"] / peer["cpu_seconds"], 2),
-                 cpu_ratio_without_startup=round(
-                     (r["cpu_seconds"] - start["cpu_seconds"]) / peer["cpu_seconds"], 2),
-                 wall_ratio_to_pyarrow=round(r["seconds"] / peer["seconds"], 2),
-                 goal_ratio=3.0)
-        emit(step="airwave_same_result", same=len(set(shas)) == 1, sha256=shas[0])
-
-        peer = child("pyarrow", [str(logs), json.dumps({c: "string" for c in (
-            "patrol_id", "officer_id", "hotspot_id", "arrived_at", "left_at", "mode", "stopped",
-            "notes")})])
-        emit(step="pyarrow_read_patrols", seconds=round(peer["seconds"], 2),
-             cpu_seconds=round(peer["cpu_seconds"], 2), peak_mib=round(peer["peak_mib"]))
-        shas = []
-        for rows in (a.chunk_rows[0] // 2, a.chunk_rows[1] // 2):
-            out = d / f"dosage-{rows}.parquet"
-            r = child("rct", ["ingest", "patrols", str(logs), "--hotspots", str(ids), "--out",
-                              str(out), "--chunk-rows", str(rows), "--nonexistent",
-                              "shift_forward"])
-            shas.append(table_sha(out))
-            emit(step="ingest_patrols", rows=a.patrols, chunk_rows=rows,
-                 seconds=round(r["seconds"], 2), cpu_seconds=round(r["cpu_seconds"], 2),
-                 peak_mib=round(r["peak_mib"]), goal_mib=2048, met=bool(r["peak_mib"] < 2048),
-                 cpu_ratio_to_pyarrow=round(r["cpu_seconds"] / peer["cpu_seconds"], 2))
-        emit(step="patrols_same_result", same=len(set(shas)) == 1, sha256=shas[0])
+        if a.pings and a.patrols:
+            airwave_and_patrols(a, d)
+        for n in a.crimes:
+            crimes_step(d, n)
 
 
 if __name__ == "__main__":

@@ -473,6 +473,38 @@ def text(values: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
+def filled(values: pd.Series, where: pd.Series, new: pd.Series) -> pd.Series:
+    """``values`` (text) with the rows ``where`` marks replaced by ``new`` (one value per
+    marked row, in order): ``values.copy(); values[where] = new``, by Arrow's
+    ``replace_with_mask`` for Arrow-backed text (no pandas indexing per row)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = np.asarray(where, dtype=bool)
+    if (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+            and isinstance(new.dtype, pd.StringDtype) and new.dtype.storage == "pyarrow"):
+        base, repl = pa.array(values.array), pa.array(new.array)
+        chunks = base.chunks if isinstance(base, pa.ChunkedArray) else [base]
+        if isinstance(repl, pa.ChunkedArray):
+            repl = repl.combine_chunks() if repl.num_chunks else pa.array([], base.type)
+        if len(repl) == int(mask.sum()):
+            repl = repl.cast(base.type)
+            parts, at, used = [], 0, 0
+            for ch in chunks:  # chunk by chunk: no copy of the whole column at once
+                m = mask[at: at + len(ch)]
+                k = int(m.sum())
+                parts.append(pc.replace_with_mask(ch, pa.array(m), repl.slice(used, k))
+                             if k else ch)
+                at, used = at + len(ch), used + k
+            out = pa.chunked_array(parts, type=base.type)
+            return pd.Series(pd.array(out, dtype=values.dtype), index=values.index,
+                             name=values.name)
+    out_s = values.copy()
+    out_s[where] = new
+    return out_s
+
+
 def blank(values: pd.Series) -> pd.Series:
     """True where a value is missing or only whitespace."""
     if _is_numeric(values):
@@ -589,7 +621,8 @@ def month_strings(q: Quarantiner, values: pd.Series) -> pd.Series:
     u = text(pd.Series(uniques, dtype=object))
     good_u = u.str.fullmatch(_MONTH).fillna(False).astype(bool).to_numpy()
     blank_u = u.isna().to_numpy()
-    clean = u.where(good_u).to_numpy(dtype=object)
+    clean = u.where(good_u).to_numpy(dtype=object, na_value=None)
+    codes = np.asarray(codes, dtype=np.int64)
     has = codes >= 0
     blank = np.ones(len(codes), dtype=bool)
     blank[has] = blank_u[codes[has]]
@@ -597,9 +630,24 @@ def month_strings(q: Quarantiner, values: pd.Series) -> pd.Series:
     good[has] = good_u[codes[has]]
     q.flag(pd.Series(blank, index=values.index), "missing month")
     q.flag(pd.Series(~good, index=values.index), "unparseable month")
-    out = np.full(len(codes), None, dtype=object)
-    out[has] = clean[codes[has]]
-    return pd.Series(out, index=values.index, dtype="string")
+    return _gathered_text(list(clean), codes, values.index)
+
+
+def _gathered_text(uniques: list, codes: np.ndarray, index: Any) -> pd.Series:
+    """A ``string`` Series: ``uniques[code]`` per row, <NA> where the code is -1 or the
+    value None (gathered by Arrow: no Python string per row)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = pd.StringDtype()
+    if dtype.storage != "pyarrow":  # pandas 2: Python storage
+        table = np.array(list(uniques) + [None], dtype=object)
+        return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=index,
+                         dtype=dtype)
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = pa.array(list(uniques), type=pa.large_string()).take(
+        pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=dtype), index=index)
 
 
 def synthetic_ids(frame: pd.DataFrame) -> pd.Series:
@@ -672,23 +720,113 @@ def _flag_duplicates(parsed: list) -> None:
     """Quarantine later usable rows whose crime_id was already seen (across all files)."""
     import pandas as pd
 
-    files, rows_, ids = [], [], []
-    for i, (_, _, q, canon, _) in enumerate(parsed):
-        good = q.good.to_numpy()
-        where = np.flatnonzero(good)
-        files.append(np.full(len(where), i, dtype=np.int64))
-        rows_.append(where)
-        ids.append(_id_text(canon["crime_id"], where))
-    allk = pd.DataFrame({"file": np.concatenate(files), "row": np.concatenate(rows_)})
-    dup = _duplicated(ids)
+    wheres = [np.flatnonzero(q.good.to_numpy()) for _, _, q, _, _ in parsed]
+    dup = _duplicated_rows([canon["crime_id"] for _, _, _, canon, _ in parsed], wheres)
     if not dup.any():
         return
-    for i, (_, raw, q, _, _) in enumerate(parsed):
-        rows = allk.loc[dup & (allk["file"] == i).to_numpy(), "row"].to_numpy()
+    at = 0
+    for (_, raw, q, _, _), where in zip(parsed, wheres, strict=True):
+        rows = where[dup[at: at + len(where)]]
+        at += len(where)
         if len(rows):
             mask = np.zeros(len(raw), dtype=bool)
             mask[rows] = True
             q.flag(pd.Series(mask, index=raw.index), "duplicate crime_id")
+
+
+def _duplicated_rows(ids: list, wheres: list[np.ndarray]) -> np.ndarray:
+    """:func:`_duplicated` of ``ids[i]`` at positions ``wheres[i]``, in file order.
+
+    Text ids are hashed whole (:func:`_hash64`, no copy of the strings); only the
+    rows whose hash repeats have their text taken, and those are settled exactly.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    arrays = [_text_array(v) for v in ids]
+    total = sum(len(w) for w in wheres)
+    if total < 4096 or any(a is None for a in arrays):
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    longest = max([0] + [_longest(a) for a in arrays])
+    if longest > 256:
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    hashes = [_hash_chunks(a, longest) for a in arrays]
+    if any(h is None for h in hashes):
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+    valid = [_valid(a)[w] for a, w in zip(arrays, wheres, strict=True)]
+    h = np.concatenate([hh[w] for hh, w in zip(hashes, wheres, strict=True)])
+    ok = np.concatenate(valid) if valid else np.zeros(0, dtype=bool)
+    # equal ids have equal hashes: only ids whose hash repeats can be duplicates
+    vpos = np.flatnonzero(ok)
+    cand = vpos[pd.Series(h[vpos]).duplicated(keep=False).to_numpy()]
+    out = np.zeros(total, dtype=bool)
+    if not len(cand):
+        return out
+    bounds = np.cumsum([0] + [len(w) for w in wheres])
+    texts = []
+    for i, (a, w) in enumerate(zip(arrays, wheres, strict=True)):
+        mine = cand[(cand >= bounds[i]) & (cand < bounds[i + 1])] - bounds[i]
+        if len(mine):
+            t = a.take(pa.array(w[mine])).cast(pa.large_string())
+            texts.extend(t.chunks if isinstance(t, pa.ChunkedArray) else [t])
+    out[cand] = _first_seen(pa.concat_arrays(texts))
+    return out
+
+
+def _text_array(ids: Any) -> Any:
+    """The ids as one Arrow (large) string array, or None when they are not all text."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(ids, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return arr  # chunks kept: hashed one at a time, never copied whole
+
+
+def _valid(arr: Any) -> np.ndarray:
+    import pyarrow as pa
+
+    from rct.io.convert import bool_array
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return np.concatenate([np.zeros(0, dtype=bool)] + [bool_array(c.is_valid()) for c in chunks])
+
+
+def _hash_chunks(arr: Any, longest: int) -> np.ndarray | None:
+    """:func:`_hash64` of an array or of each chunk of a chunked array, in order, every
+    value hashed in the rounds of ``longest`` bytes (so equal texts hash alike)."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    parts = [_hash64(c, longest) for c in chunks]
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate([np.zeros(0, dtype=np.uint64)] + parts)
+
+
+def _longest(arr: Any) -> int:
+    """Bytes in the longest value of an Arrow string array (chunked or not)."""
+    import pyarrow as pa
+
+    from rct.io.convert import string_buffers
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return max([0] + [int(np.diff(string_buffers(c)[0].astype(np.int64)).max())
+                      for c in chunks if len(c)])
+
+
+def _first_seen(a: Any) -> np.ndarray:
+    """True at the first occurrence of each (non-null) text: Arrow's exact hash table."""
+    import pyarrow.compute as pc
+
+    codes = pc.dictionary_encode(a).indices
+    c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    # a code's first row: codes are numbered in order of first appearance
+    running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
+    return (c >= 0) & (c <= running)
 
 
 def _id_text(ids: pd.Series, where: np.ndarray) -> Any:
@@ -711,7 +849,6 @@ def _duplicated(parts: list) -> np.ndarray:
     pyarrow's dictionary encoding (hashing the text in C, not a Python object per id)."""
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if any(isinstance(p, np.ndarray) for p in parts):  # ids that are not all text
         ids = pd.Series(np.concatenate([np.asarray(p.to_pylist() if not isinstance(
@@ -720,32 +857,28 @@ def _duplicated(parts: list) -> np.ndarray:
     arr = pa.concat_arrays([p.cast(pa.string()) for p in parts]) if parts else pa.array(
         [], pa.string())
 
-    def first_seen(a: Any) -> np.ndarray:  # exact: Arrow's hash table of the text
-        codes = pc.dictionary_encode(a).indices
-        c = np.asarray(codes.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        # a code's first row: codes are numbered in order of first appearance
-        running = np.maximum.accumulate(np.concatenate([[-1], c]))[:-1]
-        return (c >= 0) & (c <= running)
-
     h = _hash64(arr) if len(arr) >= 4096 else None
     if h is None:
-        return first_seen(arr)
+        return _first_seen(arr)
     # equal ids have equal hashes: only ids whose hash repeats can be duplicates, and
     # those (in file order) are settled exactly on their text
     valid = np.flatnonzero(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
     cand = valid[pd.Series(h[valid]).duplicated(keep=False).to_numpy()]
     out = np.zeros(len(arr), dtype=bool)
     if len(cand):
-        out[cand] = first_seen(arr.take(pa.array(cand)))
+        out[cand] = _first_seen(arr.take(pa.array(cand)))
     return out
 
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hash64(arr: Any) -> np.ndarray | None:
+def _hash64(arr: Any, longest: int | None = None) -> np.ndarray | None:
     """A 64-bit hash of each value of an Arrow string array, eight bytes at a time in
-    numpy (the length mixed in; None for values longer than 256 bytes)."""
+    numpy (the length mixed in; None for values longer than 256 bytes).
+
+    The hash depends on the number of eight-byte rounds, set by the longest value;
+    arrays hashed to be compared pass the same ``longest`` (at least their own)."""
 
     from rct.io.convert import string_buffers
 
@@ -753,7 +886,11 @@ def _hash64(arr: Any) -> np.ndarray | None:
     off, data = string_buffers(arr)
     off = off.astype(np.int64)
     start, lens = off[:-1], np.diff(off)
-    longest = int(lens.max()) if n else 0
+    own = int(lens.max()) if n else 0
+    if longest is None:
+        longest = own
+    if own > longest:
+        raise ValueError(f"longest={longest} is shorter than a value ({own} bytes)")
     if longest > 256:
         return None
     if data is None:

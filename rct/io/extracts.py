@@ -20,6 +20,7 @@ import numpy as np
 from rct.errors import DataError
 from rct.io.crimes import (
     ALIASES,
+    _gathered_text,
     column_lookup,
     extras,
     find_column,
@@ -226,23 +227,6 @@ def _months(local: pd.Series) -> pd.Series:
     codes = np.full(len(ym), -1, dtype=np.int64)
     codes[ok] = idx
     return _gathered_text(text, codes, local.index)
-
-
-def _gathered_text(uniques: list, codes: np.ndarray, index: Any) -> pd.Series:
-    """A ``string`` Series: ``uniques[code]`` per row, <NA> where the code is -1 or the
-    value None (gathered by Arrow: no Python string per row)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    dtype = pd.StringDtype()
-    if dtype.storage != "pyarrow":  # pandas 2: Python storage
-        table = np.array(list(uniques) + [None], dtype=object)
-        return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=index,
-                         dtype=dtype)
-    codes = np.asarray(codes, dtype=np.int64)
-    taken = pa.array(list(uniques), type=pa.large_string()).take(
-        pa.array(codes, mask=codes < 0))
-    return pd.Series(pd.array(taken, dtype=dtype), index=index)
 
 
 def _listed(columns: Iterable[object], limit: int = 12) -> str:

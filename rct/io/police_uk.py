@@ -103,6 +103,7 @@ def parse_police_uk(raw: pd.DataFrame, q: Quarantiner, *, file: Path | str) -> p
     from rct.io.crimes import (
         column_lookup,
         extras,
+        filled,
         locate,
         month_strings,
         synthetic_ids,
@@ -130,8 +131,7 @@ def parse_police_uk(raw: pd.DataFrame, q: Quarantiner, *, file: Path | str) -> p
     if blank.any():
         keys = ("month", "longitude", "latitude", "location", "lsoa_code", "crime_type")
         content = [lookup[k] for k in keys if k in lookup]
-        ids = ids.copy()
-        ids[blank] = synthetic_ids(raw.loc[blank, content])
+        ids = filled(ids, blank, synthetic_ids(raw.loc[blank, content]))
 
     out = pd.DataFrame(
         {

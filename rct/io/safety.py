@@ -128,37 +128,80 @@ def restore_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def invisible_mask(values: Any) -> np.ndarray:
-    """True where a text value holds an invisible or control character (see :data:`INVISIBLE`)."""
+    """True where a text value holds an invisible or control character (see :data:`INVISIBLE`).
+
+    Text (an Arrow string array, a pandas ``string`` Series or an object Series of
+    ``str``) is screened on its UTF-8 bytes: every character :data:`INVISIBLE` names is
+    a byte below 0x20, 0x7F, or part of a multi-byte character (a byte of 0x80 or
+    more), so only the values holding such a byte go through the regular expression.
+    Other values are read as ``values.astype("string")`` would show them.
+    """
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray | pa.Array):
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             return np.zeros(len(values), dtype=bool)
-        if _printable_ascii(values):  # the usual case, decided from the raw bytes
-            return np.zeros(len(values), dtype=bool)
-        m = pc.match_substring_regex(values, INVISIBLE)
-        return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        return _screened(values)
     s = pd.Series(values)
     if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
         return np.zeros(len(s), dtype=bool)
+    arr = _as_text_array(s)
+    if arr is not None:
+        return _screened(arr)
     return s.astype("string").str.contains(INVISIBLE, regex=True).fillna(False).to_numpy(bool)
 
 
-def _printable_ascii(values: Any) -> bool:
-    """True if every byte of the array's text is printable ASCII (0x20-0x7E)."""
+def _as_text_array(s: pd.Series) -> Any:
+    """``s`` as an Arrow string array when it holds text only (None otherwise)."""
+    import pandas as pd
     import pyarrow as pa
 
+    if not isinstance(s.dtype, pd.StringDtype):
+        if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            return None  # numbers, bytes, mixed: the general path shows them as text
+    try:
+        arr = pa.array(s.array if isinstance(s.dtype, pd.StringDtype) else s.to_numpy(
+            dtype=object), type=None if isinstance(s.dtype, pd.StringDtype) else pa.string(),
+            from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return arr
+
+
+_BLOCK = 1 << 20
+
+
+def _screened(values: Any) -> np.ndarray:
+    """:func:`invisible_mask` of an Arrow string array: the regular expression only on
+    the values holding a byte outside printable ASCII (0x20-0x7E)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import bool_array, string_buffers
+
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    out = np.zeros(len(values), dtype=bool)
+    at = 0
     for arr in chunks:
-        buffers = arr.buffers()
-        if len(buffers) < 3 or buffers[2] is None:
-            continue
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
-        if len(data) and ((data < 0x20) | (data > 0x7E)).any():
-            return False
-    return True
+        n = len(arr)
+        off, data = string_buffers(arr) if n else (None, None)
+        if data is not None and len(data):
+            lo, hi = int(off[0]), int(off[-1])
+            # a block at a time: small temporaries, reused (no fresh pages per byte)
+            pos = np.concatenate([np.zeros(0, np.int64)] + [
+                b + np.flatnonzero((data[b: min(b + _BLOCK, hi)] < 0x20)
+                                   | (data[b: min(b + _BLOCK, hi)] > 0x7E))
+                for b in range(lo, hi, _BLOCK)])
+            if len(pos):
+                # the value holding each such byte (empty values hold none)
+                rows = np.unique(np.searchsorted(off, pos, side="right") - 1)
+                m = pc.match_substring_regex(arr.take(pa.array(rows)), INVISIBLE)
+                out[at + rows] = bool_array(m)
+        at += n
+    return out
 
 
 def _codepoint(value: str) -> str:
