@@ -142,6 +142,34 @@ def read_patrol_logs(
         duplicate``, ``conflicting duplicate patrol_id``, ``outside the
         trial window``.
     """
+    return _read(
+        paths, pseudonymiser=pseudonymiser, hotspots=hotspots, day_starts=day_starts,
+        trial_start=trial_start, trial_end=trial_end, max_visit_hours=max_visit_hours,
+        include_notes=include_notes, ambiguous=ambiguous, nonexistent=nonexistent,
+        chunk_rows=chunk_rows, quarantine_raw=quarantine_raw, columns=columns,
+        dayfirst=dayfirst, sheet=sheet,
+    )[0]
+
+
+def _read(
+    paths: Any,
+    *,
+    pseudonymiser: Pseudonymiser,
+    hotspots: Any,
+    day_starts: str,
+    trial_start: DateLike,
+    trial_end: DateLike,
+    max_visit_hours: float,
+    include_notes: bool,
+    ambiguous: str,
+    nonexistent: str,
+    chunk_rows: int,
+    quarantine_raw: bool,
+    columns: Any,
+    dayfirst: bool | None,
+    sheet: str | None,
+) -> tuple[ReadResult, dict[str, Any]]:
+    """:func:`read_patrol_logs`, and the accepted patrols as arrays (``_data_frame``)."""
     opts = _Options.make(
         day_starts=day_starts,
         trial_start=trial_start,
@@ -516,8 +544,10 @@ def _check_chunk(
         flag(bad_stops, "unparseable stopped")
     good = free
     outside = np.zeros(n, dtype=bool)
+    first_day = last_day = None
     if opts.start_day is not None or opts.end_day is not None:
-        outside = _outside_window(a, b, opts) & good
+        out, first_day, last_day = _outside_window(a, b, opts)
+        outside = out & good
 
     show = ~good | outside
     if show.any():
@@ -550,13 +580,15 @@ def _check_chunk(
         stops=stops[keep],
         outside=outside[keep],
     )
+    if first_day is not None and last_day is not None:  # for the dosage: not found again
+        state.add(first_day=first_day[keep], last_day=last_day[keep])
     if opts.include_notes and "notes" in table.column_names:
         from rct.io.convert import as_text
 
         state.add(notes=as_text(table.column("notes")).take(take))
 
 
-def _finish(state: _State, sources: list, opts: _Options) -> ReadResult:
+def _finish(state: _State, sources: list, opts: _Options) -> tuple[ReadResult, dict[str, Any]]:
     """Duplicates across the whole input, the trial window, then the result."""
     n_keep = state.n_kept
     file_ = state.column("file", np.int32)
@@ -582,10 +614,11 @@ def _finish(state: _State, sources: list, opts: _Options) -> ReadResult:
             _requarantine(state, shown, file_[flagged], row[flagged] + 1, late[flagged])
     accepted = (late == None) & ~outside  # noqa: E711
 
-    data = _data_frame(state, accepted, sources, opts)
+    data, arrays = _data_frame(state, accepted, sources, opts)
     quarantine = _quarantine_frame(state.quarantine)
     source = sources[0][0].name if len(sources) == 1 else f"{len(sources)} patrol log files"
-    return ReadResult(data=data, quarantine=quarantine, n_read=state.n_read, source=source)
+    result = ReadResult(data=data, quarantine=quarantine, n_read=state.n_read, source=source)
+    return result, arrays
 
 
 def _requarantine(
@@ -689,7 +722,12 @@ def _shown_rows(table: Any, idx: np.ndarray, state: _State, opts: _Options) -> p
     return out
 
 
-def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Options) -> pd.DataFrame:
+def _data_frame(
+    state: _State, accepted: np.ndarray, sources: list, opts: _Options
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The accepted patrols as a frame, and as arrays: hot-spot and officer codes (into
+    ``hotspot_names``, ``n_officers`` officers), mode codes, UTC ns, minutes, stops and the
+    trial days of arrival and of the last instant (days since 1970-01-01, or None)."""
     import pyarrow as pa
 
     names = np.array([s.name for s, _ in sources], dtype=object)
@@ -700,8 +738,7 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
         values = state.column(name, dtype, pop=True)
         return values if every else values[idx]
 
-    def utc(name: str) -> pd.Series:
-        ns = np.ascontiguousarray(pick(name, np.int64))
+    def utc(ns: np.ndarray) -> pd.Series:
         return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
 
     mode_names = np.array([pd.NA, "foot", "vehicle"], dtype=object)
@@ -709,21 +746,38 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
     state.keep.pop("patrol_id", None)
     if not every:
         pid = pid.take(pa.array(idx, type=pa.int64()))
+    arrived = np.ascontiguousarray(pick("arrived", np.int64))
+    left = np.ascontiguousarray(pick("left", np.int64))
+    officer, hotspot = pick("officer", np.int32), pick("hotspot", np.int32)
+    mode, minutes, stops = pick("mode", np.int64), pick("minutes", np.float64), pick("stops", np.int64)
+    days = state.keep.get("first_day")
+    have_days = days is not None and sum(len(d) for d in days) == len(accepted) and all(
+        len(d) == 0 or d.min() > _NO_DAY for d in days)
+    first_day = pick("first_day", np.int64) if have_days else None
+    last_day = pick("last_day", np.int64) if have_days else None
+    state.keep.pop("first_day", None)
+    state.keep.pop("last_day", None)
     data = pd.DataFrame(
         {
             "patrol_id": _text_series(pid),
-            "officer": pd.Series(state.officers.values(pick("officer", np.int32)), dtype=object),
-            "hotspot_id": pd.Series(state.hotspots.values(pick("hotspot", np.int32)), dtype=object),
-            "arrived_at": utc("arrived"),
-            "left_at": utc("left"),
-            "minutes": pick("minutes", np.float64),
-            "mode": pd.Series(mode_names[pick("mode", np.int64)], dtype=object),
-            "stops": pick("stops", np.int64),
+            "officer": pd.Series(state.officers.values(officer), dtype=object),
+            "hotspot_id": pd.Series(state.hotspots.values(hotspot), dtype=object),
+            "arrived_at": utc(arrived),
+            "left_at": utc(left),
+            "minutes": minutes,
+            "mode": pd.Series(mode_names[mode], dtype=object),
+            "stops": stops,
             "source_file": pd.Series(names[pick("file", np.int64)], dtype=object),
             "source_row": pick("row", np.int64) + 1,
         },
         copy=False,  # fresh arrays: no stacking into 2-D blocks (0.2 s per million rows)
     )
+    arrays = {
+        "hotspot": hotspot, "hotspot_names": np.array(state.hotspots.names, dtype=object),
+        "officer": officer, "n_officers": len(state.officers.names),
+        "foot": mode == 1, "vehicle": mode == 2, "minutes": minutes, "stops": stops,
+        "arrived": arrived, "left": left, "first_day": first_day, "last_day": last_day,
+    }
     if opts.include_notes:
         notes = state.keep.pop("notes", None)
         if notes and len(idx):
@@ -734,7 +788,7 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
             )
         else:
             data["notes"] = pd.Series(pd.NA, index=data.index, dtype=object)
-    return data
+    return data, arrays
 
 
 def _text_series(values: Any) -> pd.Series:
@@ -799,17 +853,25 @@ def _parse_stops(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return stops, ~is_word & ~whole
 
 
-def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
-    """Patrols wholly outside the trial window (by the trial days they touch)."""
+def _outside_window(
+    a: np.ndarray, b: np.ndarray, opts: _Options
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Patrols wholly outside the trial window (by the trial days they touch), and those
+    days -- of the arrival and of the last instant, as days since 1970-01-01 (``_NO_DAY``
+    where a time is missing) -- when the zone table found them (else None)."""
     from rct.io.times import trial_day_ns
 
     ok = (a != NAT) & (b != NAT)
     last_ns = np.where(b <= a, b, b - 1)
     first = trial_day_ns(np.where(ok, a, NAT), opts.offset)  # NaT rows: masked by ok below
     last = trial_day_ns(np.where(ok, last_ns, NAT), opts.offset)
+    days: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if first is not None and last is not None:  # the zone table: no Series per chunk
         first_day = pd.Series(first.view("datetime64[ns]"))
         last_day = pd.Series(last.view("datetime64[ns]"))
+        day_ns = 86_400 * 1_000_000_000
+        days = (np.where(ok, first // day_ns, _NO_DAY).astype(np.int32),
+                np.where(ok, last // day_ns, _NO_DAY).astype(np.int32))
     else:
         first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
         last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
@@ -818,7 +880,11 @@ def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
         out |= (last_day < np.datetime64(opts.start_day, "ns")).to_numpy()
     if opts.end_day is not None:
         out |= (first_day > np.datetime64(opts.end_day, "ns")).to_numpy()
-    return out & ok
+    return out & ok, days[0], days[1]
+
+
+#: a trial day not found (a missing time), in the int32 day numbers kept per patrol
+_NO_DAY = np.iinfo(np.int32).min
 
 
 def _utc_series(ns: np.ndarray) -> pd.Series:
