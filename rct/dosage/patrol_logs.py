@@ -389,6 +389,44 @@ def _combined(col: Any) -> Any:
     return col.combine_chunks() if hasattr(col, "combine_chunks") else col
 
 
+class _Distinct:
+    """A text column as its distinct values (stripped of surrounding whitespace) and the
+    position of each row's value among them (``index``; -1 for null): checks of the
+    values then run once per distinct value (a chunk of patrols names a few hundred hot
+    spots and officers) and are spread to the rows by :meth:`rows`."""
+
+    def __init__(self, values: Any) -> None:
+        import pyarrow.compute as pc
+
+        from rct.io.convert import as_text, stripped
+
+        enc = pc.dictionary_encode(_combined(as_text(values)))
+        self.index = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+                                dtype=np.int64)
+        self.values = stripped(enc.dictionary)
+
+    def rows(self, per_value: np.ndarray, null: Any) -> np.ndarray:
+        """A value per distinct value -> per row (``null`` for missing values)."""
+        return np.append(np.asarray(per_value), null)[self.index]
+
+
+def _each_distinct(values: Any, parse: Any, null: tuple) -> tuple[np.ndarray, ...]:
+    """``parse`` (arrays per value) of a text column, run once per distinct value;
+    other types are parsed as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_arrow
+
+    arr = as_arrow(values)
+    if not pa.types.is_string(arr.type):
+        return parse(arr)
+    enc = pc.dictionary_encode(_combined(arr))
+    index = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return tuple(np.append(np.asarray(v), np.asarray(z, dtype=np.asarray(v).dtype))[index]
+                 for v, z in zip(parse(enc.dictionary), null, strict=True))
+
+
 class _Codes:
     """A growing dictionary: text -> small integer code (officer pseudonyms, hot-spot ids)."""
 
@@ -414,6 +452,24 @@ class _Codes:
         ok = idx >= 0
         out[ok] = local[idx[ok]]
         return out
+
+    def codes_of(self, distinct: _Distinct, keep: np.ndarray, transform: Any = None) -> np.ndarray:
+        """int32 code of the rows ``keep`` of a :class:`_Distinct` column (-1 for null):
+        :meth:`codes` of ``distinct.values`` taken at those rows."""
+        idx = distinct.index[keep]
+        used = np.zeros(len(distinct.values) + 1, dtype=bool)
+        used[idx] = True  # -1 (null) marks the last: never a name
+        local = np.full(len(distinct.values) + 1, -1, dtype=np.int32)
+        text = distinct.values.to_pylist()
+        for j in np.flatnonzero(used[:-1]):
+            v = text[j]
+            key = transform(v) if transform is not None else v
+            code = self.index.get(key)
+            if code is None:
+                code = self.index[key] = len(self.names)
+                self.names.append(key)
+            local[j] = code
+        return local[idx]
 
     def values(self, codes: np.ndarray) -> np.ndarray:
         names = np.array(self.names + [None], dtype=object)
@@ -502,13 +558,15 @@ def _check_chunk(
         free[m] = False
 
     pid = stripped(table.column("patrol_id"))
-    oid = stripped(table.column("officer_id"))
-    hid = stripped(table.column("hotspot_id"))
-    blank_h = blank_mask(hid)
-    for col, values in (("patrol_id", pid), ("officer_id", oid), ("hotspot_id", hid)):
-        flag(blank_mask(values) if col != "hotspot_id" else blank_h, f"missing {col}")
-    for col, values in (("patrol_id", pid), ("hotspot_id", hid)):
-        flag(invisible_mask(values), invisible_reason(col))
+    # officers and hot spots repeat: each distinct value is checked once (_Distinct)
+    oid = _Distinct(table.column("officer_id"))
+    hid = _Distinct(table.column("hotspot_id"))
+    blank_h = hid.rows(blank_mask(hid.values), True)
+    flag(blank_mask(pid), "missing patrol_id")
+    flag(oid.rows(blank_mask(oid.values), True), "missing officer_id")
+    flag(blank_h, "missing hotspot_id")
+    flag(invisible_mask(pid), invisible_reason("patrol_id"))
+    flag(hid.rows(invisible_mask(hid.values), False), invisible_reason("hotspot_id"))
     times = {}
     from rct.io.times import slash_to_iso
 
@@ -533,14 +591,14 @@ def _check_chunk(
     if opts.known is not None:
         from rct.io.convert import isin_mask
 
-        flag(~isin_mask(hid, opts.known) & ~blank_h, "unknown hot spot")
+        flag(~hid.rows(isin_mask(hid.values, opts.known), False) & ~blank_h, "unknown hot spot")
     mode = np.zeros(n, dtype=np.int8)  # 0 missing, 1 foot, 2 vehicle
     if "mode" in table.column_names:
-        mode, bad_mode = _parse_mode(table.column("mode"))
+        mode, bad_mode = _each_distinct(table.column("mode"), _parse_mode, (0, False))
         flag(bad_mode, _UNKNOWN_MODE)
     stops = np.zeros(n, dtype=np.int64)
     if "stopped" in table.column_names:
-        stops, bad_stops = _parse_stops(table.column("stopped"))
+        stops, bad_stops = _each_distinct(table.column("stopped"), _parse_stops, (0, False))
         flag(bad_stops, "unparseable stopped")
     good = free
     outside = np.zeros(n, dtype=bool)
@@ -570,9 +628,9 @@ def _check_chunk(
     state.add(
         file=np.full(len(keep), fi, dtype=np.int32),
         row=rows[keep].astype(np.int64),
-        patrol_id=pid.take(take),
-        officer=state.officers.codes(oid.take(take), state.pseudonym),
-        hotspot=state.hotspots.codes(hid.take(take)),
+        patrol_id=pid if len(keep) == n else pid.take(take),
+        officer=state.officers.codes_of(oid, keep, state.pseudonym),
+        hotspot=state.hotspots.codes_of(hid, keep),
         arrived=a[keep],
         left=b[keep],
         minutes=minutes[keep],

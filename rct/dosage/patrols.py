@@ -350,7 +350,7 @@ def _aggregate(
     }
 
     names = list(hnames)
-    keys = np.union1d(gkeys, skeys)
+    keys = _union(gkeys, skeys)
     ids = hotspot_ids(hotspots)
     if ids is not None and start_day is not None and end_day is not None:
         # the complete grid: every listed hot spot on every trial day (and patrols elsewhere)
@@ -365,7 +365,7 @@ def _aggregate(
         all_days = np.arange(d0, d1 + 1, dtype=np.int64) - lo
         grid = (listed[:, None] * span + all_days[None, :]).reshape(-1)
         extra = keys[~np.isin(keys // span, listed)]
-        keys = np.union1d(grid, extra)
+        keys = _union(grid, extra)
     table = pd.DataFrame(
         {
             "hotspot_id": np.array(names, dtype=object)[keys // span] if len(keys) else
@@ -373,10 +373,11 @@ def _aggregate(
             "date64": (keys % span + lo).astype("datetime64[D]").astype("datetime64[ns]"),
         }
     )
+    at_g, at_s = np.searchsorted(keys, gkeys), np.searchsorted(keys, skeys)  # once each
     for col, values in per_piece.items():
-        table[col] = _spread(keys, gkeys, values, float if "minutes" in col else np.int64)
+        table[col] = _spread(keys, at_g, values, float if "minutes" in col else np.int64)
     for col, values in per_start.items():
-        table[col] = _spread(keys, skeys, values, np.int64)
+        table[col] = _spread(keys, at_s, values, np.int64)
     table = table.sort_values(["hotspot_id", "date64"], kind="stable").reset_index(drop=True)
     table.insert(1, "trial_date", table.pop("date64").dt.date)
     table["hotspot_id"] = table["hotspot_id"].astype(object)
@@ -491,13 +492,19 @@ def _int_bincount(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     )
 
 
-def _spread(keys: np.ndarray, have: np.ndarray, values: np.ndarray, dtype: Any) -> np.ndarray:
-    """``values`` (one per key in ``have``) placed at their ``keys``; zero elsewhere."""
+def _spread(keys: np.ndarray, pos: np.ndarray, values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` placed at positions ``pos`` of ``keys`` (where their own keys are); zero
+    elsewhere."""
     out = np.zeros(len(keys), dtype=dtype)
-    if len(have):
-        pos = np.searchsorted(keys, have)
+    if len(pos):
         out[pos] = np.asarray(values).astype(dtype)
     return out
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.union1d`` of int64 keys by one sort (numpy's unique hashes first: 5x slower)."""
+    c = np.sort(np.concatenate([np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)]))
+    return c[np.concatenate(([True], c[1:] != c[:-1]))] if len(c) > 1 else c
 
 
 def _ns(x: pd.Series) -> np.ndarray:
