@@ -95,15 +95,22 @@ def interval_union(
         raise ValueError("every interval needs end >= start")
 
     n = len(groups)
-    if n > 1 and _sorted_by(groups, start):  # already in (group, start) order: no sort
-        order = np.arange(n)
-        g, s, e = groups, start, end
-    else:
-        order = _order_by(groups, start)
+    packed = _packed(groups, start, end) if integer and n > 1 else None
+    if packed is not None:  # one int64 key per interval: one (unstable) sort, no groupby
+        order, cummax = packed
         g, s, e = groups[order], start[order], end[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = g[1:] != g[:-1]
-    cummax = pd.Series(e).groupby(g, sort=False).cummax().to_numpy()
+        first = np.ones(n, dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+    else:
+        if n > 1 and _sorted_by(groups, start):  # already in (group, start) order: no sort
+            order = np.arange(n)
+            g, s, e = groups, start, end
+        else:
+            order = _order_by(groups, start)
+            g, s, e = groups[order], start[order], end[order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        cummax = pd.Series(e).groupby(g, sort=False).cummax().to_numpy()
     prev = np.empty_like(e)
     if n:
         prev[1:] = cummax[:-1]
@@ -130,6 +137,49 @@ def interval_union(
     block_id = np.empty(n, dtype=np.int64)
     block_id[order] = block_sorted
     return IntervalUnion(length=length, blocks=blocks, total=total, block_id=block_id)
+
+
+def _packed(
+    groups: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (group, start) order of integer intervals by one sort of one int64 key, and the
+    running maximum of ``end`` within each group in that order; None when the keys do not
+    fit in int64.
+
+    With ``u`` the largest of 10**9, 10**6, 10**3, 1 dividing every ``start - lo`` and
+    ``end - lo`` (``lo`` the smallest start; times to the second in nanoseconds give
+    ``u = 10**9``) and ``w`` the width of ``(end - lo) / u``, the keys ``group * w +
+    (t - lo) / u`` keep the order of ``(group, t)`` and put every group above all earlier
+    ones, so one running maximum of the end keys restarts at each group.  Ties come in any
+    order: the union, its blocks and ``block_id`` do not depend on it, and integer sums
+    are exact.  None when ``(groups + 1) * w`` reaches 2**62 (e.g. a year in nanoseconds
+    over many groups).
+    """
+    lo = int(start.min())
+    g_lo, g_hi = int(groups.min()), int(groups.max())
+    if g_lo < 0:
+        return None
+    span = int(end.max()) - lo
+    head_s, head_e = start[:1024] - lo, end[:1024] - lo
+    for unit in (10**9, 10**6, 10**3, 1):
+        width = span // unit + 1
+        if (g_hi + 1) * width >= 1 << 62:
+            return None  # finer units are wider still
+        if unit == 1:
+            break
+        if np.any(head_s % unit) or np.any(head_e % unit):  # cheap look first
+            continue
+        if not (np.any((start - lo) % unit) or np.any((end - lo) % unit)):
+            break
+    base = groups * np.int64(width)
+    if unit == 1:
+        key_s, key_e = base + (start - lo), base + (end - lo)
+    else:
+        key_s, key_e = base + (start - lo) // unit, base + (end - lo) // unit
+    order = np.argsort(key_s)
+    del key_s
+    running = np.maximum.accumulate(key_e[order]) - base[order]  # in [0, w): within the group
+    return order, running * unit + lo
 
 
 def _order_by(groups: np.ndarray, start: np.ndarray) -> np.ndarray:

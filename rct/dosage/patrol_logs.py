@@ -142,6 +142,34 @@ def read_patrol_logs(
         duplicate``, ``conflicting duplicate patrol_id``, ``outside the
         trial window``.
     """
+    return _read(
+        paths, pseudonymiser=pseudonymiser, hotspots=hotspots, day_starts=day_starts,
+        trial_start=trial_start, trial_end=trial_end, max_visit_hours=max_visit_hours,
+        include_notes=include_notes, ambiguous=ambiguous, nonexistent=nonexistent,
+        chunk_rows=chunk_rows, quarantine_raw=quarantine_raw, columns=columns,
+        dayfirst=dayfirst, sheet=sheet,
+    )[0]
+
+
+def _read(
+    paths: Any,
+    *,
+    pseudonymiser: Pseudonymiser,
+    hotspots: Any,
+    day_starts: str,
+    trial_start: DateLike,
+    trial_end: DateLike,
+    max_visit_hours: float,
+    include_notes: bool,
+    ambiguous: str,
+    nonexistent: str,
+    chunk_rows: int,
+    quarantine_raw: bool,
+    columns: Any,
+    dayfirst: bool | None,
+    sheet: str | None,
+) -> tuple[ReadResult, dict[str, Any]]:
+    """:func:`read_patrol_logs`, and the accepted patrols as arrays (``_data_frame``)."""
     opts = _Options.make(
         day_starts=day_starts,
         trial_start=trial_start,
@@ -361,6 +389,44 @@ def _combined(col: Any) -> Any:
     return col.combine_chunks() if hasattr(col, "combine_chunks") else col
 
 
+class _Distinct:
+    """A text column as its distinct values (stripped of surrounding whitespace) and the
+    position of each row's value among them (``index``; -1 for null): checks of the
+    values then run once per distinct value (a chunk of patrols names a few hundred hot
+    spots and officers) and are spread to the rows by :meth:`rows`."""
+
+    def __init__(self, values: Any) -> None:
+        import pyarrow.compute as pc
+
+        from rct.io.convert import as_text, stripped
+
+        enc = pc.dictionary_encode(_combined(as_text(values)))
+        self.index = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+                                dtype=np.int64)
+        self.values = stripped(enc.dictionary)
+
+    def rows(self, per_value: np.ndarray, null: Any) -> np.ndarray:
+        """A value per distinct value -> per row (``null`` for missing values)."""
+        return np.append(np.asarray(per_value), null)[self.index]
+
+
+def _each_distinct(values: Any, parse: Any, null: tuple) -> tuple[np.ndarray, ...]:
+    """``parse`` (arrays per value) of a text column, run once per distinct value;
+    other types are parsed as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rct.io.convert import as_arrow
+
+    arr = as_arrow(values)
+    if not pa.types.is_string(arr.type):
+        return parse(arr)
+    enc = pc.dictionary_encode(_combined(arr))
+    index = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return tuple(np.append(np.asarray(v), np.asarray(z, dtype=np.asarray(v).dtype))[index]
+                 for v, z in zip(parse(enc.dictionary), null, strict=True))
+
+
 class _Codes:
     """A growing dictionary: text -> small integer code (officer pseudonyms, hot-spot ids)."""
 
@@ -386,6 +452,24 @@ class _Codes:
         ok = idx >= 0
         out[ok] = local[idx[ok]]
         return out
+
+    def codes_of(self, distinct: _Distinct, keep: np.ndarray, transform: Any = None) -> np.ndarray:
+        """int32 code of the rows ``keep`` of a :class:`_Distinct` column (-1 for null):
+        :meth:`codes` of ``distinct.values`` taken at those rows."""
+        idx = distinct.index[keep]
+        used = np.zeros(len(distinct.values) + 1, dtype=bool)
+        used[idx] = True  # -1 (null) marks the last: never a name
+        local = np.full(len(distinct.values) + 1, -1, dtype=np.int32)
+        text = distinct.values.to_pylist()
+        for j in np.flatnonzero(used[:-1]):
+            v = text[j]
+            key = transform(v) if transform is not None else v
+            code = self.index.get(key)
+            if code is None:
+                code = self.index[key] = len(self.names)
+                self.names.append(key)
+            local[j] = code
+        return local[idx]
 
     def values(self, codes: np.ndarray) -> np.ndarray:
         names = np.array(self.names + [None], dtype=object)
@@ -474,13 +558,15 @@ def _check_chunk(
         free[m] = False
 
     pid = stripped(table.column("patrol_id"))
-    oid = stripped(table.column("officer_id"))
-    hid = stripped(table.column("hotspot_id"))
-    blank_h = blank_mask(hid)
-    for col, values in (("patrol_id", pid), ("officer_id", oid), ("hotspot_id", hid)):
-        flag(blank_mask(values) if col != "hotspot_id" else blank_h, f"missing {col}")
-    for col, values in (("patrol_id", pid), ("hotspot_id", hid)):
-        flag(invisible_mask(values), invisible_reason(col))
+    # officers and hot spots repeat: each distinct value is checked once (_Distinct)
+    oid = _Distinct(table.column("officer_id"))
+    hid = _Distinct(table.column("hotspot_id"))
+    blank_h = hid.rows(blank_mask(hid.values), True)
+    flag(blank_mask(pid), "missing patrol_id")
+    flag(oid.rows(blank_mask(oid.values), True), "missing officer_id")
+    flag(blank_h, "missing hotspot_id")
+    flag(invisible_mask(pid), invisible_reason("patrol_id"))
+    flag(hid.rows(invisible_mask(hid.values), False), invisible_reason("hotspot_id"))
     times = {}
     from rct.io.times import slash_to_iso
 
@@ -505,19 +591,21 @@ def _check_chunk(
     if opts.known is not None:
         from rct.io.convert import isin_mask
 
-        flag(~isin_mask(hid, opts.known) & ~blank_h, "unknown hot spot")
+        flag(~hid.rows(isin_mask(hid.values, opts.known), False) & ~blank_h, "unknown hot spot")
     mode = np.zeros(n, dtype=np.int8)  # 0 missing, 1 foot, 2 vehicle
     if "mode" in table.column_names:
-        mode, bad_mode = _parse_mode(table.column("mode"))
+        mode, bad_mode = _each_distinct(table.column("mode"), _parse_mode, (0, False))
         flag(bad_mode, _UNKNOWN_MODE)
     stops = np.zeros(n, dtype=np.int64)
     if "stopped" in table.column_names:
-        stops, bad_stops = _parse_stops(table.column("stopped"))
+        stops, bad_stops = _each_distinct(table.column("stopped"), _parse_stops, (0, False))
         flag(bad_stops, "unparseable stopped")
     good = free
     outside = np.zeros(n, dtype=bool)
+    first_day = last_day = None
     if opts.start_day is not None or opts.end_day is not None:
-        outside = _outside_window(a, b, opts) & good
+        out, first_day, last_day = _outside_window(a, b, opts)
+        outside = out & good
 
     show = ~good | outside
     if show.any():
@@ -540,9 +628,9 @@ def _check_chunk(
     state.add(
         file=np.full(len(keep), fi, dtype=np.int32),
         row=rows[keep].astype(np.int64),
-        patrol_id=pid.take(take),
-        officer=state.officers.codes(oid.take(take), state.pseudonym),
-        hotspot=state.hotspots.codes(hid.take(take)),
+        patrol_id=pid if len(keep) == n else pid.take(take),
+        officer=state.officers.codes_of(oid, keep, state.pseudonym),
+        hotspot=state.hotspots.codes_of(hid, keep),
         arrived=a[keep],
         left=b[keep],
         minutes=minutes[keep],
@@ -550,13 +638,15 @@ def _check_chunk(
         stops=stops[keep],
         outside=outside[keep],
     )
+    if first_day is not None and last_day is not None:  # for the dosage: not found again
+        state.add(first_day=first_day[keep], last_day=last_day[keep])
     if opts.include_notes and "notes" in table.column_names:
         from rct.io.convert import as_text
 
         state.add(notes=as_text(table.column("notes")).take(take))
 
 
-def _finish(state: _State, sources: list, opts: _Options) -> ReadResult:
+def _finish(state: _State, sources: list, opts: _Options) -> tuple[ReadResult, dict[str, Any]]:
     """Duplicates across the whole input, the trial window, then the result."""
     n_keep = state.n_kept
     file_ = state.column("file", np.int32)
@@ -582,10 +672,11 @@ def _finish(state: _State, sources: list, opts: _Options) -> ReadResult:
             _requarantine(state, shown, file_[flagged], row[flagged] + 1, late[flagged])
     accepted = (late == None) & ~outside  # noqa: E711
 
-    data = _data_frame(state, accepted, sources, opts)
+    data, arrays = _data_frame(state, accepted, sources, opts)
     quarantine = _quarantine_frame(state.quarantine)
     source = sources[0][0].name if len(sources) == 1 else f"{len(sources)} patrol log files"
-    return ReadResult(data=data, quarantine=quarantine, n_read=state.n_read, source=source)
+    result = ReadResult(data=data, quarantine=quarantine, n_read=state.n_read, source=source)
+    return result, arrays
 
 
 def _requarantine(
@@ -689,7 +780,12 @@ def _shown_rows(table: Any, idx: np.ndarray, state: _State, opts: _Options) -> p
     return out
 
 
-def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Options) -> pd.DataFrame:
+def _data_frame(
+    state: _State, accepted: np.ndarray, sources: list, opts: _Options
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The accepted patrols as a frame, and as arrays: hot-spot and officer codes (into
+    ``hotspot_names``, ``n_officers`` officers), mode codes, UTC ns, minutes, stops and the
+    trial days of arrival and of the last instant (days since 1970-01-01, or None)."""
     import pyarrow as pa
 
     names = np.array([s.name for s, _ in sources], dtype=object)
@@ -700,8 +796,7 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
         values = state.column(name, dtype, pop=True)
         return values if every else values[idx]
 
-    def utc(name: str) -> pd.Series:
-        ns = np.ascontiguousarray(pick(name, np.int64))
+    def utc(ns: np.ndarray) -> pd.Series:
         return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
 
     mode_names = np.array([pd.NA, "foot", "vehicle"], dtype=object)
@@ -709,21 +804,38 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
     state.keep.pop("patrol_id", None)
     if not every:
         pid = pid.take(pa.array(idx, type=pa.int64()))
+    arrived = np.ascontiguousarray(pick("arrived", np.int64))
+    left = np.ascontiguousarray(pick("left", np.int64))
+    officer, hotspot = pick("officer", np.int32), pick("hotspot", np.int32)
+    mode, minutes, stops = pick("mode", np.int64), pick("minutes", np.float64), pick("stops", np.int64)
+    days = state.keep.get("first_day")
+    have_days = days is not None and sum(len(d) for d in days) == len(accepted) and all(
+        len(d) == 0 or d.min() > _NO_DAY for d in days)
+    first_day = pick("first_day", np.int64) if have_days else None
+    last_day = pick("last_day", np.int64) if have_days else None
+    state.keep.pop("first_day", None)
+    state.keep.pop("last_day", None)
     data = pd.DataFrame(
         {
             "patrol_id": _text_series(pid),
-            "officer": pd.Series(state.officers.values(pick("officer", np.int32)), dtype=object),
-            "hotspot_id": pd.Series(state.hotspots.values(pick("hotspot", np.int32)), dtype=object),
-            "arrived_at": utc("arrived"),
-            "left_at": utc("left"),
-            "minutes": pick("minutes", np.float64),
-            "mode": pd.Series(mode_names[pick("mode", np.int64)], dtype=object),
-            "stops": pick("stops", np.int64),
+            "officer": pd.Series(state.officers.values(officer), dtype=object),
+            "hotspot_id": pd.Series(state.hotspots.values(hotspot), dtype=object),
+            "arrived_at": utc(arrived),
+            "left_at": utc(left),
+            "minutes": minutes,
+            "mode": pd.Series(mode_names[mode], dtype=object),
+            "stops": stops,
             "source_file": pd.Series(names[pick("file", np.int64)], dtype=object),
             "source_row": pick("row", np.int64) + 1,
         },
         copy=False,  # fresh arrays: no stacking into 2-D blocks (0.2 s per million rows)
     )
+    arrays = {
+        "hotspot": hotspot, "hotspot_names": np.array(state.hotspots.names, dtype=object),
+        "officer": officer, "n_officers": len(state.officers.names),
+        "foot": mode == 1, "vehicle": mode == 2, "minutes": minutes, "stops": stops,
+        "arrived": arrived, "left": left, "first_day": first_day, "last_day": last_day,
+    }
     if opts.include_notes:
         notes = state.keep.pop("notes", None)
         if notes and len(idx):
@@ -734,7 +846,7 @@ def _data_frame(state: _State, accepted: np.ndarray, sources: list, opts: _Optio
             )
         else:
             data["notes"] = pd.Series(pd.NA, index=data.index, dtype=object)
-    return data
+    return data, arrays
 
 
 def _text_series(values: Any) -> pd.Series:
@@ -799,17 +911,25 @@ def _parse_stops(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return stops, ~is_word & ~whole
 
 
-def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
-    """Patrols wholly outside the trial window (by the trial days they touch)."""
+def _outside_window(
+    a: np.ndarray, b: np.ndarray, opts: _Options
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Patrols wholly outside the trial window (by the trial days they touch), and those
+    days -- of the arrival and of the last instant, as days since 1970-01-01 (``_NO_DAY``
+    where a time is missing) -- when the zone table found them (else None)."""
     from rct.io.times import trial_day_ns
 
     ok = (a != NAT) & (b != NAT)
     last_ns = np.where(b <= a, b, b - 1)
     first = trial_day_ns(np.where(ok, a, NAT), opts.offset)  # NaT rows: masked by ok below
     last = trial_day_ns(np.where(ok, last_ns, NAT), opts.offset)
+    days: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if first is not None and last is not None:  # the zone table: no Series per chunk
         first_day = pd.Series(first.view("datetime64[ns]"))
         last_day = pd.Series(last.view("datetime64[ns]"))
+        day_ns = 86_400 * 1_000_000_000
+        days = (np.where(ok, first // day_ns, _NO_DAY).astype(np.int32),
+                np.where(ok, last // day_ns, _NO_DAY).astype(np.int32))
     else:
         first_day = _trial_day64(_utc_series(np.where(ok, a, 0)), opts.offset)
         last_day = _trial_day64(_utc_series(np.where(ok, last_ns, 0)), opts.offset)
@@ -818,7 +938,11 @@ def _outside_window(a: np.ndarray, b: np.ndarray, opts: _Options) -> np.ndarray:
         out |= (last_day < np.datetime64(opts.start_day, "ns")).to_numpy()
     if opts.end_day is not None:
         out |= (first_day > np.datetime64(opts.end_day, "ns")).to_numpy()
-    return out & ok
+    return out & ok, days[0], days[1]
+
+
+#: a trial day not found (a missing time), in the int32 day numbers kept per patrol
+_NO_DAY = np.iinfo(np.int32).min
 
 
 def _utc_series(ns: np.ndarray) -> pd.Series:
