@@ -258,7 +258,8 @@ def _localise(naive: Any, ambiguous: str, nonexistent: str, only: Any) -> tuple[
     from rct.io.zones import zone_table
 
     ints = naive.cast(pa.int64())
-    local = np.array(ints.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    filled = ints.fill_null(0) if ints.null_count else ints  # (fill_null copies)
+    local = np.array(filled.to_numpy(zero_copy_only=False), dtype=np.int64)
     missing = _nulls(ints, len(local))
     amb = "latest" if ambiguous == "latest" else "earliest"
     out, fold, gap, outside = zone_table(LONDON).localise(local, ambiguous=amb)

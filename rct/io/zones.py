@@ -110,7 +110,9 @@ class ZoneTable:
             z = np.zeros(n, dtype=bool)
             return local - self._after[j_lo], z, z.copy(), outside
         # index 0: before every change; k: after change k-1 (``_after`` / ``_stop`` padded)
-        j = np.searchsorted(self.start, local, side="right")
+        # every change before the chunk's first value counts for all its values, none after
+        # its last: search only the changes between (a few, not the table's ~136)
+        j = j_lo + np.searchsorted(self.start[j_lo:j_hi], local, side="right")
         utc = local - self._after[j]
         inside = local < self._stop[j]
         fold = np.zeros(n, dtype=bool)
@@ -132,7 +134,12 @@ class ZoneTable:
         in force at ``utc`` (one ``searchsorted`` on :attr:`at`).  Callers keep ``utc``
         within the table's years."""
         utc = np.asarray(utc, dtype=np.int64)
-        return utc + self._after[np.searchsorted(self.at, utc, side="right")]
+        if not len(utc):
+            return utc.copy()
+        k_lo, k_hi = np.searchsorted(self.at, [int(utc.min()), int(utc.max())], side="right")
+        if k_lo == k_hi:  # one offset for all
+            return utc + self._after[k_lo]
+        return utc + self._after[k_lo + np.searchsorted(self.at[k_lo:k_hi], utc, side="right")]
 
     @functools.cached_property
     def _after(self) -> np.ndarray:

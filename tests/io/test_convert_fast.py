@@ -187,6 +187,36 @@ def test_zone_table_constant_chunk_and_clock_change_rows() -> None:
     assert list(utc[5:7]) == list(ns(["2024-10-27 01:00", "2024-10-27 01:59"]))
 
 
+def test_zone_table_chunks_search_only_their_changes_and_agree_with_the_whole_table() -> None:
+    """localise and wall search only the changes between a chunk's first and last value:
+    random windows (a day to three years, placed anywhere, edges on the changes too) give
+    what the whole table gives for each value alone."""
+    rng = np.random.default_rng(16)
+    step = 15 * 60 * 10**9
+    grid = np.arange(ZT.lo, ZT.hi, step, dtype=np.int64)
+    edges = np.concatenate([ZT.start, ZT.stop, ZT.at])
+    for k in range(300):
+        width = int(rng.integers(96, 3 * 35_064))
+        if k % 3 == 0:  # start on a clock change
+            i = int(np.searchsorted(grid, edges[rng.integers(len(edges))]))
+        else:
+            i = int(rng.integers(0, len(grid) - width))
+        chunk = rng.permutation(grid[i:i + width])
+        for amb in ("earliest", "latest"):
+            got = ZT.localise(chunk, ambiguous=amb)
+            one = [np.concatenate(parts) for parts in zip(*(
+                ZT.localise(chunk[j:j + 1], ambiguous=amb) for j in range(0, len(chunk), 997)), strict=True)]
+            for g, w in zip(got, one, strict=True):
+                np.testing.assert_array_equal(g[::997], w)
+        utc = got[0]
+        wall = ZT.wall(utc)
+        alone = np.concatenate([ZT.wall(utc[j:j + 1]) for j in range(0, len(utc), 997)])
+        np.testing.assert_array_equal(wall[::997], alone)
+        # the wall clock of the UTC instant is the local time back (outside the gaps)
+        keep = ~got[2]
+        np.testing.assert_array_equal(wall[keep], chunk[keep])
+
+
 def test_a_few_bad_values_convert_block_by_block() -> None:
     """One million clean values with three bad ones: the bad ones quarantined, the rest as
     the general path gives, and only their blocks parsed by pandas."""
