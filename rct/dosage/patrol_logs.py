@@ -441,12 +441,7 @@ class _Codes:
         enc = pc.dictionary_encode(text)
         local = np.empty(len(enc.dictionary), dtype=np.int32)
         for j, v in enumerate(enc.dictionary.to_pylist()):
-            key = transform(v) if transform is not None else v
-            code = self.index.get(key)
-            if code is None:
-                code = self.index[key] = len(self.names)
-                self.names.append(key)
-            local[j] = code
+            local[j] = self._code(v, transform)
         idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
         out = np.full(len(idx), -1, dtype=np.int32)
         ok = idx >= 0
@@ -462,14 +457,17 @@ class _Codes:
         local = np.full(len(distinct.values) + 1, -1, dtype=np.int32)
         text = distinct.values.to_pylist()
         for j in np.flatnonzero(used[:-1]):
-            v = text[j]
-            key = transform(v) if transform is not None else v
-            code = self.index.get(key)
-            if code is None:
-                code = self.index[key] = len(self.names)
-                self.names.append(key)
-            local[j] = code
+            local[j] = self._code(text[j], transform)
         return local[idx]
+
+    def _code(self, value: Any, transform: Any) -> int:
+        """The code of one distinct value (its name after ``transform``), new names last."""
+        key = transform(value) if transform is not None else value
+        code = self.index.get(key)
+        if code is None:
+            code = self.index[key] = len(self.names)
+            self.names.append(key)
+        return code
 
     def values(self, codes: np.ndarray) -> np.ndarray:
         names = np.array(self.names + [None], dtype=object)
