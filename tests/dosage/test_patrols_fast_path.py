@@ -53,6 +53,16 @@ def _sweep(g, s, e, n_groups):
     return length, blocks, total, block_id
 
 
+def _check_against_sweep(g, s, e, n_groups):
+    """interval_union's four outputs equal the plain sweep's."""
+    u = interval_union(g, s, e, n_groups=n_groups)
+    length, blocks, total, block_id = _sweep(g, s, e, n_groups)
+    np.testing.assert_array_equal(u.length, length)
+    np.testing.assert_array_equal(u.blocks, blocks)
+    np.testing.assert_array_equal(u.total, total)
+    np.testing.assert_array_equal(u.block_id, block_id)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 6), st.integers(0, 400), st.integers(0, 50)),
@@ -64,12 +74,7 @@ def test_packed_union_equals_a_plain_sweep(items, unit, shift):
     g = np.array([i[0] for i in items], np.int64)
     s = np.array([i[1] for i in items], np.int64) * unit + shift
     e = s + np.array([i[2] for i in items], np.int64) * unit
-    u = interval_union(g, s, e, n_groups=7)
-    length, blocks, total, block_id = _sweep(g, s, e, 7)
-    np.testing.assert_array_equal(u.length, length)
-    np.testing.assert_array_equal(u.blocks, blocks)
-    np.testing.assert_array_equal(u.total, total)
-    np.testing.assert_array_equal(u.block_id, block_id)
+    _check_against_sweep(g, s, e, 7)
 
 
 def test_union_too_wide_to_pack_takes_the_two_sort_path():
@@ -80,12 +85,7 @@ def test_union_too_wide_to_pack_takes_the_two_sort_path():
     s = rng.integers(0, 366 * DAY, n) + 1  # not whole microseconds
     e = s + rng.integers(0, 4 * 3600 * 10**9, n)
     g[:2] = [0, 99_999]
-    u = interval_union(g, s, e, n_groups=100_000)
-    length, blocks, total, block_id = _sweep(g, s, e, 100_000)
-    np.testing.assert_array_equal(u.length, length)
-    np.testing.assert_array_equal(u.blocks, blocks)
-    np.testing.assert_array_equal(u.total, total)
-    np.testing.assert_array_equal(u.block_id, block_id)
+    _check_against_sweep(g, s, e, 100_000)
 
 
 @settings(max_examples=40, deadline=None)
