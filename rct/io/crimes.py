@@ -235,7 +235,8 @@ def read_crimes(
     n_read = 0
     for f, raw, q, canon, notes in parsed:
         good = q.good.to_numpy()
-        res = q.result(canon.loc[good], n_read=len(raw))
+        # every row kept (the usual case): the frame as it is, not a copy of each column
+        res = q.result(canon if good.all() else canon.loc[good], n_read=len(raw))
         data_parts.append(res.data)
         quarantine_parts.append(
             res.quarantine if quarantine_raw else _shown_columns(res.quarantine)
