@@ -705,27 +705,26 @@ def _requarantine(
 
 
 def _repeated(pid: Any) -> np.ndarray:
-    """True for every patrol id that occurs more than once (exact: one sort, no hashing)."""
+    """True for every patrol id that occurs more than once (nulls never).
+
+    Exact, by Arrow's dictionary encoding (a hash table that compares the text): each
+    id's count of occurrences.  About 0.16 s per million ids whatever their order, where
+    sorting them took 0.08 s for ids in order but 0.44 s shuffled and 0.65 s for UUIDs.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = pid.combine_chunks() if isinstance(pid, pa.ChunkedArray) else pid
     if len(arr) < 2:
         return np.zeros(len(arr), dtype=bool)
-    order = np.asarray(pc.sort_indices(arr))
-    ordered = arr.take(pa.array(order))
-    same = np.asarray(
-        pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
-        .fill_null(False)
-        .to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
-    hit = np.zeros(len(arr), dtype=bool)
-    hit[1:] |= same
-    hit[:-1] |= same
-    out = np.zeros(len(arr), dtype=bool)
-    out[order[hit]] = True
-    return out
+    enc = pc.dictionary_encode(arr)
+    if not enc.indices.null_count:  # the usual case: no copy of the codes
+        idx = enc.indices.to_numpy()
+        return np.bincount(idx, minlength=len(enc.dictionary))[idx] > 1
+    idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    counts = np.bincount(idx[idx >= 0], minlength=len(enc.dictionary))
+    counts = np.append(counts, 0)  # index -1 (null): counted never
+    return counts[idx] > 1
 
 
 def _reread(

@@ -199,3 +199,25 @@ def test_ingest_equals_a_plain_dosage_of_the_accepted_patrols(rows, base, day_st
     again = patrol_dosage(got.read.data, day_starts=day_starts, trial_start=first,
                           trial_end=last, hotspots=list(HOTSPOTS))
     pd.testing.assert_frame_equal(got.dosage, again, check_exact=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "", "P1", "é"]),
+                       st.text(max_size=3)), max_size=30),
+    st.booleans(),
+)
+def test_repeated_patrol_ids_by_dictionary_match_counting(values, chunked):
+    """Every occurrence of an id seen more than once is flagged, nulls never (chunked too)."""
+    from collections import Counter
+
+    import pyarrow as pa
+
+    from rct.dosage.patrol_logs import _repeated
+
+    arr = pa.array(values, type=pa.string())
+    if chunked and len(values) > 1:
+        arr = pa.chunked_array([arr.slice(0, len(values) // 2), arr.slice(len(values) // 2)])
+    seen = Counter(v for v in values if v is not None)
+    want = [v is not None and seen[v] > 1 for v in values]
+    assert _repeated(arr).tolist() == want
