@@ -147,6 +147,8 @@ def patrol_dosage(
     mnames = pd.Series(np.asarray(mnames, dtype=object), dtype=object)
     foot = np.append(mnames.eq("foot").fillna(False).to_numpy(dtype=bool), False)[mcode]
     vehicle = np.append(mnames.eq("vehicle").fillna(False).to_numpy(dtype=bool), False)[mcode]
+    minutes_all = p["minutes"].to_numpy(dtype=float)
+    stops = np.asarray(p["stops"], dtype=np.int64) if len(p) else np.zeros(0, np.int64)
     if windows is not None:  # pieces per (unit, window instance); codes are unit codes
         hcode, hnames, rows, pcode, day, s_ns, e_ns, minutes, scode_of, first_day = \
             _window_pieces(p, hcode, hnames, windows, day_starts)
@@ -155,14 +157,9 @@ def patrol_dosage(
         s_ns, e_ns, minutes = s_ns[keep], e_ns[keep], minutes[keep]
         in_start = _in_window_days(first_day, start_day, end_day) & (scode_of >= 0)
         pieces = _Pieces(rows, pcode, day, s_ns, e_ns, minutes, scode_of, first_day, in_start)
-        arrays = _Patrols(hcode, hnames, ocode, len(onames), foot, vehicle,
-                          p["minutes"].to_numpy(dtype=float),
-                          np.asarray(p["stops"], dtype=np.int64) if len(p)
-                          else np.zeros(0, np.int64))
+        arrays = _Patrols(hcode, hnames, ocode, len(onames), foot, vehicle, minutes_all, stops)
         return _aggregate(arrays, pieces, start_day, end_day, hotspots)
-    arrays = _Patrols(hcode, hnames, ocode, len(onames), foot, vehicle,
-                      p["minutes"].to_numpy(dtype=float),
-                      np.asarray(p["stops"], dtype=np.int64) if len(p) else np.zeros(0, np.int64),
+    arrays = _Patrols(hcode, hnames, ocode, len(onames), foot, vehicle, minutes_all, stops,
                       arrived=_ns(p["arrived_at"]) if len(p) else np.zeros(0, np.int64),
                       left=_ns(p["left_at"]) if len(p) else np.zeros(0, np.int64))
     return _dosage_of(arrays, offset, start_day, end_day, hotspots, p)
