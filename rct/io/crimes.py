@@ -744,16 +744,19 @@ def _duplicated_rows(ids: list, wheres: list[np.ndarray]) -> np.ndarray:
     import pandas as pd
     import pyarrow as pa
 
+    def by_text() -> np.ndarray:  # the usable ids taken out, then _duplicated
+        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+
     arrays = [_text_array(v) for v in ids]
     total = sum(len(w) for w in wheres)
     if total < 4096 or any(a is None for a in arrays):
-        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+        return by_text()
     longest = max([0] + [_longest(a) for a in arrays])
     if longest > 256:
-        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+        return by_text()
     hashes = [_hash_chunks(a, longest) for a in arrays]
     if any(h is None for h in hashes):
-        return _duplicated([_id_text(v, w) for v, w in zip(ids, wheres, strict=True)])
+        return by_text()
     valid = [_valid(a)[w] for a, w in zip(arrays, wheres, strict=True)]
     h = np.concatenate([hh[w] for hh, w in zip(hashes, wheres, strict=True)])
     ok = np.concatenate(valid) if valid else np.zeros(0, dtype=bool)
