@@ -434,40 +434,23 @@ class _Codes:
         self.index: dict[str, int] = {}
         self.names: list[str] = []
 
-    def codes(self, text: Any, transform: Any = None) -> np.ndarray:
-        """int32 code per value (-1 for null) of an Arrow string array."""
-        import pyarrow.compute as pc
-
-        enc = pc.dictionary_encode(text)
-        local = np.empty(len(enc.dictionary), dtype=np.int32)
-        for j, v in enumerate(enc.dictionary.to_pylist()):
-            local[j] = self._code(v, transform)
-        idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        out = np.full(len(idx), -1, dtype=np.int32)
-        ok = idx >= 0
-        out[ok] = local[idx[ok]]
-        return out
-
     def codes_of(self, distinct: _Distinct, keep: np.ndarray, transform: Any = None) -> np.ndarray:
-        """int32 code of the rows ``keep`` of a :class:`_Distinct` column (-1 for null):
-        :meth:`codes` of ``distinct.values`` taken at those rows."""
+        """int32 code of the rows ``keep`` of a :class:`_Distinct` column (-1 for null): each
+        distinct value used there named once (its name after ``transform``), new names last."""
         idx = distinct.index[keep]
         used = np.zeros(len(distinct.values) + 1, dtype=bool)
         used[idx] = True  # -1 (null) marks the last: never a name
         local = np.full(len(distinct.values) + 1, -1, dtype=np.int32)
         text = distinct.values.to_pylist()
         for j in np.flatnonzero(used[:-1]):
-            local[j] = self._code(text[j], transform)
+            v = text[j]
+            key = transform(v) if transform is not None else v
+            code = self.index.get(key)
+            if code is None:
+                code = self.index[key] = len(self.names)
+                self.names.append(key)
+            local[j] = code
         return local[idx]
-
-    def _code(self, value: Any, transform: Any) -> int:
-        """The code of one distinct value (its name after ``transform``), new names last."""
-        key = transform(value) if transform is not None else value
-        code = self.index.get(key)
-        if code is None:
-            code = self.index[key] = len(self.names)
-            self.names.append(key)
-        return code
 
     def values(self, codes: np.ndarray) -> np.ndarray:
         names = np.array(self.names + [None], dtype=object)
